@@ -1,0 +1,17 @@
+import type { DeviceStatus, Reading } from '../gateway/model.js';
+import type { Logger } from '../gateway/util/log.js';
+
+/** What the gateway hands a driver: where its readings and device statuses go. */
+export interface DriverContext {
+  readonly log: Logger;
+  emit(readings: readonly Reading[]): void;
+  status(status: DeviceStatus): void;
+}
+
+/** A source of readings (a protocol, a bus, the simulator). `start` returns once the driver is running. */
+export interface Driver {
+  readonly name: string;
+  start(ctx: DriverContext): Promise<void>;
+  /** Stops polling and releases sockets and ports; resolves when nothing of the driver is left running. */
+  stop(): Promise<void>;
+}

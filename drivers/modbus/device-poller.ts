@@ -1,0 +1,190 @@
+import type { ModbusPoint } from '../../gateway/config/schema.js';
+import type { Quality, Reading, ReadingValue } from '../../gateway/model.js';
+import type { Logger } from '../../gateway/util/log.js';
+import type { DriverContext } from '../driver.js';
+import { decodeBit, decodePoint } from './codec.js';
+import { ModbusFailure, type BlockData, type ModbusLink } from './link.js';
+import { planReads, splitRequest, type ReadRequest } from './plan.js';
+
+/** What the poller needs to know of a device, whichever transport it hangs on. */
+export interface PolledDevice {
+  readonly name: string;
+  readonly domain: string;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly unit_id: number;
+  readonly poll_interval: number;
+  readonly timeout: number;
+  readonly retries: number;
+  readonly max_gap: number;
+  readonly backoff_max: number;
+  readonly points: readonly ModbusPoint[];
+}
+
+export interface PollerStats {
+  polls: number;
+  failedPolls: number;
+  requests: number;
+  malformed: number;
+  /** Polls that started late because the previous one (or the link) took longer than the interval. */
+  overruns: number;
+}
+
+/**
+ * The running side of one Modbus device: its schedule, retries, backoff and availability. Decoding and request
+ * planning are pure functions elsewhere; this class only decides when to ask and what a failure means.
+ */
+export class DevicePoller {
+  private plan: ReadRequest[];
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private current: Promise<void> = Promise.resolve();
+  private consecutiveFailures = 0;
+  private nextDue = 0;
+  private readonly tags: Readonly<Record<string, string>> | undefined;
+  private readonly pointErrors = new Map<string, string>();
+  readonly stats: PollerStats = { polls: 0, failedPolls: 0, requests: 0, malformed: 0, overruns: 0 };
+
+  constructor(
+    private readonly device: PolledDevice,
+    private readonly link: ModbusLink,
+    private readonly ctx: DriverContext,
+    private readonly log: Logger,
+  ) {
+    this.plan = planReads(device.points, { maxGap: device.max_gap });
+    this.tags = Object.keys(device.tags).length ? Object.freeze({ ...device.tags }) : undefined;
+  }
+
+  /** Requests per poll cycle with the current plan (a coalesced block split after an exception counts its parts). */
+  get requestsPerPoll(): number {
+    return this.plan.length;
+  }
+
+  start(): void {
+    this.running = true;
+    this.nextDue = Date.now();
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    await this.current;
+  }
+
+  private schedule(delayMs: number): void {
+    if (!this.running) return;
+    this.timer = setTimeout(() => {
+      this.current = this.pollOnce().then((ok) => this.afterPoll(ok));
+    }, delayMs);
+  }
+
+  private afterPoll(ok: boolean): void {
+    const now = Date.now();
+    if (ok) {
+      this.consecutiveFailures = 0;
+      // Keep to the grid of the interval; after an overrun start again from now rather than firing a burst.
+      this.nextDue += this.device.poll_interval;
+      if (this.nextDue < now) {
+        this.stats.overruns++;
+        this.nextDue = now;
+      }
+      this.schedule(this.nextDue - now);
+      return;
+    }
+    this.consecutiveFailures++;
+    const backoff = Math.min(this.device.poll_interval * 2 ** (this.consecutiveFailures - 1), this.device.backoff_max);
+    // Jitter keeps devices that failed together (a switch rebooting) from reconnecting in lockstep.
+    const delay = Math.round(backoff * (0.9 + Math.random() * 0.2));
+    this.nextDue = now + delay;
+    this.schedule(delay);
+  }
+
+  /** One poll cycle: every request of the plan, then one batch of readings. Returns false when the device is unreachable. */
+  private async pollOnce(): Promise<boolean> {
+    this.stats.polls++;
+    const readings: Reading[] = [];
+    try {
+      for (let i = 0; i < this.plan.length; i++) {
+        const request = this.plan[i]!;
+        const result = await this.readWithRetries(request);
+        if (result instanceof ModbusFailure) {
+          // The device is alive but refuses this request. A coalesced block is split once to find the faulty point(s).
+          if (request.points.length > 1) {
+            const parts = splitRequest(request);
+            this.log.warn('coalesced read refused; reading its points one by one from now on', { device: this.device.name, table: request.table, start: request.start, count: request.count, error: result.message });
+            this.plan.splice(i, 1, ...parts);
+            i--;
+            continue;
+          }
+          this.notePointError(request.points[0]!, result.message);
+          continue;
+        }
+        this.decodeInto(readings, request, result);
+      }
+    } catch (error) {
+      this.stats.failedPolls++;
+      if (readings.length) this.ctx.emit(readings);
+      this.ctx.status({ device: this.device.name, state: 'offline', ts: Date.now(), error: (error as Error).message });
+      return false;
+    }
+    if (readings.length) this.ctx.emit(readings);
+    this.ctx.status({ device: this.device.name, state: 'online', ts: Date.now(), ...this.pointErrorSummary() });
+    return true;
+  }
+
+  /** Resolves with the data, or with the exception the device answered; throws when the device does not answer. */
+  private async readWithRetries(request: ReadRequest): Promise<BlockData | ModbusFailure> {
+    for (let attempt = 0; ; attempt++) {
+      this.stats.requests++;
+      try {
+        return await this.link.read(this.device.unit_id, request, this.device.timeout);
+      } catch (error) {
+        if (!(error instanceof ModbusFailure)) throw error;
+        if (error.kind === 'exception') return error;
+        if (error.kind === 'malformed') {
+          this.stats.malformed++;
+          this.log.warn('malformed response', { device: this.device.name, table: request.table, start: request.start, count: request.count, error: error.message });
+        }
+        // A dead link fails fast; only a silent device on a live link is worth asking again.
+        if (error.kind === 'link' || attempt >= this.device.retries) throw error;
+      }
+    }
+  }
+
+  private decodeInto(readings: Reading[], request: ReadRequest, data: BlockData): void {
+    const ts = Date.now();
+    for (const point of request.points) {
+      let value: ReadingValue;
+      try {
+        value = 'registers' in data ? decodePoint(point, data.registers, request.start) : decodeBit(point, data.bits, request.start);
+      } catch (error) {
+        // A short or malformed answer: count it against the point, keep the rest of the block.
+        this.notePointError(point, `malformed response: ${(error as Error).message}`);
+        continue;
+      }
+      if (this.pointErrors.delete(point.name)) this.log.info('point readable again', { device: this.device.name, point: point.name });
+      const quality: Quality = typeof value === 'number' && !Number.isFinite(value) ? 'bad' : 'good';
+      readings.push({
+        device: this.device.name,
+        domain: point.domain ?? this.device.domain,
+        metric: point.metric,
+        value,
+        unit: point.unit,
+        ts,
+        quality,
+        tags: this.tags,
+      });
+    }
+  }
+
+  private notePointError(point: ModbusPoint, message: string): void {
+    if (this.pointErrors.get(point.name) === message) return;
+    this.pointErrors.set(point.name, message);
+    this.log.warn('point unreadable', { device: this.device.name, point: point.name, table: point.table, address: point.address, error: message });
+  }
+
+  private pointErrorSummary(): { error?: string } {
+    if (this.pointErrors.size === 0) return {};
+    return { error: [...this.pointErrors].map(([name, message]) => `point ${name}: ${message}`).join('; ') };
+  }
+}

@@ -1,0 +1,177 @@
+import { createModbusClient, type ModbusClient } from './client.js';
+import type { ReadRequest } from './plan.js';
+
+/** Why a transaction failed; the poller reacts differently to each. */
+export type ModbusFailureKind =
+  /** The device answered with a Modbus exception: it is alive, the request is wrong for it. */
+  | 'exception'
+  /** No answer within the timeout. */
+  | 'timeout'
+  /** An answer that is not a valid response to the request (bad CRC, wrong length, unit or function). */
+  | 'malformed'
+  /** The connection or port is down (refused, reset, closed). */
+  | 'link';
+
+export class ModbusFailure extends Error {
+  constructor(
+    readonly kind: ModbusFailureKind,
+    message: string,
+    readonly exceptionCode?: number,
+  ) {
+    super(message);
+    this.name = 'ModbusFailure';
+  }
+}
+
+export type BlockData = { readonly registers: Buffer } | { readonly bits: readonly boolean[] };
+
+/** Opens the underlying transport of a fresh client (TCP socket, serial port). */
+export type LinkOpener = (client: ModbusClient, timeoutMs: number) => Promise<void>;
+
+export interface LinkStats {
+  transactions: number;
+  timeouts: number;
+  exceptions: number;
+  malformed: number;
+  linkErrors: number;
+}
+
+/**
+ * One Modbus connection (a TCP socket or a serial bus) shared by the devices behind it. Transactions are queued
+ * and run strictly one at a time, as RTU requires and as many TCP gateways expect. A broken connection is dropped
+ * and reopened by the next transaction.
+ */
+export class ModbusLink {
+  private client: ModbusClient | undefined;
+  private opening: Promise<ModbusClient> | undefined;
+  private tail: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  readonly stats: LinkStats = { transactions: 0, timeouts: 0, exceptions: 0, malformed: 0, linkErrors: 0 };
+
+  constructor(
+    readonly label: string,
+    private readonly opener: LinkOpener,
+  ) {}
+
+  /** Queues one read; it starts when every earlier transaction on this link has finished. */
+  read(unitId: number, request: ReadRequest, timeoutMs: number): Promise<BlockData> {
+    const run = this.tail.then(() => this.transact(unitId, request, timeoutMs));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.tail;
+    await this.drop();
+  }
+
+  private async transact(unitId: number, request: ReadRequest, timeoutMs: number): Promise<BlockData> {
+    if (this.closed) throw new ModbusFailure('link', `${this.label}: link closed`);
+    const client = await this.connect(timeoutMs);
+    client.setID(unitId);
+    client.setTimeout(timeoutMs);
+    this.stats.transactions++;
+    try {
+      switch (request.table) {
+        case 'holding':
+          return { registers: (await client.readHoldingRegisters(request.start, request.count)).buffer };
+        case 'input':
+          return { registers: (await client.readInputRegisters(request.start, request.count)).buffer };
+        case 'coil':
+          return { bits: (await client.readCoils(request.start, request.count)).data };
+        case 'discrete':
+          return { bits: (await client.readDiscreteInputs(request.start, request.count)).data };
+        default:
+          throw new Error(`unknown table ${String(request.table satisfies never)}`);
+      }
+    } catch (error) {
+      throw await this.classify(error);
+    }
+  }
+
+  private async connect(timeoutMs: number): Promise<ModbusClient> {
+    if (this.client?.isOpen) return this.client;
+    if (this.client) await this.drop();
+    this.opening ??= (async () => {
+      const client = createModbusClient();
+      client.setTimeout(timeoutMs);
+      try {
+        await this.opener(client, timeoutMs);
+      } catch (error) {
+        this.stats.linkErrors++;
+        closeQuietly(client);
+        throw new ModbusFailure('link', `${this.label}: ${describe(error)}`);
+      }
+      this.client = client;
+      return client;
+    })().finally(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
+  }
+
+  private async classify(error: unknown): Promise<ModbusFailure> {
+    const code = (error as { modbusCode?: number }).modbusCode;
+    if (code === 10 || code === 11) {
+      // A TCP-to-RTU gateway answering for a silent device behind it: the device is as good as timed out.
+      this.stats.timeouts++;
+      return new ModbusFailure('timeout', `no answer (Modbus exception ${code}, ${exceptionNames[code]})`, code);
+    }
+    if (typeof code === 'number') {
+      this.stats.exceptions++;
+      return new ModbusFailure('exception', `Modbus exception ${code} (${exceptionNames[code] ?? 'unknown'})`, code);
+    }
+    const message = (error as { message?: string }).message ?? '';
+    if (/^(CRC error|Data length error|Unexpected data error)/.test(message)) {
+      this.stats.malformed++;
+      // The byte stream may be out of step now; a fresh connection resynchronises the framing.
+      await this.drop();
+      return new ModbusFailure('malformed', `malformed response: ${message}`);
+    }
+    if ((error as { name?: string }).name === 'TransactionTimedOutError') {
+      this.stats.timeouts++;
+      // A silent device on a live connection is a timeout; a connection that died under us is a link failure.
+      if (this.client?.isOpen) return new ModbusFailure('timeout', 'no answer (timed out)');
+    }
+    this.stats.linkErrors++;
+    await this.drop();
+    return new ModbusFailure('link', `${this.label}: ${describe(error)}`);
+  }
+
+  private async drop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client) await new Promise<void>((resolve) => client.close(() => resolve()));
+  }
+}
+
+function closeQuietly(client: ModbusClient): void {
+  try {
+    client.close(() => undefined);
+  } catch {
+    // The transport never opened; there is nothing to release.
+  }
+}
+
+function describe(error: unknown): string {
+  const { code, message } = error as { code?: string; message?: string };
+  if (code === 'ECONNREFUSED') return 'connection refused';
+  if (code === 'ECONNRESET') return 'connection reset';
+  if (code === 'EHOSTUNREACH') return 'host unreachable';
+  if (code === 'ENOENT') return 'no such port';
+  return message || code || String(error);
+}
+
+/** Exception codes of the Modbus application protocol, section 7. */
+const exceptionNames: Record<number, string> = {
+  1: 'illegal function',
+  2: 'illegal data address',
+  3: 'illegal data value',
+  4: 'server device failure',
+  5: 'acknowledge',
+  6: 'server device busy',
+  8: 'memory parity error',
+  10: 'gateway path unavailable',
+  11: 'gateway target device failed to respond',
+};

@@ -1,0 +1,99 @@
+import { ServerTCP, type IServiceVector } from 'modbus-serial';
+import type { SimulatedSlave } from '../../gateway/config/load.js';
+import type { ModbusPoint } from '../../gateway/config/schema.js';
+import type { Logger } from '../../gateway/util/log.js';
+import { encodePoint, registerSpan } from '../modbus/codec.js';
+import { createModel, type SignalModel } from './models.js';
+
+/** Modbus exception 2, as a real device answers a read of a register it does not have. */
+const illegalAddress = Object.assign(new Error('illegal data address'), { modbusErrorCode: 2 });
+
+/**
+ * A virtual Modbus TCP slave on a real socket, holding a profile's register map and refreshing it from a signal
+ * model. Only the registers of the profile exist; reading anything else is an illegal-address exception.
+ */
+export class SimulatedSlaveServer {
+  private readonly registers = { holding: new Map<number, number>(), input: new Map<number, number>() };
+  private readonly bits = { coil: new Map<number, boolean>(), discrete: new Map<number, boolean>() };
+  private readonly model: SignalModel;
+  private server: ServerTCP | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  /** Requests served, for benchmarks that compare requests per poll with the planner's promise. */
+  requests = 0;
+
+  constructor(
+    readonly config: SimulatedSlave,
+    private readonly log: Logger,
+    private readonly refreshMs = 500,
+  ) {
+    this.model = createModel(config.model, config.seed, Date.now());
+    const unknown = config.points.filter((p) => !this.model.signals.includes(p.name)).map((p) => p.name);
+    if (unknown.length) log.warn('profile points the model does not drive stay at zero', { profile: config.profile, points: unknown });
+    for (const point of config.points) this.store(point, point.type === 'bool' ? false : point.type === 'string' ? '' : 0);
+  }
+
+  async start(): Promise<void> {
+    this.refresh();
+    this.timer = setInterval(() => this.refresh(), this.refreshMs);
+    const server = new ServerTCP(this.vector(), { host: this.config.host, port: this.config.port, unitID: this.config.unit_id });
+    this.server = server;
+    server.on('socketError', (error) => this.log.debug('simulated slave socket error', { port: this.config.port, error }));
+    await new Promise<void>((resolve, reject) => {
+      server.on('initialized', () => resolve());
+      server.on('serverError', (error) => reject(new Error(`simulated ${this.config.model} cannot listen on ${this.config.host}:${this.config.port}: ${error?.message ?? 'unknown error'}`)));
+    });
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    // Close the open sockets too: the gateway's pollers should see the device go away, not hang on a half-open link.
+    for (const socket of server.socks.keys()) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private refresh(): void {
+    const values = this.model.sample(Date.now());
+    for (const point of this.config.points) {
+      const value = values[point.name];
+      if (value !== undefined) this.store(point, value);
+    }
+  }
+
+  private store(point: ModbusPoint, value: number | boolean | string): void {
+    if (point.table === 'coil' || point.table === 'discrete') {
+      this.bits[point.table].set(point.address, Boolean(value));
+      return;
+    }
+    const table = this.registers[point.table];
+    const words = encodePoint(point, value, table.get(point.address) ?? 0);
+    for (let i = 0; i < registerSpan(point); i++) table.set(point.address + i, words[i] ?? 0);
+  }
+
+  private vector(): IServiceVector {
+    const word = (table: Map<number, number>, addr: number): number => {
+      const value = table.get(addr);
+      if (value === undefined) throw illegalAddress;
+      return value;
+    };
+    const words = (table: Map<number, number>, addr: number, length: number): number[] => {
+      this.requests++;
+      return Array.from({ length }, (_, i) => word(table, addr + i));
+    };
+    const bit = (table: Map<number, boolean>, addr: number): boolean => {
+      const value = table.get(addr);
+      if (value === undefined) throw illegalAddress;
+      return value;
+    };
+    return {
+      getHoldingRegister: (addr: number) => words(this.registers.holding, addr, 1)[0]!,
+      getInputRegister: (addr: number) => words(this.registers.input, addr, 1)[0]!,
+      getMultipleHoldingRegisters: (addr: number, length: number) => words(this.registers.holding, addr, length),
+      getMultipleInputRegisters: (addr: number, length: number) => words(this.registers.input, addr, length),
+      getCoil: (addr: number) => bit(this.bits.coil, addr),
+      getDiscreteInput: (addr: number) => bit(this.bits.discrete, addr),
+    };
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The config file's schema. TypeScript types are derived from it (z.infer), never kept by hand beside it.
+ * Every object is strict: an unknown key is an error, so a typo cannot be silently ignored.
+ */
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { duration } from './duration.js';
+
+/** Names that become MQTT topic levels and Influx tags: no '/', '+', '#', spaces or control characters. */
+const topicLevel = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, "_", "-" or "." (it becomes an MQTT topic level)');
+
+const tags = z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'tag names are letters, digits, "_", "-" or "."'), z.string());
+
+export const registerTypes = ['int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float32', 'float64', 'bool', 'string'] as const;
+export const byteOrders = ['ABCD', 'CDAB', 'BADC', 'DCBA'] as const;
+export const modbusTables = ['holding', 'input', 'coil', 'discrete'] as const;
+
+export const modbusPointSchema = z
+  .strictObject({
+    name: topicLevel,
+    metric: topicLevel.optional(),
+    table: z.enum(modbusTables).default('holding'),
+    address: z.number().int().min(0).max(65535),
+    type: z.enum(registerTypes).optional(),
+    order: z.enum(byteOrders).default('ABCD'),
+    bit: z.number().int().min(0).max(15).optional(),
+    length: z.number().int().min(1).max(125).optional(),
+    scale: z.number().finite().default(1),
+    offset: z.number().finite().default(0),
+    unit: z.string().optional(),
+    domain: topicLevel.optional(),
+  })
+  .superRefine((p, ctx) => {
+    const bitTable = p.table === 'coil' || p.table === 'discrete';
+    if (bitTable && p.type !== undefined && p.type !== 'bool') {
+      ctx.addIssue({ code: 'custom', path: ['type'], message: `a ${p.table} is a single bit: type must be bool (or left out)` });
+    }
+    if (p.bit !== undefined && (bitTable || (p.type ?? 'uint16') !== 'bool')) {
+      ctx.addIssue({ code: 'custom', path: ['bit'], message: 'bit selects one bit of a holding/input register: use it with type bool' });
+    }
+    if (p.type === 'string' && p.length === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['length'], message: 'a string point needs length (number of registers, 2 characters each)' });
+    }
+    if (p.length !== undefined && p.type !== 'string') {
+      ctx.addIssue({ code: 'custom', path: ['length'], message: 'length is only for type string' });
+    }
+  })
+  .transform((p) => ({
+    ...p,
+    metric: p.metric ?? p.name,
+    type: p.table === 'coil' || p.table === 'discrete' ? ('bool' as const) : (p.type ?? ('uint16' as const)),
+  }));
+
+export type ModbusPoint = z.output<typeof modbusPointSchema>;
+
+export const profileSchema = z.strictObject({
+  description: z.string().optional(),
+  domain: topicLevel.optional(),
+  points: z.array(modbusPointSchema).min(1),
+});
+export type Profile = z.output<typeof profileSchema>;
+
+const modbusCommon = {
+  name: topicLevel,
+  /** Defaults to the profile's domain. */
+  domain: topicLevel.optional(),
+  tags: tags.default({}),
+  unit_id: z.number().int().min(0).max(255).default(1),
+  poll_interval: duration({ min: 10 }).default(1000),
+  timeout: duration({ min: 10 }).default(1000),
+  retries: z.number().int().min(0).max(10).default(1),
+  /** Longest run of unused registers (or bits) a coalesced read may span to save a request. */
+  max_gap: z.number().int().min(0).max(124).default(16),
+  /** Cap of the exponential reconnect backoff of an offline device. */
+  backoff_max: duration({ min: 10 }).default(30_000),
+  profile: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a profile name is a file name under config/profiles without .yaml').optional(),
+  points: z.array(modbusPointSchema).default([]),
+};
+
+export const modbusTcpDeviceSchema = z.strictObject({
+  driver: z.literal('modbus-tcp'),
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535).default(502),
+  ...modbusCommon,
+});
+export type ModbusTcpDeviceConfig = z.output<typeof modbusTcpDeviceSchema>;
+
+export const deviceSchema = z.discriminatedUnion('driver', [modbusTcpDeviceSchema]);
+export type DeviceConfig = z.output<typeof deviceSchema>;
+
+const listenerSchema = z.strictObject({
+  type: z.literal('tcp').default('tcp'),
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(1883),
+});
+export type ListenerConfig = z.output<typeof listenerSchema>;
+
+export const simulatorModels = ['water-pumping-station', 'traffic-counter', 'energy-meter'] as const;
+
+const simulatedSlaveSchema = z.strictObject({
+  model: z.enum(simulatorModels),
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(1).max(65535),
+  unit_id: z.number().int().min(0).max(255).default(1),
+  profile: z.string().regex(/^[A-Za-z0-9_.-]+$/),
+  /** Seed of the signal noise, so a run can be replayed. */
+  seed: z.number().int().default(1),
+});
+export type SimulatorModel = (typeof simulatorModels)[number];
+export type SimulatedSlaveConfig = z.output<typeof simulatedSlaveSchema>;
+
+export const configSchema = z
+  .strictObject({
+    site: topicLevel,
+    log: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).default({ level: 'info' }),
+    mqtt: z
+      .strictObject({
+        prefix: topicLevel.default('city'),
+        listeners: z.array(listenerSchema).min(1).default([{ type: 'tcp', host: '127.0.0.1', port: 1883 }]),
+        /** Without authentication every client is anonymous; that is only safe on loopback listeners. */
+        allow_anonymous: z.boolean().default(true),
+        /** A subscriber that does not drain its socket within this time is disconnected, so it cannot stall others. */
+        drain_timeout: duration({ min: 100 }).default(5000),
+      })
+      .default({ prefix: 'city', listeners: [{ type: 'tcp', host: '127.0.0.1', port: 1883 }], allow_anonymous: true, drain_timeout: 5000 }),
+    pipeline: z
+      .strictObject({
+        /** Readings each consumer may have waiting before the oldest are dropped (counted and logged). */
+        queue_size: z.number().int().min(1).default(100_000),
+      })
+      .default({ queue_size: 100_000 }),
+    /** Directory of device profiles, relative to the config file. */
+    profiles_dir: z.string().default('profiles'),
+    devices: z.array(deviceSchema).default([]),
+    simulator: z.strictObject({ slaves: z.array(simulatedSlaveSchema).min(1) }).optional(),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, number>();
+    config.devices.forEach((device, index) => {
+      const first = seen.get(device.name);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['devices', index, 'name'], message: `"${device.name}" is already the name of devices[${first}] (names must be unique)` });
+      } else seen.set(device.name, index);
+      if (!device.profile && device.points.length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['devices', index], message: 'a device needs points or a profile (or both)' });
+      }
+    });
+    config.mqtt.listeners.forEach((listener, index) => {
+      if (config.mqtt.allow_anonymous && !isLoopback(listener.host)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['mqtt', 'listeners', index, 'host'],
+          message: `"${listener.host}" is not a loopback address, and anonymous clients are allowed (bind to 127.0.0.1 or ::1; the gateway has no MQTT authentication yet)`,
+        });
+      }
+    });
+    if (!config.mqtt.allow_anonymous) {
+      ctx.addIssue({ code: 'custom', path: ['mqtt', 'allow_anonymous'], message: 'must be true: MQTT users are not supported yet, so clients can only connect anonymously (on loopback)' });
+    }
+  });
+
+export type GatewayConfig = z.output<typeof configSchema>;
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}

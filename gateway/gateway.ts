@@ -1,0 +1,103 @@
+import { ModbusTcpDriver } from '../drivers/modbus/tcp-driver.js';
+import type { Driver, DriverContext } from '../drivers/driver.js';
+import { SimulatedDistrict } from '../drivers/simulator/district.js';
+import { Broker } from './broker/broker.js';
+import { ReadingPublisher } from './broker/reading-publisher.js';
+import { publishStatus } from './broker/status-publisher.js';
+import type { LoadedConfig } from './config/load.js';
+import type { DeviceStatus, Reading } from './model.js';
+import { Pipeline } from './pipeline/pipeline.js';
+import type { Sink } from './pipeline/sink.js';
+import { StatusBoard } from './status-board.js';
+import { Topics } from './topics.js';
+import type { Logger } from './util/log.js';
+
+/**
+ * The composition root: builds drivers, pipeline, sinks and broker from the config and owns their start/stop
+ * order. Start: broker → sinks → simulator → drivers. Stop: the reverse, flushing sinks before the broker closes.
+ */
+export class Gateway {
+  readonly topics: Topics;
+  readonly pipeline: Pipeline;
+  readonly statuses: StatusBoard;
+  private broker: Broker | undefined;
+  private simulator: SimulatedDistrict | undefined;
+  private readonly drivers: Driver[] = [];
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    readonly config: LoadedConfig,
+    private readonly log: Logger,
+    /** Extra sinks (tests, benchmarks); the gateway's own sinks are built from the config. */
+    private readonly extraSinks: readonly Sink[] = [],
+  ) {
+    this.topics = new Topics(config.mqtt.prefix, config.site);
+    this.pipeline = new Pipeline(config.pipeline.queue_size, log.child('pipeline'));
+    this.statuses = new StatusBoard(log.child('devices'));
+  }
+
+  /** The bound MQTT listeners (useful when the config asks for port 0). */
+  get mqttListeners() {
+    return this.broker?.listeners ?? [];
+  }
+
+  get mqttBroker(): Broker | undefined {
+    return this.broker;
+  }
+
+  get simulatedDistrict(): SimulatedDistrict | undefined {
+    return this.simulator;
+  }
+
+  async start(): Promise<void> {
+    const { config, log } = this;
+    log.info('starting gateway', { site: config.site, config: config.file, devices: config.devices.length });
+    try {
+      const broker = await Broker.start({ listeners: config.mqtt.listeners, drainTimeoutMs: config.mqtt.drain_timeout }, log.child('mqtt'));
+      this.broker = broker;
+      this.pipeline.attach(new ReadingPublisher(broker, this.topics));
+      for (const sink of this.extraSinks) this.pipeline.attach(sink);
+      this.statuses.onChange((status) => publishStatus(broker, this.topics, status, log));
+
+      if (config.simulator) {
+        this.simulator = new SimulatedDistrict(config.simulator.slaves, log.child('simulator'));
+        await this.simulator.start(log.child('simulator'));
+      }
+
+      const context = this.driverContext();
+      if (config.devices.length) this.drivers.push(new ModbusTcpDriver(config.devices));
+      for (const driver of this.drivers) await driver.start({ ...context, log: log.child(driver.name) });
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+    log.info('gateway running');
+  }
+
+  /** Idempotent: stops drivers, lets sinks drain, announces devices offline, closes the broker. */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    const { log } = this;
+    log.info('stopping gateway');
+    await Promise.allSettled(this.drivers.map((d) => d.stop().catch((error: unknown) => log.error('driver failed to stop', { driver: d.name, error }))));
+    await this.simulator?.stop();
+    await this.pipeline.close();
+    for (const status of this.statuses.all()) {
+      if (status.state === 'online') this.statuses.report({ device: status.device, state: 'offline', ts: Date.now(), error: 'gateway stopped' });
+    }
+    await this.broker?.close();
+    log.info('gateway stopped');
+  }
+
+  private driverContext(): DriverContext {
+    return {
+      log: this.log,
+      emit: (readings: readonly Reading[]) => this.pipeline.publish(readings),
+      status: (status: DeviceStatus) => this.statuses.report(status),
+    };
+  }
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+/** Command line entry: `gateway [--config FILE]`. Loads the config, runs the gateway, stops cleanly on SIGINT/SIGTERM. */
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from './config/load.js';
+import { ConfigError } from './config/errors.js';
+import { Gateway } from './gateway.js';
+import { createLogger } from './util/log.js';
+
+const defaultConfig = fileURLToPath(new URL('../config/default.yaml', import.meta.url));
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({ options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } }).values;
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\nusage: gateway [--config FILE]\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(`usage: gateway [--config FILE]   (default: ${defaultConfig})\n`);
+    return 0;
+  }
+
+  let config;
+  try {
+    config = loadConfig(args.config ?? defaultConfig);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`gateway: the configuration has ${error.problems.length} problem${error.problems.length === 1 ? '' : 's'}:\n${error.problems.map((p) => `  ${p}\n`).join('')}`);
+    return 78; // EX_CONFIG: lets a supervisor tell "fix the file" from "crashed".
+  }
+
+  const log = createLogger({ level: config.log.level });
+  const gateway = new Gateway(config, log);
+  try {
+    await gateway.start();
+  } catch (error) {
+    log.error('gateway could not start', { error });
+    return 1;
+  }
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      log.info('signal received, shutting down', { signal });
+      resolve();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  await gateway.stop();
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`gateway: fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseDuration } from '../../gateway/config/duration.js';
+import { ConfigError } from '../../gateway/config/errors.js';
+import { loadConfig } from '../../gateway/config/load.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function writeConfig(yaml: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-config-'));
+  dirs.push(dir);
+  const file = join(dir, 'gateway.yaml');
+  writeFileSync(file, yaml);
+  return file;
+}
+
+describe('loadConfig', () => {
+  it('loads the default config: three simulated slaves and the devices polling them', () => {
+    const config = loadConfig('config/default.yaml', {});
+    expect(config.site).toBe('district-7');
+    expect(config.devices.map((d) => [d.name, d.domain])).toEqual([
+      ['pump-station-3', 'water'],
+      ['loop-counter-a12', 'traffic'],
+      ['feeder-meter-7', 'energy'],
+    ]);
+    expect(config.simulator?.slaves.map((s) => s.model)).toEqual(['water-pumping-station', 'traffic-counter', 'energy-meter']);
+    for (const device of config.devices) expect(device.points.length).toBeGreaterThan(4);
+    // Defaults are applied and durations are milliseconds.
+    expect(config.devices[0]).toMatchObject({ port: 15020, unit_id: 1, poll_interval: 1000, timeout: 500, retries: 1, max_gap: 16 });
+    expect(config.mqtt).toMatchObject({ prefix: 'city', listeners: [{ type: 'tcp', host: '127.0.0.1', port: 1883 }] });
+  });
+
+  it('substitutes ${VAR} and ${VAR:-default}; a whole-value reference keeps its YAML type', () => {
+    const file = writeConfig(`
+site: \${SITE}
+mqtt:
+  listeners: [{ host: 127.0.0.1, port: \${MQTT_PORT:-1999} }]
+devices:
+  - { name: pump-1, driver: modbus-tcp, host: "\${PLC_NET}.5", domain: water, points: [{ name: level, address: 0 }] }
+`);
+    const config = loadConfig(file, { SITE: 'harbour', PLC_NET: '10.1.2' });
+    expect(config.site).toBe('harbour');
+    expect(config.mqtt.listeners[0]!.port).toBe(1999);
+    expect(config.devices[0]!.host).toBe('10.1.2.5');
+  });
+
+  it('merges a profile with the device\'s own points, the device\'s winning by name', () => {
+    const file = writeConfig(`
+site: s
+profiles_dir: ${join(process.cwd(), 'config', 'profiles')}
+devices:
+  - name: meter
+    driver: modbus-tcp
+    host: 127.0.0.1
+    profile: sim-energy-meter
+    points:
+      - { name: frequency, table: input, address: 18, type: float32, unit: mHz, scale: 1000 }
+      - { name: cabinet_temp, table: input, address: 60, type: int16, scale: 0.1, unit: degC }
+`);
+    const device = loadConfig(file, {}).devices[0]!;
+    expect(device.domain).toBe('energy');
+    expect(device.points.filter((p) => p.name === 'frequency')).toEqual([expect.objectContaining({ unit: 'mHz', scale: 1000 })]);
+    expect(device.points.at(-1)!.name).toBe('cabinet_temp');
+  });
+
+  it('names a missing file', () => {
+    expect(() => loadConfig('no/such/gateway.yaml', {})).toThrowError(new ConfigError(['no/such/gateway.yaml: file not found']));
+  });
+
+  it('parses durations', () => {
+    expect([parseDuration('250ms'), parseDuration('1.5s'), parseDuration('5m'), parseDuration('2h'), parseDuration('5 sec')]).toEqual([250, 1500, 300_000, 7_200_000, undefined]);
+  });
+});

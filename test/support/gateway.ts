@@ -1,0 +1,43 @@
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadConfig } from '../../gateway/config/load.js';
+import { Gateway } from '../../gateway/gateway.js';
+import { createLogger } from '../../gateway/util/log.js';
+
+export interface RunningGateway {
+  readonly gateway: Gateway;
+  /** The embedded broker's TCP port. */
+  readonly mqttPort: number;
+  /** Every log line the gateway wrote. */
+  readonly logs: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a gateway in this process from YAML text (the MQTT listener on a free port unless the YAML says otherwise),
+ * with the project's profiles available under `profiles/`.
+ */
+export async function startGateway(yaml: string): Promise<RunningGateway> {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-test-'));
+  symlinkSync(resolve('config', 'profiles'), join(dir, 'profiles'));
+  const file = join(dir, 'gateway.yaml');
+  writeFileSync(file, yaml.includes('mqtt:') ? yaml : `${yaml}\nmqtt:\n  listeners: [{ host: 127.0.0.1, port: 0 }]\n`);
+  const logs: string[] = [];
+  const gateway = new Gateway(loadConfig(file, {}), createLogger({ level: 'debug', sink: { write: (line) => logs.push(line) } }));
+  try {
+    await gateway.start();
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    gateway,
+    mqttPort: gateway.mqttListeners[0]!.port,
+    logs,
+    async stop() {
+      await gateway.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import type { Reading } from '../../gateway/model.js';
+import { Pipeline } from '../../gateway/pipeline/pipeline.js';
+import type { Sink } from '../../gateway/pipeline/sink.js';
+import { silentLogger, createLogger } from '../../gateway/util/log.js';
+
+function reading(n: number): Reading {
+  return { device: 'd1', domain: 'water', metric: 'level', value: n, ts: n, quality: 'good' };
+}
+
+function batch(from: number, count: number): Reading[] {
+  return Array.from({ length: count }, (_, i) => reading(from + i));
+}
+
+/** A sink that holds every batch until released, like an uplink that stalls. */
+class StalledSink implements Sink {
+  readonly name = 'stalled';
+  readonly received: number[] = [];
+  private releases: (() => void)[] = [];
+  write(readings: readonly Reading[]): Promise<void> {
+    for (const r of readings) this.received.push(r.value as number);
+    return new Promise((resolve) => this.releases.push(resolve));
+  }
+  releaseAll(): void {
+    const pending = this.releases;
+    this.releases = [];
+    for (const release of pending) release();
+  }
+}
+
+class CollectingSink implements Sink {
+  readonly name = 'collect';
+  readonly received: number[] = [];
+  write(readings: readonly Reading[]): void {
+    for (const r of readings) this.received.push(r.value as number);
+  }
+}
+
+describe('Pipeline', () => {
+  it('hands an idle sync sink each batch at once, in the same tick', () => {
+    const pipeline = new Pipeline(100, silentLogger);
+    const sink = new CollectingSink();
+    pipeline.attach(sink);
+    pipeline.publish(batch(0, 3));
+    expect(sink.received).toEqual([0, 1, 2]);
+  });
+
+  it('keeps feeding fast sinks while a slow one stalls, and drops only the slow one\'s oldest readings', async () => {
+    const lines: string[] = [];
+    const pipeline = new Pipeline(10, createLogger({ sink: { write: (l) => lines.push(l) } }));
+    const slow = new StalledSink();
+    const fast = new CollectingSink();
+    pipeline.attach(slow);
+    pipeline.attach(fast);
+    for (let i = 0; i < 10; i++) pipeline.publish(batch(i * 5, 5));
+    expect(fast.received).toHaveLength(50);
+    // The slow sink got the first batch, then its queue holds only the newest 10.
+    const stats = pipeline.stats().sinks.find((s) => s.sink === 'stalled')!;
+    expect(stats.queued).toBe(10);
+    expect(stats.dropped).toBe(35);
+    expect(lines.some((l) => l.includes('dropped oldest readings') && l.includes('sink=stalled'))).toBe(true);
+    // Releasing it delivers what is left, oldest first.
+    const closed = pipeline.close();
+    for (let i = 0; i < 5; i++) {
+      slow.releaseAll();
+      await new Promise((r) => setImmediate(r));
+    }
+    slow.releaseAll();
+    await closed;
+    expect(slow.received).toEqual([0, 1, 2, 3, 4, ...Array.from({ length: 10 }, (_, i) => 40 + i)]);
+  });
+
+  it('trims a single batch larger than the queue to its newest readings', () => {
+    const pipeline = new Pipeline(4, silentLogger);
+    const slow = new StalledSink();
+    pipeline.attach(slow);
+    pipeline.publish(batch(0, 1));
+    pipeline.publish(batch(1, 10));
+    expect(pipeline.stats().sinks[0]).toMatchObject({ queued: 4, dropped: 6 });
+  });
+
+  it('a throwing sink is counted and logged, and neither the caller nor other sinks see the error', async () => {
+    const lines: string[] = [];
+    const pipeline = new Pipeline(100, createLogger({ sink: { write: (l) => lines.push(l) } }));
+    const good = new CollectingSink();
+    pipeline.attach({ name: 'broken', write: () => { throw new Error('disk on fire'); } });
+    pipeline.attach({ name: 'rejecting', write: () => Promise.reject(new Error('uplink down')) });
+    pipeline.attach(good);
+    expect(() => pipeline.publish(batch(0, 2))).not.toThrow();
+    pipeline.publish(batch(2, 2));
+    await pipeline.close();
+    expect(good.received).toEqual([0, 1, 2, 3]);
+    const stats = pipeline.stats();
+    expect(stats.accepted).toBe(4);
+    expect(stats.sinks.find((s) => s.sink === 'broken')).toMatchObject({ failed: 4 });
+    expect(stats.sinks.find((s) => s.sink === 'rejecting')).toMatchObject({ failed: 4 });
+    expect(lines.filter((l) => l.includes('disk on fire'))).toHaveLength(2);
+  });
+
+  it('close() waits for queued batches and then closes each sink', async () => {
+    const pipeline = new Pipeline(100, silentLogger);
+    const order: string[] = [];
+    let release: () => void = () => undefined;
+    pipeline.attach({
+      name: 'slow',
+      write: (r) => {
+        order.push(`write ${r.length}`);
+        return new Promise<void>((resolve) => (release = resolve));
+      },
+      close: async () => {
+        order.push('close');
+      },
+    });
+    pipeline.publish(batch(0, 1));
+    pipeline.publish(batch(1, 2));
+    const closed = pipeline.close();
+    release();
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    release();
+    await closed;
+    expect(order).toEqual(['write 1', 'write 2', 'close']);
+  });
+});
