@@ -63,7 +63,7 @@ export class ModbusLink {
   async close(): Promise<void> {
     this.closed = true;
     await this.tail;
-    await this.drop();
+    this.drop();
   }
 
   private async transact(unitId: number, request: ReadRequest, timeoutMs: number): Promise<BlockData> {
@@ -92,7 +92,7 @@ export class ModbusLink {
 
   private async connect(timeoutMs: number): Promise<ModbusClient> {
     if (this.client?.isOpen) return this.client;
-    if (this.client) await this.drop();
+    if (this.client) this.drop();
     this.opening ??= (async () => {
       const client = createModbusClient();
       client.setTimeout(timeoutMs);
@@ -100,7 +100,7 @@ export class ModbusLink {
         await this.opener(client, timeoutMs);
       } catch (error) {
         this.stats.linkErrors++;
-        closeQuietly(client);
+        release(client);
         throw new ModbusFailure('link', `${this.label}: ${describe(error)}`);
       }
       this.client = client;
@@ -126,7 +126,7 @@ export class ModbusLink {
     if (/^(CRC error|Data length error|Unexpected data error)/.test(message)) {
       this.stats.malformed++;
       // The byte stream may be out of step now; a fresh connection resynchronises the framing.
-      await this.drop();
+      this.drop();
       return new ModbusFailure('malformed', `malformed response: ${message}`);
     }
     if ((error as { name?: string }).name === 'TransactionTimedOutError') {
@@ -135,20 +135,25 @@ export class ModbusLink {
       if (this.client?.isOpen) return new ModbusFailure('timeout', 'no answer (timed out)');
     }
     this.stats.linkErrors++;
-    await this.drop();
+    this.drop();
     return new ModbusFailure('link', `${this.label}: ${describe(error)}`);
   }
 
-  private async drop(): Promise<void> {
+  private drop(): void {
     const client = this.client;
     this.client = undefined;
-    if (client) await new Promise<void>((resolve) => client.close(() => resolve()));
+    if (client) release(client);
   }
 }
 
-function closeQuietly(client: ModbusClient): void {
+/**
+ * Frees a client's transport at once. Not close(): modbus-serial calls close()'s callback only from the socket's
+ * 'close' event, which never comes when the peer has already gone, so awaiting it would stall the link for good.
+ * destroy() also fails the transactions still pending on the client, and calls back synchronously.
+ */
+function release(client: ModbusClient): void {
   try {
-    client.close(() => undefined);
+    client.destroy(() => undefined);
   } catch {
     // The transport never opened; there is nothing to release.
   }

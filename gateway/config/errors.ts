@@ -30,19 +30,17 @@ export function describeIssues(file: string, issues: readonly z.core.$ZodIssue[]
       }
       continue;
     }
-    if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {
-      const discriminator = 'discriminator' in issue ? String(issue.discriminator) : 'driver';
-      const given = valueAt(input, [...issue.path, discriminator]);
-      lines.push(`${file}: ${formatPath([...issue.path, discriminator])}: ${given === undefined ? 'missing' : `${JSON.stringify(given)} is not a known ${discriminator}`} (allowed: ${knownDrivers.join(', ')})`);
+    if (issue.code === 'invalid_union' && 'options' in issue && Array.isArray(issue.options)) {
+      // A discriminated union (the device's `driver`) whose tag matched none of its options; the path ends at the tag.
+      const given = valueAt(input, issue.path);
+      const allowed = issue.options.map((option) => String(option)).join(', ');
+      lines.push(`${file}: ${formatPath(issue.path)}: ${given === undefined ? 'missing' : `${show(given)} is not known`} (allowed: ${allowed})`);
       continue;
     }
     lines.push(`${file}: ${formatPath(issue.path)}: ${describeIssue(issue, valueAt(input, issue.path))}`);
   }
   return lines;
 }
-
-/** Kept in step with the discriminated union in schema.ts by the test of bad configs. */
-export const knownDrivers = ['modbus-tcp'];
 
 function describeIssue(issue: z.core.$ZodIssue, given: unknown): string {
   switch (issue.code) {

@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { substituteEnv } from './env.js';
 import { ConfigError, describeIssues, formatPath } from './errors.js';
 import { configSchema, profileSchema, type GatewayConfig, type ModbusPoint, type ModbusTcpDeviceConfig, type Profile, type SimulatedSlaveConfig } from './schema.js';
-import { registerSpan } from '../../drivers/modbus/codec.js';
 
 /** A Modbus device with its profile merged in: the points to poll and the domain are final. */
 export type ModbusTcpDevice = Omit<ModbusTcpDeviceConfig, 'points' | 'profile' | 'domain'> & { domain: string; points: ModbusPoint[] };
@@ -21,13 +20,12 @@ export interface LoadedConfig extends Omit<GatewayConfig, 'devices' | 'simulator
 /** Reads, validates and resolves a config file; throws ConfigError listing every problem found. */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const shown = displayName(file);
-  const raw = readYaml(file, shown);
-  const { value, problems } = substituteEnv(raw, env, shown);
+  const { value, problems } = readYaml(file, shown, env, '"site:"');
   const parsed = configSchema.safeParse(value);
   if (!parsed.success) problems.push(...describeIssues(shown, parsed.error.issues, value, configSchema as z.ZodType));
   if (problems.length) throw new ConfigError(problems);
   const config = parsed.data!;
-  const profiles = new ProfileStore(resolve(dirname(file), config.profiles_dir));
+  const profiles = new ProfileStore(resolve(dirname(file), config.profiles_dir), env);
 
   const devices = config.devices.map((device, index) => resolveDevice(device, index, profiles, shown, problems));
   const slaves = (config.simulator?.slaves ?? []).map((slave, index) => {
@@ -46,21 +44,27 @@ function resolveDevice(device: ModbusTcpDeviceConfig, index: number, profiles: P
   const own = new Set(device.points.map((p) => p.name));
   const points = [...(profile?.points.filter((p) => !own.has(p.name)) ?? []), ...device.points];
   const domain = device.domain ?? profile?.domain;
-  if (!domain) problems.push(`${file}: ${at}.domain: missing (required unless the profile names one; e.g. water, traffic, energy)`);
-  checkPoints(points, at, file, problems);
+  // A profile that failed to load is reported on its own; its missing domain would only echo that.
+  if (!domain && (profile || !device.profile)) problems.push(`${file}: ${at}.domain: missing (required unless the profile names one; e.g. water, traffic, energy)`);
+  checkMetricClashes(points, device, at, file, problems);
   const { profile: _profile, ...rest } = device;
   return { ...rest, domain: domain ?? '', points };
 }
 
-function checkPoints(points: readonly ModbusPoint[], at: string, file: string, problems: string[]): void {
+/** Two points publishing one metric would interleave on one topic and one Influx field: refuse it. */
+function checkMetricClashes(points: readonly ModbusPoint[], device: ModbusTcpDeviceConfig, at: string, file: string, problems: string[]): void {
   const series = new Map<string, string>();
   for (const point of points) {
-    const end = point.address + registerSpan(point);
-    if (end > 65536) problems.push(`${file}: ${at}.points.${point.name}: spans past register 65535 (address ${point.address} + ${registerSpan(point)} registers)`);
     const key = `${point.domain ?? ''}/${point.metric}`;
     const clash = series.get(key);
-    if (clash) problems.push(`${file}: ${at}.points.${point.name}: metric "${point.metric}" is already produced by point "${clash}" (give one of them another metric name)`);
-    else series.set(key, point.name);
+    if (clash === undefined) {
+      series.set(key, point.name);
+      continue;
+    }
+    const ownIndex = device.points.indexOf(point);
+    const where = ownIndex >= 0 ? `${at}.points[${ownIndex}]` : `${at}.profile`;
+    const what = ownIndex >= 0 ? `point "${point.name}"` : `point "${point.name}" of profile "${device.profile ?? ''}"`;
+    problems.push(`${file}: ${where}: ${what} publishes metric "${point.metric}", as point "${clash}" already does (give one of them another metric)`);
   }
 }
 
@@ -70,7 +74,10 @@ class ProfileStore {
   private readonly failed = new Set<string>();
   readonly problems: string[] = [];
 
-  constructor(private readonly dir: string) {}
+  constructor(
+    private readonly dir: string,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
 
   get(name: string, usedAt: string, file: string, problems: string[]): Profile | undefined {
     if (!this.cache.has(name)) this.cache.set(name, this.load(name));
@@ -81,14 +88,17 @@ class ProfileStore {
 
   private load(name: string): Profile | undefined {
     const path = join(this.dir, `${name}.yaml`);
+    // A missing profile is reported where it is named (see get), not as a file of its own.
+    if (!existsSync(path)) return undefined;
     let raw: unknown;
     try {
-      raw = readYaml(path, displayName(path));
+      const read = readYaml(path, displayName(path), this.env, '"points:"');
+      raw = read.value;
+      this.problems.push(...read.problems);
     } catch (error) {
-      if (error instanceof ConfigError) {
-        this.failed.add(name);
-        this.problems.push(...error.problems);
-      }
+      if (!(error instanceof ConfigError)) throw error;
+      this.failed.add(name);
+      this.problems.push(...error.problems);
       return undefined;
     }
     const parsed = profileSchema.safeParse(raw);
@@ -99,7 +109,8 @@ class ProfileStore {
   }
 }
 
-function readYaml(file: string, shown: string): unknown {
+/** Parses a YAML file and substitutes environment references; throws ConfigError when it cannot be used at all. */
+function readYaml(file: string, shown: string, env: NodeJS.ProcessEnv, needs: string): { value: unknown; problems: string[] } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -108,14 +119,19 @@ function readYaml(file: string, shown: string): unknown {
     if (code === 'ENOENT') throw new ConfigError([`${shown}: file not found`]);
     throw new ConfigError([`${shown}: cannot read (${(error as Error).message})`]);
   }
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length) {
-    throw new ConfigError(doc.errors.map((e) => `${shown}: line ${e.linePos?.[0]?.line ?? '?'}, column ${e.linePos?.[0]?.col ?? '?'}: ${firstLine(e.message)} (YAML syntax)`));
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
+  const [error] = doc.errors;
+  if (error) {
+    // Only the first: after a syntax error the parser's further complaints are echoes of it.
+    const { line, col } = lineCounter.linePos(error.pos[0]);
+    throw new ConfigError([`${shown}: line ${line}, column ${col}: ${firstLine(error.message)} (YAML syntax)`]);
   }
+  const problems = substituteEnv(doc, env, shown);
   const value: unknown = doc.toJS();
-  if (value === null || value === undefined) throw new ConfigError([`${shown}: ${formatPath([])}: the file is empty (it needs at least "site:")`]);
-  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError([`${shown}: ${formatPath([])}: must be a mapping of sections (site, mqtt, devices, ...)`]);
-  return value;
+  if (value === null || value === undefined) throw new ConfigError([`${shown}: ${formatPath([])}: the file is empty (it needs at least ${needs})`]);
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError([`${shown}: ${formatPath([])}: must be a mapping (it needs at least ${needs})`]);
+  return { value, problems };
 }
 
 function firstLine(message: string): string {

@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { registerSpan } from '../../drivers/modbus/codec.js';
 import { duration } from './duration.js';
 
 /** Names that become MQTT topic levels and Influx tags: no '/', '+', '#', spaces or control characters. */
@@ -51,7 +52,13 @@ export const modbusPointSchema = z
     ...p,
     metric: p.metric ?? p.name,
     type: p.table === 'coil' || p.table === 'discrete' ? ('bool' as const) : (p.type ?? ('uint16' as const)),
-  }));
+  }))
+  .superRefine((p, ctx) => {
+    const span = registerSpan(p);
+    if (p.address + span > 65536) {
+      ctx.addIssue({ code: 'custom', path: ['address'], message: `${p.address} + ${span} registers of ${p.type} runs past the last register, 65535` });
+    }
+  });
 
 export type ModbusPoint = z.output<typeof modbusPointSchema>;
 

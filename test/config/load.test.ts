@@ -35,18 +35,31 @@ describe('loadConfig', () => {
     expect(config.mqtt).toMatchObject({ prefix: 'city', listeners: [{ type: 'tcp', host: '127.0.0.1', port: 1883 }] });
   });
 
-  it('substitutes ${VAR} and ${VAR:-default}; a whole-value reference keeps its YAML type', () => {
+  it('substitutes ${VAR} and ${VAR:-default}; an unquoted whole reference takes its YAML type, a quoted one stays a string', () => {
     const file = writeConfig(`
 site: \${SITE}
 mqtt:
-  listeners: [{ host: 127.0.0.1, port: \${MQTT_PORT:-1999} }]
+  listeners:
+    - host: 127.0.0.1
+      port: \${MQTT_PORT:-1999}
 devices:
-  - { name: pump-1, driver: modbus-tcp, host: "\${PLC_NET}.5", domain: water, points: [{ name: level, address: 0 }] }
+  - name: pump-1
+    driver: modbus-tcp
+    host: "\${PLC_NET}.5"
+    domain: water
+    tags: { cabinet: "\${CABINET}" }
+    points: [{ name: level, address: 0 }]
 `);
-    const config = loadConfig(file, { SITE: 'harbour', PLC_NET: '10.1.2' });
+    const config = loadConfig(file, { SITE: 'harbour', PLC_NET: '10.1.2', CABINET: '0042' });
     expect(config.site).toBe('harbour');
     expect(config.mqtt.listeners[0]!.port).toBe(1999);
     expect(config.devices[0]!.host).toBe('10.1.2.5');
+    expect(config.devices[0]!.tags).toEqual({ cabinet: '0042' });
+  });
+
+  it('names the key of an unset variable', () => {
+    const file = writeConfig('site: s\ndevices:\n  - name: p\n    driver: modbus-tcp\n    host: ${NO_SUCH_HOST_VAR}\n    domain: water\n    points: [{ name: level, address: 0 }]\n');
+    expect(() => loadConfig(file, {})).toThrowError(/devices\[0\]\.host: environment variable NO_SUCH_HOST_VAR is not set/);
   });
 
   it('merges a profile with the device\'s own points, the device\'s winning by name', () => {
