@@ -23,15 +23,13 @@ function configFile(yaml: string): { file: string; cleanup: () => void } {
 }
 
 async function measure(gateway: Gateway, drive: (deadline: number) => Promise<void>): Promise<{ published: number; received: number; seconds: number }> {
-  const sub = new CountingSubscriber(gateway.mqttListeners[0]!.port, 'city/#');
-  await sub.subscribed();
+  const sub = await CountingSubscriber.start(gateway.mqttBroker!.aedes, gateway.mqttListeners[0]!.port, 'city/#');
   const before = gateway.pipeline.stats().accepted;
   const started = performance.now();
   await drive(started + SECONDS * 1000);
   const seconds = (performance.now() - started) / 1000;
   const published = gateway.pipeline.stats().accepted - before;
-  sub.stop();
-  return { published, received: sub.count, seconds };
+  return { published, received: await sub.stop(), seconds };
 }
 
 export async function pipelineToMqtt(): Promise<string> {

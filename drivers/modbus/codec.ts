@@ -148,7 +148,7 @@ function readNumber(type: NumericType, block: Buffer, at: number, bytes: number,
     case 'uint32':
       return little ? source.readUInt32LE(pos) : source.readUInt32BE(pos);
     case 'float32':
-      return little ? source.readFloatLE(pos) : source.readFloatBE(pos);
+      return shortestFloat32(little ? source.readFloatLE(pos) : source.readFloatBE(pos));
     case 'int64':
       return Number(little ? source.readBigInt64LE(pos) : source.readBigInt64BE(pos));
     case 'uint64':
@@ -158,10 +158,33 @@ function readNumber(type: NumericType, block: Buffer, at: number, bytes: number,
   }
 }
 
-/** raw * scale + offset, but the raw value untouched for the identity (keeps -0 and avoids rounding). */
+/**
+ * raw * scale + offset, the raw value untouched for the identity (keeps -0). Rounded to 15 significant digits, all a
+ * double holds reliably, so 58 * 0.1 reads 5.8 and not 5.800000000000001.
+ */
 function scaled(point: ModbusPoint, raw: number): number {
-  return point.scale === 1 && point.offset === 0 ? raw : raw * point.scale + point.offset;
+  if (point.scale === 1 && point.offset === 0) return raw;
+  const value = raw * point.scale + point.offset;
+  return Number.isFinite(value) && value !== 0 ? Number(value.toPrecision(15)) : value;
 }
+
+/**
+ * The shortest decimal that reads back as the same float32: 250.7175 rather than its widened double 250.717529296875.
+ * Both are the same float32; the short one is what the device meant and what an operator compares thresholds with.
+ * Nine significant digits always suffice for a float32.
+ */
+export function shortestFloat32(value: number): number {
+  if (!Number.isFinite(value) || value === 0) return value;
+  // A normal float32 carries more than 7 digits, so a shorter decimal that reads back would also be found by rounding
+  // to 6 digits; subnormals carry fewer and may need as few as one.
+  for (let digits = Math.abs(value) < FLOAT32_MIN_NORMAL ? 1 : 6; digits < 9; digits++) {
+    const candidate = Number(value.toPrecision(digits));
+    if (Math.fround(candidate) === value) return candidate;
+  }
+  return Number(value.toPrecision(9));
+}
+
+const FLOAT32_MIN_NORMAL = 2 ** -126;
 
 function unscaled(point: ModbusPoint, value: number): number {
   if (point.scale === 1 && point.offset === 0) return value;

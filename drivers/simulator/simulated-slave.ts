@@ -10,11 +10,13 @@ const illegalAddress = Object.assign(new Error('illegal data address'), { modbus
 
 /**
  * A virtual Modbus TCP slave on a real socket, holding a profile's register map and refreshing it from a signal
- * model. Only the registers of the profile exist; reading anything else is an illegal-address exception.
+ * model. Like most meters, it answers unmapped registers below its highest mapped one with 0 (so coalesced reads
+ * through gaps work) and refuses anything beyond with an illegal-address exception.
  */
 export class SimulatedSlaveServer {
   private readonly registers = { holding: new Map<number, number>(), input: new Map<number, number>() };
   private readonly bits = { coil: new Map<number, boolean>(), discrete: new Map<number, boolean>() };
+  private readonly highestOf = new Map<Map<number, unknown>, number>();
   private readonly model: SignalModel;
   private server: ServerTCP | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -72,20 +74,25 @@ export class SimulatedSlaveServer {
     for (let i = 0; i < registerSpan(point); i++) table.set(point.address + i, words[i] ?? 0);
   }
 
+  /** The highest mapped address of a table, -1 when it has none (the map only grows at construction). */
+  private highest(table: Map<number, unknown>): number {
+    let cached = this.highestOf.get(table);
+    if (cached === undefined) this.highestOf.set(table, (cached = Math.max(-1, ...table.keys())));
+    return cached;
+  }
+
   private vector(): IServiceVector {
     const word = (table: Map<number, number>, addr: number): number => {
-      const value = table.get(addr);
-      if (value === undefined) throw illegalAddress;
-      return value;
+      if (addr > this.highest(table)) throw illegalAddress;
+      return table.get(addr) ?? 0;
     };
     const words = (table: Map<number, number>, addr: number, length: number): number[] => {
       this.requests++;
       return Array.from({ length }, (_, i) => word(table, addr + i));
     };
     const bit = (table: Map<number, boolean>, addr: number): boolean => {
-      const value = table.get(addr);
-      if (value === undefined) throw illegalAddress;
-      return value;
+      if (addr > this.highest(table)) throw illegalAddress;
+      return table.get(addr) ?? false;
     };
     return {
       getHoldingRegister: (addr: number) => words(this.registers.holding, addr, 1)[0]!,

@@ -36,7 +36,7 @@ for (const order of orders) {
   add(`i64_${o}`, 'int64', wordsOf('int64', -9007199254740991n, order), -9007199254740991, order);
   add(`u64_${o}`, 'uint64', wordsOf('uint64', 9007199254740992n, order), 9007199254740992, order);
   add(`u64max_${o}`, 'uint64', wordsOf('uint64', 18446744073709551615n, order), 18446744073709551615, order);
-  add(`f32_${o}`, 'float32', wordsOf('float32', -123.456, order), Math.fround(-123.456), order);
+  add(`f32_${o}`, 'float32', wordsOf('float32', -123.456, order), -123.456, order);
   add(`f32nan_${o}`, 'float32', wordsOf('float32', Number.NaN, order), null, order);
   add(`f64_${o}`, 'float64', wordsOf('float64', -1.5e300, order), -1.5e300, order);
 }

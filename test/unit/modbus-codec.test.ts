@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeBit, decodePoint, encodePoint, registerSpan } from '../../drivers/modbus/codec.js';
+import { decodeBit, decodePoint, encodePoint, registerSpan, shortestFloat32 } from '../../drivers/modbus/codec.js';
 import { byteOrders, modbusPointSchema, type ModbusPoint } from '../../gateway/config/schema.js';
 import { wordsOf } from '../support/reference-encoding.js';
 
@@ -66,7 +66,6 @@ const layoutCases: LayoutCase[] = [
   {
     type: 'float32',
     value: 123.456,
-    decoded: Math.fround(123.456),
     layouts: { ABCD: [0x42f6, 0xe979], CDAB: [0xe979, 0x42f6], BADC: [0xf642, 0x79e9], DCBA: [0x79e9, 0xf642] },
   },
   { type: 'float32', value: -1.5, layouts: { ABCD: [0xbfc0, 0x0000], CDAB: [0x0000, 0xbfc0], BADC: [0xc0bf, 0x0000], DCBA: [0x0000, 0xc0bf] } },
@@ -264,17 +263,21 @@ describe('decodePoint: floats', () => {
   });
 
   it('decodes subnormals and the largest float32', () => {
-    expect(decode({ type: 'float32' }, [0x0000, 0x0001])).toBe(2 ** -149);
-    expect(decode({ type: 'float32', order: 'CDAB' }, [0xffff, 0x7f7f])).toBe(Math.fround(3.4028234663852886e38));
+    // As their shortest decimals: 1e-45 is the float32 2^-149, 3.4028235e38 the float32 FLT_MAX.
+    expect(decode({ type: 'float32' }, [0x0000, 0x0001])).toBe(1e-45);
+    expect(Math.fround(1e-45)).toBe(2 ** -149);
+    expect(decode({ type: 'float32', order: 'CDAB' }, [0xffff, 0x7f7f])).toBe(3.4028235e38);
+    expect(Math.fround(3.4028235e38)).toBe(Math.fround(3.4028234663852886e38));
   });
 });
 
 describe('decodePoint: scale and offset', () => {
   it('applies raw * scale + offset to every numeric type', () => {
-    expect(decode({ type: 'uint16', scale: 0.1, offset: -5 }, [1234])).toBeCloseTo(118.4, 10);
-    expect(decode({ type: 'int16', scale: 0.01 }, [0xff38])).toBeCloseTo(-2, 10);
+    expect(decode({ type: 'uint16', scale: 0.1, offset: -5 }, [1234])).toBe(118.4);
+    expect(decode({ type: 'uint16', scale: 0.1 }, [58])).toBe(5.8);
+    expect(decode({ type: 'int16', scale: 0.01 }, [0xff38])).toBe(-2);
     expect(decode({ type: 'int32', scale: 2, offset: 1 }, [0xffff, 0xfffe])).toBe(-3);
-    expect(decode({ type: 'uint32', scale: 0.001, order: 'CDAB' }, [0x86a0, 0x0001])).toBeCloseTo(100, 10);
+    expect(decode({ type: 'uint32', scale: 0.001, order: 'CDAB' }, [0x86a0, 0x0001])).toBe(100);
     expect(decode({ type: 'int64', scale: 1, offset: 0.5 }, [0, 0, 0, 7])).toBe(7.5);
     expect(decode({ type: 'uint64', scale: 1000 }, [0, 0, 0, 5])).toBe(5000);
     expect(decode({ type: 'float32', scale: 2, offset: -1 }, [0x3fc0, 0])).toBe(2);
@@ -518,7 +521,7 @@ describe('round trips', () => {
         for (const value of [...floatValues, Number.NaN]) {
           const words = encodePoint(p, value);
           expect(words).toEqual(wordsOf(type, value, order));
-          expect(decodePoint(p, regs(words), 0)).toBe(type === 'float32' ? Math.fround(value) : value);
+          expect(decodePoint(p, regs(words), 0)).toBe(type === 'float32' ? shortestFloat32(Math.fround(value)) : value);
         }
       });
     }
@@ -576,5 +579,27 @@ describe('round trips', () => {
         }
       }
     }
+  });
+});
+
+describe('shortestFloat32', () => {
+  const significantDigits = (value: number): number => value.toExponential().replace(/^-?/, '').replace(/e.*$/, '').replace('.', '').length;
+
+  it('reads back as the same float32, and no shorter decimal does', () => {
+    const random = prng(7);
+    for (let i = 0; i < 5000; i++) {
+      const float = Math.fround((random() - 0.5) * 10 ** Math.floor(random() * 60 - 30));
+      const short = shortestFloat32(float);
+      expect(Math.fround(short)).toBe(float);
+      const digits = significantDigits(short);
+      if (digits > 1) expect(Math.fround(Number(float.toPrecision(digits - 1)))).not.toBe(float);
+    }
+  });
+
+  it('keeps zeros, infinities and NaN as they are', () => {
+    expect(Object.is(shortestFloat32(-0), -0)).toBe(true);
+    expect(shortestFloat32(Number.POSITIVE_INFINITY)).toBe(Number.POSITIVE_INFINITY);
+    expect(shortestFloat32(Number.NaN)).toBeNaN();
+    expect(shortestFloat32(Math.fround(250.7175))).toBe(250.7175);
   });
 });
