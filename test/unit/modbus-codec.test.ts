@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../drivers/simulator/random.js';
 import { decodeBit, decodePoint, encodePoint, registerSpan, shortestFloat32 } from '../../drivers/modbus/codec.js';
 import { byteOrders, modbusPointSchema, type ModbusPoint } from '../../gateway/config/schema.js';
 import { wordsOf } from '../support/reference-encoding.js';
@@ -27,17 +28,6 @@ function layouts32(ab: number, cd: number): Layouts {
   return { ABCD: [ab, cd], CDAB: [cd, ab], BADC: [swap(ab), swap(cd)], DCBA: [swap(cd), swap(ab)] };
 }
 
-/** A seeded PRNG (mulberry32): the same run every time. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface LayoutCase {
   readonly type: ModbusPoint['type'];
@@ -479,7 +469,7 @@ describe('encodePoint', () => {
 });
 
 describe('round trips', () => {
-  const random = prng(20240601);
+  const random = seededRandom(20240601);
   const integerValues: Record<string, number[]> = {
     int16: [0, 1, -1, 32767, -32768, 12345, -12345],
     uint16: [0, 1, 255, 256, 65535, 43981],
@@ -586,7 +576,7 @@ describe('shortestFloat32', () => {
   const significantDigits = (value: number): number => value.toExponential().replace(/^-?/, '').replace(/e.*$/, '').replace('.', '').length;
 
   it('reads back as the same float32, and no shorter decimal does', () => {
-    const random = prng(7);
+    const random = seededRandom(7);
     for (let i = 0; i < 5000; i++) {
       const float = Math.fround((random() - 0.5) * 10 ** Math.floor(random() * 60 - 30));
       const short = shortestFloat32(float);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../drivers/simulator/random.js';
 import { registerSpan } from '../../drivers/modbus/codec.js';
 import { MAX_BITS, MAX_REGISTERS, minimumRequestCount, planReads, splitRequest, type PlanOptions, type ReadRequest } from '../../drivers/modbus/plan.js';
 import { modbusPointSchema, type ModbusPoint } from '../../gateway/config/schema.js';
@@ -18,17 +19,6 @@ function shape(requests: readonly ReadRequest[]): string[] {
   return requests.map((r) => `${r.table}:${r.start}+${r.count}`);
 }
 
-/** A seeded PRNG (mulberry32): the same run every time. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function limitOf(table: ModbusPoint['table'], opts: PlanOptions): number {
   return table === 'coil' || table === 'discrete' ? (opts.maxBits ?? MAX_BITS) : (opts.maxRegisters ?? MAX_REGISTERS);
@@ -163,7 +153,7 @@ describe('planReads: gaps', () => {
   });
 
   it('does not depend on the order of the input', () => {
-    const random = prng(7);
+    const random = seededRandom(7);
     const points = randomMap(random, 60, { maxGap: 4 });
     const shuffled = [...points].sort(() => random() - 0.5);
     const names = (plan: ReadRequest[]): string[][] => plan.map((r) => r.points.map((p) => p.name));
@@ -282,7 +272,7 @@ describe('planReads is minimal', () => {
   });
 
   it('equals the dynamic programming minimum on 2000 random maps', () => {
-    const random = prng(1234);
+    const random = seededRandom(1234);
     for (let i = 0; i < 2000; i++) {
       const opts: PlanOptions = {
         maxGap: Math.floor(random() * 20),
@@ -297,7 +287,7 @@ describe('planReads is minimal', () => {
   });
 
   it('and both equal an exhaustive search over every partition of small maps', () => {
-    const random = prng(99);
+    const random = seededRandom(99);
     for (let i = 0; i < 400; i++) {
       const opts: PlanOptions = { maxGap: Math.floor(random() * 6), maxRegisters: 3 + Math.floor(random() * 12), maxBits: 1 + Math.floor(random() * 8) };
       // Two tables only, so the points crowd into the same requests.
@@ -346,7 +336,7 @@ describe('splitRequest', () => {
   });
 
   it('every part of every random plan holds one point within the original request', () => {
-    const random = prng(5);
+    const random = seededRandom(5);
     for (let i = 0; i < 100; i++) {
       const opts = { maxGap: Math.floor(random() * 10) };
       for (const request of planReads(randomMap(random, 40, opts), opts)) {
