@@ -5,6 +5,7 @@ import { Broker } from './broker/broker.js';
 import { ReadingPublisher } from './broker/reading-publisher.js';
 import { publishStatus } from './broker/status-publisher.js';
 import type { LoadedConfig } from './config/load.js';
+import { InfluxSink, type InfluxSinkHealth } from './influx/influx-sink.js';
 import type { DeviceStatus, Reading } from './model.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import type { Sink } from './pipeline/sink.js';
@@ -14,7 +15,8 @@ import type { Logger } from './util/log.js';
 
 /**
  * The composition root: builds drivers, pipeline, sinks and broker from the config and owns their start/stop
- * order. Start: broker → sinks → simulator → drivers. Stop: the reverse, flushing sinks before the broker closes.
+ * order. Start: broker → sinks (InfluxDB forwarding replays its buffer) → simulator → drivers. Stop: the reverse,
+ * flushing sinks before the broker closes.
  */
 export class Gateway {
   readonly topics: Topics;
@@ -22,6 +24,7 @@ export class Gateway {
   readonly statuses: StatusBoard;
   private broker: Broker | undefined;
   private simulator: SimulatedDistrict | undefined;
+  private influx: InfluxSink | undefined;
   private readonly drivers: Driver[] = [];
   private stopping: Promise<void> | undefined;
 
@@ -49,6 +52,11 @@ export class Gateway {
     return this.simulator;
   }
 
+  /** The InfluxDB forwarding's health, when the config has an `influx` section. */
+  influxHealth(): InfluxSinkHealth | undefined {
+    return this.influx?.health();
+  }
+
   async start(): Promise<void> {
     const { config, log } = this;
     log.info('starting gateway', { site: config.site, config: config.file, devices: config.devices.length });
@@ -56,6 +64,10 @@ export class Gateway {
       const broker = await Broker.start({ listeners: config.mqtt.listeners, drainTimeoutMs: config.mqtt.drain_timeout }, log.child('mqtt'));
       this.broker = broker;
       this.pipeline.attach(new ReadingPublisher(broker, this.topics));
+      if (config.influx) {
+        this.influx = InfluxSink.start(config.influx, config.site, config.data_dir, log.child('influx'));
+        this.pipeline.attach(this.influx);
+      }
       for (const sink of this.extraSinks) this.pipeline.attach(sink);
       this.statuses.onChange((status) => publishStatus(broker, this.topics, status, log));
 

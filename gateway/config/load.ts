@@ -34,7 +34,8 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   });
   problems.push(...profiles.problems);
   if (problems.length) throw new ConfigError(problems);
-  return { ...config, file: shown, devices, simulator: config.simulator ? { slaves } : undefined };
+  const dataDir = resolve(dirname(file), config.data_dir);
+  return { ...config, file: shown, data_dir: dataDir, devices, simulator: config.simulator ? { slaves } : undefined };
 }
 
 function resolveDevice(device: ModbusTcpDeviceConfig, index: number, profiles: ProfileStore, file: string, problems: string[]): ModbusTcpDevice {

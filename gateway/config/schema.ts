@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { registerSpan } from '../../drivers/modbus/codec.js';
 import { duration } from './duration.js';
+import { size } from './size.js';
 
 /** Names that become MQTT topic levels and Influx tags: no '/', '+', '#', spaces or control characters. */
 const topicLevel = z
@@ -118,6 +119,60 @@ const simulatedSlaveSchema = z.strictObject({
 export type SimulatorModel = (typeof simulatorModels)[number];
 export type SimulatedSlaveConfig = z.output<typeof simulatedSlaveSchema>;
 
+/** The durable store-and-forward buffer in front of InfluxDB. */
+const influxBufferSchema = z.strictObject({
+  /** Beyond this the oldest readings are dropped (counted, logged, reported in health). */
+  max_size: size({ min: 64 * 1024 }).default(512 * 1024 ** 2),
+  /** always: fsync before a reading counts as accepted; interval: at most fsync_interval of readings at risk on power loss. */
+  fsync: z.enum(['always', 'interval', 'never']).default('interval'),
+  fsync_interval: duration({ min: 10 }).default(1000),
+});
+
+const influxSchema = z
+  .strictObject({
+    url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+    /** v2: /api/v2/write (InfluxDB 2.x, 3.x, 1.8+, VictoriaMetrics); v1: /write (InfluxDB 1.x before 1.8). */
+    api: z.enum(['v2', 'v1']).default('v2'),
+    token: z.string().optional(),
+    org: z.string().min(1).optional(),
+    bucket: z.string().min(1).optional(),
+    database: z.string().min(1).optional(),
+    retention_policy: z.string().min(1).optional(),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    /** v1: create the database when the server says it does not exist. */
+    create_database: z.boolean().default(false),
+    batch_size: z.number().int().min(1).max(50_000).default(5000),
+    flush_interval: duration({ min: 10 }).default(1000),
+    timeout: duration({ min: 100 }).default(10_000),
+    gzip: z.boolean().default(true),
+    retry_initial: duration({ min: 10 }).default(1000),
+    retry_max: duration({ min: 10 }).default(60_000),
+    buffer: influxBufferSchema.default({ max_size: 512 * 1024 ** 2, fsync: 'interval', fsync_interval: 1000 }),
+  })
+  .superRefine((influx, ctx) => {
+    const only = (keys: readonly (keyof typeof influx)[], api: string) => {
+      for (const key of keys) {
+        if (influx[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `is for api ${api} (this section says api: ${influx.api})` });
+      }
+    };
+    if (influx.api === 'v2') {
+      for (const key of ['org', 'bucket'] as const) {
+        if (influx[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'missing (required with api v2)' });
+      }
+      only(['database', 'retention_policy', 'username', 'password'], 'v1');
+      if (influx.create_database) ctx.addIssue({ code: 'custom', path: ['create_database'], message: 'is for api v1 (this section says api: v2)' });
+    } else {
+      if (influx.database === undefined) ctx.addIssue({ code: 'custom', path: ['database'], message: 'missing (required with api v1)' });
+      only(['token', 'org', 'bucket'], 'v2');
+      if ((influx.username === undefined) !== (influx.password === undefined)) {
+        ctx.addIssue({ code: 'custom', path: [influx.username === undefined ? 'username' : 'password'], message: 'username and password go together' });
+      }
+    }
+    if (influx.retry_max < influx.retry_initial) ctx.addIssue({ code: 'custom', path: ['retry_max'], message: 'must not be shorter than retry_initial' });
+  });
+export type InfluxConfig = z.output<typeof influxSchema>;
+
 export const configSchema = z
   .strictObject({
     site: topicLevel,
@@ -138,6 +193,9 @@ export const configSchema = z
         queue_size: z.number().int().min(1).default(100_000),
       })
       .default({ queue_size: 100_000 }),
+    /** Where the gateway keeps state that must survive a restart (buffers), relative to the config file. */
+    data_dir: z.string().default('data'),
+    influx: influxSchema.optional(),
     /** Directory of device profiles, relative to the config file. */
     profiles_dir: z.string().default('profiles'),
     devices: z.array(deviceSchema).default([]),

@@ -1,0 +1,231 @@
+import type { SegmentQueue } from '../buffer/segment-queue.js';
+import type { Logger } from '../util/log.js';
+import type { DeadLetterFile } from './dead-letter.js';
+import type { InfluxWriter, WriteOutcome } from './writer.js';
+
+export interface ForwarderOptions {
+  readonly batchSize: number;
+  readonly flushIntervalMs: number;
+  readonly retryInitialMs: number;
+  readonly retryMaxMs: number;
+  /** v1: answer "database not found" by creating it. */
+  readonly createDatabase: boolean;
+}
+
+export type ForwarderState = 'starting' | 'ok' | 'unreachable' | 'unauthorized' | 'misconfigured' | 'stopped';
+
+export interface InfluxHealth {
+  readonly state: ForwarderState;
+  readonly target: string;
+  /** Readings buffered and not yet acknowledged by InfluxDB. */
+  readonly backlog: number;
+  readonly backlogBytes: number;
+  /** Age of the oldest buffered reading (by its timestamp), 0 when nothing waits. */
+  readonly backlogAgeMs: number;
+  readonly lastSuccess: number | undefined;
+  readonly lastError: string | undefined;
+  readonly lastErrorAt: number | undefined;
+  readonly written: number;
+  /** Dropped because the buffer was full. */
+  readonly dropped: number;
+  /** Refused by InfluxDB for good and set aside in the dead-letter file. */
+  readonly deadLettered: number;
+}
+
+/** Honour a server's Retry-After, but never sleep longer than this on its word. */
+const MAX_RETRY_AFTER_MS = 10 * 60_000;
+
+/**
+ * Drains the durable buffer into InfluxDB, oldest first, one batch at a time, and commits a batch only once InfluxDB
+ * has acknowledged it. Failures are handled by class: unreachable / 5xx / 429 → the same batch again after a capped,
+ * jittered exponential backoff (or the server's Retry-After); refused lines → the batch is bisected until the
+ * offending lines stand alone, which go to the dead-letter file while the rest is written; bad credentials or a
+ * missing database → said once in the log and in health, and the readings keep waiting in the buffer.
+ */
+export class InfluxForwarder {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private readonly abort = new AbortController();
+  private wakeSleep: (() => void) | undefined;
+  private state: ForwarderState = 'starting';
+  private lastSuccess: number | undefined;
+  private lastError: string | undefined;
+  private lastErrorAt: number | undefined;
+  private oldestTs: number | undefined;
+  private written = 0;
+  private deadLettered = 0;
+
+  constructor(
+    private readonly queue: SegmentQueue,
+    private readonly writer: InfluxWriter,
+    private readonly deadLetter: DeadLetterFile,
+    private readonly opts: ForwarderOptions,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.running = true;
+    this.loop = this.run().catch((error: unknown) => {
+      // A bug, not an outage: say so loudly; the buffer keeps the readings for the next start.
+      this.log.error('InfluxDB forwarder stopped on an unexpected error', { error });
+      this.setState('stopped', String(error));
+    });
+  }
+
+  /** Stops sending (an in-flight request is abandoned: its batch stays in the buffer for the next start). */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.abort.abort();
+    this.wakeSleep?.();
+    await this.loop;
+    this.state = 'stopped';
+  }
+
+  health(): InfluxHealth {
+    const stats = this.queue.stats();
+    return {
+      state: this.state,
+      target: this.writer.target,
+      backlog: stats.backlogLines,
+      backlogBytes: stats.backlogBytes,
+      backlogAgeMs: stats.backlogLines > 0 && this.oldestTs !== undefined ? Math.max(0, Date.now() - this.oldestTs) : 0,
+      lastSuccess: this.lastSuccess,
+      lastError: this.lastError,
+      lastErrorAt: this.lastErrorAt,
+      written: this.written,
+      dropped: stats.droppedLines,
+      deadLettered: this.deadLettered,
+    };
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      // A full batch goes at once; a partial one waits at most the flush interval for company.
+      await this.queue.waitForBacklog(1, this.opts.flushIntervalMs);
+      if (!this.running) return;
+      if (this.queue.stats().backlogLines < this.opts.batchSize) await this.queue.waitForBacklog(this.opts.batchSize, this.opts.flushIntervalMs);
+      const batch = this.queue.read(this.opts.batchSize);
+      if (!batch || !this.running) continue;
+      this.oldestTs = timestampOf(batch.text);
+      if (!(await this.deliver(batch.text, batch.lines))) return;
+      this.queue.commit(batch);
+      if (this.queue.stats().backlogLines === 0) this.oldestTs = undefined;
+    }
+  }
+
+  /** Sends lines until InfluxDB has them (or has refused them for good); false when stopped first. */
+  private async deliver(text: string, lines: number): Promise<boolean> {
+    let createdDatabase = false;
+    for (let attempt = 0; this.running; attempt++) {
+      const outcome = await this.writer.write(text, this.abort.signal);
+      if (!this.running) return false;
+      switch (outcome.kind) {
+        case 'ok':
+          this.written += lines;
+          this.lastSuccess = Date.now();
+          this.setState('ok');
+          return true;
+        case 'rejected':
+          return this.isolate(text, lines, outcome);
+        case 'not_found':
+          if (this.opts.createDatabase && !createdDatabase) {
+            createdDatabase = true;
+            const created = await this.writer.createDatabase();
+            if (created.kind === 'ok') {
+              this.log.info('created the InfluxDB database', { target: this.writer.target });
+              continue;
+            }
+          }
+          this.setState('misconfigured', outcome.reason);
+          break;
+        case 'unauthorized':
+          this.setState('unauthorized', outcome.reason);
+          break;
+        case 'retry':
+          this.setState('unreachable', outcome.reason);
+          break;
+      }
+      await this.sleep(this.backoff(attempt, outcome));
+    }
+    return false;
+  }
+
+  /** Bisects refused lines until each offender stands alone, dead-letters those and writes the rest. */
+  private async isolate(text: string, lines: number, outcome: Extract<WriteOutcome, { kind: 'rejected' }>): Promise<boolean> {
+    if (lines === 1) {
+      this.deadLetter.add(text, outcome.status, outcome.reason);
+      this.deadLettered++;
+      this.log.warn('InfluxDB refused a reading; set aside in the dead-letter file', { reason: outcome.reason, line: text.slice(0, 300), file: this.deadLetter.path });
+      return true;
+    }
+    const half = Math.ceil(lines / 2);
+    const cut = nthNewline(text, half);
+    return (await this.deliver(text.slice(0, cut), half)) && (await this.deliver(text.slice(cut + 1), lines - half));
+  }
+
+  private backoff(attempt: number, outcome: WriteOutcome): number {
+    const exponential = Math.min(this.opts.retryMaxMs, this.opts.retryInitialMs * 2 ** Math.min(attempt, 30));
+    // Jitter keeps gateways that lost the same server from coming back in lockstep.
+    const jittered = exponential * (0.8 + 0.4 * Math.random());
+    if (outcome.kind === 'retry' && outcome.retryAfterMs !== undefined) return Math.max(Math.min(outcome.retryAfterMs, MAX_RETRY_AFTER_MS), jittered);
+    return jittered;
+  }
+
+  /** Logs a change of state once (not every retry): the outage, its kind, and the recovery. */
+  private setState(state: ForwarderState, reason?: string): void {
+    if (reason !== undefined) {
+      this.lastError = reason;
+      this.lastErrorAt = Date.now();
+    }
+    if (state === this.state) return;
+    const previous = this.state;
+    this.state = state;
+    const { backlogLines } = this.queue.stats();
+    const fields = { target: this.writer.target, backlog: backlogLines, reason };
+    switch (state) {
+      case 'ok':
+        if (previous !== 'starting') this.log.info('InfluxDB accepts writes again; sending the buffered readings', fields);
+        else this.log.info('writing to InfluxDB', fields);
+        break;
+      case 'unreachable':
+        this.log.warn('InfluxDB unreachable; readings wait in the durable buffer and are sent when it is back', fields);
+        break;
+      case 'unauthorized':
+        this.log.error('InfluxDB refuses the credentials (check token or username/password); readings wait in the buffer', fields);
+        break;
+      case 'misconfigured':
+        this.log.error('InfluxDB has no such database/bucket or write endpoint (check url, api, database/bucket); readings wait in the buffer', fields);
+        break;
+      case 'starting':
+      case 'stopped':
+        break;
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.wakeSleep = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeSleep = done;
+    });
+  }
+}
+
+/** Index of the n-th '\n' (1-based) in text. */
+function nthNewline(text: string, n: number): number {
+  let at = -1;
+  for (let i = 0; i < n; i++) at = text.indexOf('\n', at + 1);
+  return at;
+}
+
+/** The timestamp ending the first line of a batch (line protocol puts it last). */
+function timestampOf(text: string): number | undefined {
+  const end = text.indexOf('\n');
+  const line = end === -1 ? text : text.slice(0, end);
+  const ts = Number(line.slice(line.lastIndexOf(' ') + 1));
+  return Number.isFinite(ts) ? ts : undefined;
+}

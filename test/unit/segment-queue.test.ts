@@ -1,0 +1,139 @@
+import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SegmentQueue, type SegmentQueueOptions } from '../../gateway/buffer/segment-queue.js';
+import { silentLogger } from '../../gateway/util/log.js';
+
+const dirs: string[] = [];
+const queues: SegmentQueue[] = [];
+afterEach(async () => {
+  for (const queue of queues.splice(0)) await queue.close();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-queue-'));
+  dirs.push(dir);
+  return dir;
+}
+
+function open(dir: string, opts: Partial<SegmentQueueOptions> = {}): SegmentQueue {
+  const queue = SegmentQueue.open(dir, { maxBytes: 1024 ** 2, fsync: 'never', fsyncIntervalMs: 1000, ...opts }, silentLogger);
+  queues.push(queue);
+  return queue;
+}
+
+const lines = (from: number, count: number): string[] => Array.from({ length: count }, (_, i) => `water,device=d level=${from + i} ${from + i}`);
+
+/** Everything left in the queue, committing as it goes. */
+function drain(queue: SegmentQueue, batch = 7): string[] {
+  const out: string[] = [];
+  for (let read = queue.read(batch); read; read = queue.read(batch)) {
+    out.push(...read.text.split('\n'));
+    queue.commit(read);
+  }
+  return out;
+}
+
+describe('SegmentQueue', () => {
+  it('gives lines back in order, in batches of at most the asked size, and forgets what is committed', () => {
+    const queue = open(tempDir());
+    queue.append(lines(0, 10));
+    queue.append(lines(10, 5));
+    const first = queue.read(4)!;
+    expect(first.lines).toBe(4);
+    expect(first.text.split('\n')).toEqual(lines(0, 4));
+    // Not committed: the same lines again.
+    expect(queue.read(4)!.text).toBe(first.text);
+    queue.commit(first);
+    expect(queue.stats().backlogLines).toBe(11);
+    expect(drain(queue)).toEqual(lines(4, 11));
+    expect(queue.stats().backlogLines).toBe(0);
+    expect(queue.read(4)).toBeUndefined();
+  });
+
+  it('reopens where the last commit left it, across many segments, and deletes committed segments', async () => {
+    const dir = tempDir();
+    const queue = open(dir, { maxBytes: 160 * 1024 });
+    for (let i = 0; i < 100; i++) queue.append(lines(i * 20, 20));
+    expect(queue.stats().segments).toBeGreaterThan(2);
+    expect(queue.stats().droppedLines).toBe(0);
+    let committed = 0;
+    while (committed < 1000) {
+      const batch = queue.read(50)!;
+      queue.commit(batch);
+      committed += batch.lines;
+    }
+    const sent = queue.read(10)!; // read but never committed: must come again
+    await queue.close();
+    queues.pop();
+    const again = open(dir, { maxBytes: 160 * 1024 });
+    expect(again.stats().backlogLines).toBe(1000);
+    expect(again.read(10)!.text).toBe(sent.text);
+    expect(drain(again)).toEqual(lines(1000, 1000));
+    expect(readdirSync(dir).filter((f) => f.endsWith('.seg'))).toHaveLength(1);
+  });
+
+  it('cuts a torn last line left by a crash and keeps appending after it', async () => {
+    const dir = tempDir();
+    const queue = open(dir);
+    queue.append(lines(0, 3));
+    await queue.close();
+    queues.pop();
+    const segment = readdirSync(dir).find((f) => f.endsWith('.seg'))!;
+    appendFileSync(join(dir, segment), 'water,device=d level=9');
+    const again = open(dir);
+    expect(again.stats().backlogLines).toBe(3);
+    again.append(lines(3, 2));
+    expect(drain(again)).toEqual(lines(0, 5));
+  });
+
+  it('drops whole segments, oldest first, beyond the size limit, and counts the unsent lines dropped', () => {
+    const queue = open(tempDir(), { maxBytes: 128 * 1024 });
+    const inFlight = queue.read(1);
+    expect(inFlight).toBeUndefined();
+    for (let i = 0; i < 500; i++) queue.append(lines(i * 10, 10));
+    const stats = queue.stats();
+    const total = 5000;
+    expect(stats.droppedLines).toBeGreaterThan(0);
+    expect(stats.backlogLines + stats.droppedLines).toBe(total);
+    expect(stats.backlogBytes).toBeLessThanOrEqual(128 * 1024);
+    const kept = drain(queue, 100);
+    expect(kept).toEqual(lines(total - kept.length, kept.length));
+  });
+
+  it('ignores the commit of a batch whose segment was dropped while it was being sent', () => {
+    const queue = open(tempDir(), { maxBytes: 64 * 1024 });
+    queue.append(lines(0, 10));
+    const batch = queue.read(10)!;
+    for (let i = 0; i < 300; i++) queue.append(lines(10 + i * 10, 10));
+    const before = queue.stats().backlogLines;
+    queue.commit(batch);
+    expect(queue.stats().backlogLines).toBe(before);
+  });
+
+  it('with fsync always, append resolves once the lines are on disk', async () => {
+    const queue = open(tempDir(), { fsync: 'always' });
+    const pending = queue.append(lines(0, 3));
+    expect(pending).toBeInstanceOf(Promise);
+    await Promise.all([pending, queue.append(lines(3, 3))]);
+    expect(drain(queue)).toEqual(lines(0, 6));
+  });
+
+  it('waitForBacklog wakes on enough lines, or at the timeout', async () => {
+    const queue = open(tempDir());
+    const waiting = queue.waitForBacklog(5, 60_000);
+    queue.append(lines(0, 2));
+    queue.append(lines(2, 3));
+    await waiting;
+    const started = Date.now();
+    await queue.waitForBacklog(100, 20);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(15);
+  });
+
+  it('refuses a line too long for a batch read', () => {
+    const queue = open(tempDir());
+    expect(() => queue.append(['x'.repeat(2 * 1024 * 1024)])).toThrow(RangeError);
+  });
+});
