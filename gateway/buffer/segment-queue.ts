@@ -93,7 +93,13 @@ export class SegmentQueue {
   /** Opens (creating it if needed) the queue in `dir`, recovering what a previous run left. */
   static open(dir: string, opts: SegmentQueueOptions, log: Logger): SegmentQueue {
     mkdirSync(dir, { recursive: true });
-    return new SegmentQueue(dir, opts, log);
+    lock(dir);
+    try {
+      return new SegmentQueue(dir, opts, log);
+    } catch (error) {
+      unlock(dir);
+      throw error;
+    }
   }
 
   /**
@@ -191,6 +197,7 @@ export class SegmentQueue {
     if (this.opts.fsync !== 'never') fsyncSync(this.fd);
     closeSync(this.fd);
     this.saveCursor();
+    unlock(this.dir);
   }
 
   /** fsync of the active segment; concurrent callers share the one in flight or the next. */
@@ -342,5 +349,47 @@ export class SegmentQueue {
 
   private pathOf(seq: number): string {
     return join(this.dir, `${String(seq).padStart(16, '0')}.seg`);
+  }
+}
+
+/**
+ * Two processes appending to one buffer would interleave and corrupt it: the `lock` file holds the owner's pid.
+ * A lock whose process is gone (killed, power cut) is taken over.
+ */
+const heldLocks = new Set<string>();
+
+function lock(dir: string): void {
+  const path = join(dir, 'lock');
+  for (;;) {
+    try {
+      writeFileSync(path, `${process.pid}\n`, { flag: 'wx' });
+      heldLocks.add(path);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const owner = Number(readFileSync(path, 'utf8').trim());
+    // Our own pid is in use only if this process holds the lock: after a power cut a new process may get the old pid.
+    const inUse = owner === process.pid ? heldLocks.has(path) : Number.isSafeInteger(owner) && owner > 0 && isAlive(owner);
+    if (inUse) {
+      throw new Error(`the buffer in ${dir} is in use by process ${owner} (another gateway on the same data_dir?)`);
+    }
+    unlinkSync(path);
+  }
+}
+
+function unlock(dir: string): void {
+  const path = join(dir, 'lock');
+  heldLocks.delete(path);
+  unlinkSync(path);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

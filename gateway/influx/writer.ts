@@ -27,7 +27,7 @@ export class InfluxWriter {
     this.transport = new InfluxDB({ url: config.url, token: config.api === 'v2' ? config.token : undefined, timeout: config.timeout }).transport;
     this.path = config.api === 'v2' ? `/api/v2/write?${query({ org: config.org, bucket: config.bucket, precision: 'ms' })}` : `/write?${query({ db: config.database, rp: config.retention_policy, precision: 'ms' })}`;
     this.headers = { 'content-type': 'text/plain; charset=utf-8' };
-    if (config.api === 'v1' && config.username !== undefined) {
+    if (config.api === 'v1' && config.username) {
       this.headers.authorization = `Basic ${Buffer.from(`${config.username}:${config.password ?? ''}`).toString('base64')}`;
     }
   }

@@ -7,6 +7,8 @@ import { createLogger } from '../../gateway/util/log.js';
 
 export interface RunningGateway {
   readonly gateway: Gateway;
+  /** The temp dir holding its config file (and its data dir, `data/`). */
+  readonly dir: string;
   /** The embedded broker's TCP port. */
   readonly mqttPort: number;
   /** Every log line the gateway wrote. */
@@ -33,6 +35,7 @@ export async function startGateway(yaml: string): Promise<RunningGateway> {
   }
   return {
     gateway,
+    dir,
     mqttPort: gateway.mqttListeners[0]!.port,
     logs,
     async stop() {

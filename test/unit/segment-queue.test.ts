@@ -137,3 +137,14 @@ describe('SegmentQueue', () => {
     expect(() => queue.append(['x'.repeat(2 * 1024 * 1024)])).toThrow(RangeError);
   });
 });
+
+describe('SegmentQueue lock', () => {
+  it('refuses a second opener while the first holds the buffer, and frees it on close', async () => {
+    const dir = tempDir();
+    const first = open(dir);
+    expect(() => SegmentQueue.open(dir, { maxBytes: 1024 ** 2, fsync: "never", fsyncIntervalMs: 1000 }, silentLogger)).toThrow(/in use by process/);
+    await first.close();
+    queues.pop();
+    open(dir);
+  });
+});
