@@ -45,7 +45,8 @@ const MAX_RETRY_AFTER_MS = 10 * 60_000;
 export class InfluxForwarder {
   private running = false;
   private loop: Promise<void> | undefined;
-  private readonly abort = new AbortController();
+  /** The in-flight request's own controller: the client adds a listener per request to the signal it is given. */
+  private inFlight: AbortController | undefined;
   private wakeSleep: (() => void) | undefined;
   private state: ForwarderState = 'starting';
   private lastSuccess: number | undefined;
@@ -75,7 +76,7 @@ export class InfluxForwarder {
   /** Stops sending (an in-flight request is abandoned: its batch stays in the buffer for the next start). */
   async stop(): Promise<void> {
     this.running = false;
-    this.abort.abort();
+    this.inFlight?.abort();
     this.wakeSleep?.();
     await this.loop;
     this.state = 'stopped';
@@ -117,7 +118,9 @@ export class InfluxForwarder {
   private async deliver(text: string, lines: number): Promise<boolean> {
     let createdDatabase = false;
     for (let attempt = 0; this.running; attempt++) {
-      const outcome = await this.writer.write(text, this.abort.signal);
+      this.inFlight = new AbortController();
+      const outcome = await this.writer.write(text, this.inFlight.signal);
+      this.inFlight = undefined;
       if (!this.running) return false;
       switch (outcome.kind) {
         case 'ok':

@@ -42,7 +42,12 @@ export class InfluxWriter {
       await this.transport.request(this.path, body, { method: 'POST', headers: this.headers, gzipThreshold: this.config.gzip ? 1024 : undefined, signal });
       return { kind: 'ok' };
     } catch (error) {
-      return classify(error);
+      const outcome = classify(error);
+      // InfluxDB 1.x before 1.8 has no v2 endpoint: its router answers a bare "404 page not found".
+      if (outcome.kind === 'not_found' && this.config.api === 'v2' && /page not found/i.test(outcome.reason)) {
+        return { kind: 'not_found', reason: `${outcome.reason} (no /api/v2/write here: an InfluxDB 1.x older than 1.8? use api: v1 with database)` };
+      }
+      return outcome;
     }
   }
 

@@ -1,4 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { waitFor } from './net.js';
 
 export interface ExitInfo {
   code: number | null;
@@ -50,4 +52,48 @@ export function collectText(stream: NodeJS.ReadableStream, limit = 64 * 1024): {
       return text;
     },
   };
+}
+
+export interface ServerStart {
+  /** For messages: "influxd", "victoria-metrics". */
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly stderr: Readable;
+  readonly log: { readonly text: string };
+  /** Resolves with the spawn error, if the binary could not be started at all. */
+  readonly spawnFailed: Promise<Error>;
+  /** What readiness looks like, for messages ("/ping answering 204"). */
+  readonly what: string;
+  readonly probe: () => Promise<boolean>;
+  readonly timeoutMs: number;
+  /** Characters of the log to quote in an error. */
+  readonly logTail: number;
+}
+
+/**
+ * Polls `probe` until it answers true, the child exits, or `timeoutMs` passes; on failure kills the child and rejects
+ * with the tail of its log.
+ */
+export async function waitServerReady(start: ServerStart): Promise<void> {
+  const { name, child, stderr, log } = start;
+  // A probe can hang on whoever holds the port when the server failed to bind it: stop waiting once the child exits.
+  const exited = exitOf(child).then(() => false);
+  let outcome: 'ready' | 'exited';
+  try {
+    outcome = await waitFor(async () => {
+      if (!isRunning(child)) return 'exited';
+      return (await Promise.race([start.probe(), exited])) ? 'ready' : undefined;
+    }, { timeoutMs: start.timeoutMs, what: start.what });
+  } catch (error) {
+    await stopChild(child, 'SIGKILL');
+    throw new Error(`${name} not ready: ${(error as Error).message}; log:\n${log.text.slice(-start.logTail)}`);
+  }
+  if (outcome === 'ready') return;
+  if (child.pid === undefined) {
+    throw new Error(`cannot start ${name} (is the Debian package installed?): ${(await start.spawnFailed).message}`);
+  }
+  await exited;
+  // The last log chunk may still be in the pipe when 'exit' fires.
+  if (!stderr.closed) await new Promise((resolve) => stderr.once('close', resolve));
+  throw new Error(`${name} exited (code ${child.exitCode}) before it was ready; log:\n${log.text.slice(-start.logTail)}`);
 }
