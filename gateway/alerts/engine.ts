@@ -1,0 +1,293 @@
+import type { DeviceStatus, Reading, ReadingValue } from '../model.js';
+import type { Acknowledgement, AlertEvent, AlertEventKind } from './alert.js';
+import { RateWindow } from './rate-window.js';
+import type { Rule, Verdict } from './rule.js';
+
+/** An alert that is on: pending (its condition holds, not yet for long enough) or firing. */
+export interface ActiveAlert {
+  readonly id: string;
+  readonly rule: string;
+  readonly device: string;
+  readonly metric: string;
+  readonly domain: string | undefined;
+  unit: string | undefined;
+  tags: Readonly<Record<string, string>> | undefined;
+  state: 'pending' | 'firing';
+  /** Pending: since when the condition holds. Firing: when it fired. */
+  since: number;
+  value: ReadingValue | undefined;
+  acknowledged: Acknowledgement | undefined;
+  /** When people were last told (the firing event or the last reminder). */
+  lastNotified: number;
+}
+
+/** Where the engine's decisions go: MQTT, notifiers, the persistent store. Calls must not throw. */
+export interface EngineOutput {
+  /** A firing, reminder or resolved event, for the event stream and the rule's notifiers. */
+  event(event: AlertEvent, alert: ActiveAlert, notify: readonly string[]): void;
+  /** An alert was acknowledged (its retained state changes; nobody needs paging for it). */
+  acknowledged(alert: ActiveAlert): void;
+  /** The set of active alerts changed (persist it). */
+  changed(): void;
+}
+
+/** What the engine needs to know of the series an alert is about. */
+interface SeriesInfo {
+  readonly device: string;
+  readonly domain: string | undefined;
+  readonly metric: string;
+  readonly unit?: string | undefined;
+  readonly tags?: Readonly<Record<string, string>> | undefined;
+}
+
+interface SeriesSeen {
+  at: number;
+  readonly device: string;
+  readonly domain: string;
+  readonly metric: string;
+  readonly unit: string | undefined;
+  readonly tags: Readonly<Record<string, string>> | undefined;
+}
+
+/** The metric name of device-level alerts (offline). */
+export const DEVICE_METRIC = 'status';
+
+/**
+ * Evaluates readings and device statuses against the rules and keeps one state machine per (rule, series):
+ * ok → pending (the condition holds, `for` not yet elapsed) → firing → resolved (back to ok), in the manner of
+ * Prometheus. Every transition that people care about (firing, resolved, reminders) is emitted exactly once.
+ * Bad-quality readings never trip or clear value rules. Time comes from `now`, so tests drive it by hand; `tick`
+ * advances what depends on time alone (`for`, staleness, reminders).
+ */
+export class RuleEngine {
+  private rules: Rule[] = [];
+  private offlineRules: Rule[] = [];
+  private readonly alerts = new Map<string, ActiveAlert>();
+  /** The rules that watch each series, found once per series (cleared when the rules change). */
+  private readonly rulesBySeries = new Map<string, { readonly tags: Reading['tags']; readonly rules: readonly Rule[] }>();
+  private readonly rates = new Map<string, RateWindow>();
+  /** Last good reading of every series a `stale` rule watches. */
+  private readonly seen = new Map<string, SeriesSeen>();
+
+  constructor(
+    private readonly site: string,
+    private readonly now: () => number,
+    private readonly output: EngineOutput,
+  ) {}
+
+  /**
+   * Installs a rule set (at start, and on every reload). Alerts of rules that still exist keep their state; alerts of
+   * rules that are gone are resolved, so nobody waits for an end that would never come.
+   */
+  setRules(rules: readonly Rule[]): void {
+    const byName = new Map(rules.map((rule) => [rule.name, rule]));
+    const removed = [...this.alerts.values()].filter((alert) => !byName.has(alert.rule));
+    const previous = new Map(this.rules.map((rule) => [rule.name, rule]));
+    this.rules = [...rules];
+    this.offlineRules = rules.filter((rule) => rule.kind === 'offline');
+    this.rulesBySeries.clear();
+    for (const id of [...this.rates.keys(), ...this.seen.keys()]) {
+      if (!byName.has(ruleNameOf(id))) {
+        this.rates.delete(id);
+        this.seen.delete(id);
+      }
+    }
+    for (const alert of removed) this.end(alert, previous.get(alert.rule), alert.value, 'the rule was removed');
+  }
+
+  /** Puts back the alerts a previous run left active; they are not announced again. */
+  restore(alerts: readonly ActiveAlert[]): void {
+    for (const alert of alerts) this.alerts.set(alert.id, { ...alert });
+  }
+
+  active(): ActiveAlert[] {
+    return [...this.alerts.values()];
+  }
+
+  get(id: string): ActiveAlert | undefined {
+    return this.alerts.get(id);
+  }
+
+  onReadings(readings: readonly Reading[]): void {
+    for (const reading of readings) this.onReading(reading);
+  }
+
+  onStatus(status: DeviceStatus): void {
+    for (const rule of this.offlineRules) {
+      if (!rule.matchesDevice(status.device)) continue;
+      const id = `${rule.name}/${status.device}/${DEVICE_METRIC}`;
+      const verdict: Verdict = status.state === 'offline' ? 'trip' : 'clear';
+      this.apply(rule, id, { device: status.device, domain: undefined, metric: DEVICE_METRIC, unit: undefined, tags: undefined }, verdict, status.error);
+    }
+  }
+
+  /** Advances what depends on time alone: `for` durations, staleness and reminders. Call it often (e.g. 4×/s). */
+  tick(): void {
+    const now = this.now();
+    for (const [id, seen] of this.seen) {
+      const rule = this.ruleNamed(ruleNameOf(id));
+      if (rule && now - seen.at > rule.config.stale! && !this.alerts.has(id)) this.apply(rule, id, seen, 'trip', undefined);
+    }
+    for (const alert of this.alerts.values()) {
+      const rule = this.ruleNamed(alert.rule);
+      if (!rule) continue;
+      if (alert.state === 'pending' && now - alert.since >= rule.forMs) this.fire(alert, rule);
+      else if (alert.state === 'firing' && rule.renotifyMs !== undefined && !alert.acknowledged && now - alert.lastNotified >= rule.renotifyMs) {
+        alert.lastNotified = now;
+        this.emit('reminder', alert, rule, alert.value);
+        this.output.changed();
+      }
+    }
+  }
+
+  /** Records who acknowledged an alert and stops its reminders; false when there is no such active alert. */
+  acknowledge(id: string, by: string): boolean {
+    const alert = this.alerts.get(id);
+    if (!alert) return false;
+    alert.acknowledged = { by, at: this.now() };
+    this.output.acknowledged(alert);
+    this.output.changed();
+    return true;
+  }
+
+  private onReading(reading: Reading): void {
+    if (reading.quality === 'bad') return;
+    for (const rule of this.rulesFor(reading)) {
+      const id = `${rule.name}/${reading.device}/${reading.metric}`;
+      switch (rule.kind) {
+        case 'stale': {
+          this.seen.set(id, { at: this.now(), device: reading.device, domain: reading.domain, metric: reading.metric, unit: reading.unit, tags: reading.tags });
+          const alert = this.alerts.get(id);
+          if (alert) this.apply(rule, id, alert, 'clear', reading.value);
+          break;
+        }
+        case 'rate': {
+          if (typeof reading.value !== 'number' || !Number.isFinite(reading.value)) break;
+          let window = this.rates.get(id);
+          if (!window) this.rates.set(id, (window = new RateWindow(rule.config.rate!.per)));
+          const rate = window.add(reading.ts, reading.value);
+          if (rate !== undefined) this.apply(rule, id, reading, rule.judgeRate(rate), reading.value);
+          break;
+        }
+        default:
+          this.apply(rule, id, reading, rule.judge(reading.value), reading.value);
+      }
+    }
+  }
+
+  /** One step of the state machine of alert `id` under a verdict. */
+  private apply(rule: Rule, id: string, series: SeriesInfo, verdict: Verdict, value: ReadingValue | undefined): void {
+    const alert = this.alerts.get(id);
+    if (verdict === 'trip') {
+      if (!alert) {
+        const created: ActiveAlert = { id, rule: rule.name, device: series.device, domain: series.domain, metric: series.metric, unit: series.unit, tags: series.tags, state: 'pending', since: this.now(), value, acknowledged: undefined, lastNotified: 0 };
+        this.alerts.set(id, created);
+        if (rule.forMs === 0) this.fire(created, rule);
+        else this.output.changed();
+        return;
+      }
+      alert.value = value ?? alert.value;
+      alert.unit = series.unit ?? alert.unit;
+      alert.tags = series.tags ?? alert.tags;
+      if (alert.state === 'pending' && this.now() - alert.since >= rule.forMs) this.fire(alert, rule);
+      return;
+    }
+    if (!alert) return;
+    // A pending alert needs its condition to hold without a break; inside the hysteresis band it does not.
+    if (alert.state === 'pending') {
+      this.alerts.delete(id);
+      this.output.changed();
+      return;
+    }
+    if (verdict === 'clear') this.end(alert, rule, value, undefined);
+    else alert.value = value ?? alert.value;
+  }
+
+  private fire(alert: ActiveAlert, rule: Rule): void {
+    const now = this.now();
+    alert.state = 'firing';
+    alert.since = now;
+    alert.lastNotified = now;
+    this.emit('firing', alert, rule, alert.value);
+    this.output.changed();
+  }
+
+  private end(alert: ActiveAlert, rule: Rule | undefined, value: ReadingValue | undefined, why: string | undefined): void {
+    this.alerts.delete(alert.id);
+    // Only a firing alert was announced, so only a firing alert is announced as ended.
+    if (alert.state === 'firing') this.emit('resolved', alert, rule, value, why);
+    this.output.changed();
+  }
+
+  private emit(kind: AlertEventKind, alert: ActiveAlert, rule: Rule | undefined, value: ReadingValue | undefined, why?: string): void {
+    const now = this.now();
+    const message = rule ? renderMessage(rule, alert, value, this.site) : `${alert.device} ${alert.metric}`;
+    const event: AlertEvent = {
+      id: alert.id,
+      site: this.site,
+      rule: alert.rule,
+      device: alert.device,
+      metric: alert.metric,
+      domain: alert.domain,
+      kind,
+      severity: rule?.severity ?? 'warning',
+      message: why ? `${message} (${why})` : message,
+      value: typeof value === 'number' && !Number.isFinite(value) ? undefined : value,
+      unit: alert.unit,
+      since: alert.since,
+      ts: now,
+      acknowledged: alert.acknowledged,
+    };
+    this.output.event(event, alert, rule?.notify ?? []);
+  }
+
+  private rulesFor(reading: Reading): readonly Rule[] {
+    const key = reading.device + '\u0000' + reading.domain + '\u0000' + reading.metric;
+    let entry = this.rulesBySeries.get(key);
+    // Drivers hand the same frozen tags object with every reading of a device; another object means other tags.
+    if (!entry || entry.tags !== reading.tags) {
+      const rules = this.rules.filter((rule) => rule.kind !== 'offline' && rule.matches(reading.device, reading.domain, reading.metric, reading.tags));
+      this.rulesBySeries.set(key, (entry = { tags: reading.tags, rules }));
+    }
+    return entry.rules;
+  }
+
+  private ruleNamed(name: string): Rule | undefined {
+    return this.rules.find((rule) => rule.name === name);
+  }
+}
+
+function ruleNameOf(id: string): string {
+  return id.slice(0, id.indexOf('/'));
+}
+
+const DEFAULT_MESSAGES: Record<Rule['kind'], string> = {
+  above: '{device} {metric} = {value} {unit} ({threshold})',
+  below: '{device} {metric} = {value} {unit} ({threshold})',
+  outside: '{device} {metric} = {value} {unit} ({threshold})',
+  equals: '{device} {metric} = {value}',
+  rate: '{device} {metric} changing fast: {value} {unit} ({threshold})',
+  stale: '{device} {metric}: {threshold}',
+  offline: '{device} offline',
+};
+
+/** Fills the rule's message template (or the default of its kind). */
+export function renderMessage(rule: Rule, alert: Pick<ActiveAlert, 'device' | 'domain' | 'metric' | 'unit' | 'tags' | 'since'>, value: ReadingValue | undefined, site: string): string {
+  const template = rule.config.message ?? DEFAULT_MESSAGES[rule.kind];
+  const fields: Record<string, string> = {
+    rule: rule.name,
+    site,
+    domain: alert.domain ?? '',
+    device: alert.device,
+    metric: alert.metric,
+    value: value === undefined ? '' : String(value),
+    unit: alert.unit ?? '',
+    severity: rule.severity,
+    threshold: rule.threshold,
+    since: new Date(alert.since).toISOString(),
+  };
+  return template
+    .replace(/\{([^{}]*)\}/g, (_, name: string) => (name.startsWith('tags.') ? (alert.tags?.[name.slice(5)] ?? '') : (fields[name] ?? '')))
+    .replace(/\s+/g, ' ')
+    .trim();
+}
