@@ -4,6 +4,15 @@ import { SimulatedDistrict } from '../drivers/simulator/district.js';
 import { Broker } from './broker/broker.js';
 import { ReadingPublisher } from './broker/reading-publisher.js';
 import { publishStatus } from './broker/status-publisher.js';
+import { join } from 'node:path';
+import { AlertStore } from './alerts/alert-store.js';
+import { AlertTopics } from './alerts/alert-topics.js';
+import { Alerting } from './alerts/alerting.js';
+import { createNotifier } from './alerts/notify/config.js';
+import { NotificationDispatcher } from './alerts/notify/dispatcher.js';
+import { Rule } from './alerts/rule.js';
+import { RuleReloader } from './alerts/rule-reloader.js';
+import { ConfigError } from './config/errors.js';
 import type { LoadedConfig } from './config/load.js';
 import { InfluxSink, type InfluxSinkHealth } from './influx/influx-sink.js';
 import type { DeviceStatus, Reading } from './model.js';
@@ -25,6 +34,8 @@ export class Gateway {
   private broker: Broker | undefined;
   private simulator: SimulatedDistrict | undefined;
   private influx: InfluxSink | undefined;
+  private alerting: Alerting | undefined;
+  private reloader: RuleReloader | undefined;
   private readonly drivers: Driver[] = [];
   private stopping: Promise<void> | undefined;
 
@@ -52,6 +63,11 @@ export class Gateway {
     return this.simulator;
   }
 
+  /** The alerting, once started (active alerts, acknowledgement). */
+  get alerts(): Alerting | undefined {
+    return this.alerting;
+  }
+
   /** The InfluxDB forwarding's health, when the config has an `influx` section. */
   influxHealth(): InfluxSinkHealth | undefined {
     return this.influx?.health();
@@ -63,6 +79,10 @@ export class Gateway {
     try {
       const broker = await Broker.start({ listeners: config.mqtt.listeners, drainTimeoutMs: config.mqtt.drain_timeout }, log.child('mqtt'));
       this.broker = broker;
+      // First consumer: a reading is judged by the rules before it is even published.
+      const alerting = await this.startAlerting(broker);
+      this.pipeline.attach(alerting);
+      this.statuses.onChange((status) => alerting.onStatus(status));
       this.pipeline.attach(new ReadingPublisher(broker, this.topics));
       if (config.influx) {
         this.influx = InfluxSink.start(config.influx, config.site, config.data_dir, log.child('influx'));
@@ -95,6 +115,7 @@ export class Gateway {
   private async shutdown(): Promise<void> {
     const { log } = this;
     log.info('stopping gateway');
+    this.reloader?.close();
     await Promise.allSettled(this.drivers.map((d) => d.stop().catch((error: unknown) => log.error('driver failed to stop', { driver: d.name, error }))));
     await this.simulator?.stop();
     await this.pipeline.close();
@@ -103,6 +124,44 @@ export class Gateway {
     }
     await this.broker?.close();
     log.info('gateway stopped');
+  }
+
+  private async startAlerting(broker: Broker): Promise<Alerting> {
+    const { config, log } = this;
+    const alertLog = log.child('alerts');
+    const notifiers = Object.entries(config.notifiers).map(([name, notifier]) => createNotifier(name, notifier, alertLog.child(name)));
+    const alerting = await Alerting.start(
+      {
+        site: config.site,
+        topics: new AlertTopics(broker, this.topics, alertLog),
+        dispatch: new NotificationDispatcher(notifiers, {}, alertLog),
+        store: new AlertStore(join(config.data_dir, 'alerts', 'active.json'), alertLog),
+        log: alertLog,
+      },
+      config.rules.map((rule) => new Rule(rule)),
+    );
+    this.alerting = alerting;
+    alertLog.info('alert rules loaded', { rules: config.rules.length, notifiers: notifiers.map((n) => n.name).join(',') || 'none' });
+    this.reloader = new RuleReloader(() => this.reloadRules(), alertLog);
+    this.reloader.watch(config.ruleSources);
+    return alerting;
+  }
+
+  /** Applies the rules of the edited files; a file with problems leaves the running rules as they are. */
+  private reloadRules(): void {
+    const log = this.log.child('alerts');
+    let fresh: LoadedConfig;
+    try {
+      fresh = this.config.reload();
+    } catch (error) {
+      // Runs from a file watcher: nothing here may take the process down.
+      if (error instanceof ConfigError) log.error('rules not reloaded: the configuration has problems; the running rules stay', { problems: error.problems.join(' | ') });
+      else log.error('rules not reloaded', { error });
+      return;
+    }
+    this.alerting?.setRules(fresh.rules.map((rule) => new Rule(rule)));
+    this.reloader?.watch(fresh.ruleSources);
+    log.info('alert rules reloaded', { rules: fresh.rules.length });
   }
 
   private driverContext(): DriverContext {

@@ -13,4 +13,19 @@ export class Topics {
   status(device: string): string {
     return `${this.root}/status/${device}`;
   }
+
+  /** Retained while the alert is active; cleared once it resolves. */
+  alert(rule: string, device: string, metric: string): string {
+    return `${this.root}/alerts/${rule}/${device}/${metric}`;
+  }
+
+  /** Where staff acknowledge an alert: `{alert topic}/ack`, payload `{"by":"name"}`; the answer comes on `.../ack/result`. */
+  get alertAckFilter(): string {
+    return `${this.root}/alerts/+/+/+/ack`;
+  }
+
+  /** Every firing, reminder and resolved event, in order (not retained). */
+  get alertEvents(): string {
+    return `${this.root}/events/alerts`;
+  }
 }

@@ -17,6 +17,10 @@ export interface BoundListener {
 
 /** The embedded MQTT broker: aedes plus its network listeners. */
 export class Broker {
+  /** Internal publishes not yet settled, so close() can let them land first. */
+  private inFlight = 0;
+  private settled: (() => void) | undefined;
+
   private constructor(
     readonly aedes: Aedes,
     private readonly servers: Server[],
@@ -51,10 +55,32 @@ export class Broker {
   /** Publishes from inside the gateway, straight into aedes (no socket hop). */
   publish(topic: string, payload: string | Buffer, qos: 0 | 1, retain: boolean): Promise<void> {
     const packet: PublishPacket = { cmd: 'publish', topic, payload, qos, retain, dup: false };
-    return new Promise((resolve, reject) => this.aedes.publish(packet, (error) => (error ? reject(error) : resolve())));
+    this.inFlight++;
+    return new Promise<void>((resolve, reject) => this.aedes.publish(packet, (error) => (error ? reject(error) : resolve()))).finally(() => {
+      if (--this.inFlight === 0) this.settled?.();
+    });
+  }
+
+  /**
+   * Subscribes from inside the gateway (no socket hop); resolves once the subscription is active, with a function
+   * that ends it. The handler runs for each message on a matching topic; a throwing handler is the caller's bug.
+   */
+  async subscribe(filter: string, handler: (topic: string, payload: Buffer) => void): Promise<() => Promise<void>> {
+    const deliver = (packet: { topic: string; payload: string | Buffer }, done: () => void): void => {
+      try {
+        handler(packet.topic, typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload);
+      } catch (error) {
+        this.log.error('internal subscriber failed', { filter, topic: packet.topic, error });
+      }
+      done();
+    };
+    await new Promise<void>((resolve) => this.aedes.subscribe(filter, deliver, resolve));
+    return () => new Promise<void>((resolve) => this.aedes.unsubscribe(filter, deliver, resolve));
   }
 
   async close(): Promise<void> {
+    // The last words (devices going offline, alerts) may still be on their way through aedes' persistence.
+    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.settled = resolve));
     await closeAll(this.aedes, this.servers);
     this.log.info('MQTT broker closed');
   }
@@ -68,6 +94,7 @@ function brokerOptions(opts: BrokerOptions): AedesOptions {
     preConnect(client, packet, callback) {
       // [MQTT-3.1.3-8] an empty client id requires clean session; aedes would accept it otherwise.
       if (!packet.clientId && packet.clean === false) emptyIdWithSession.add(client);
+      keepEveryMessage(client);
       callback(null, true);
     },
     authenticate(client, _username, _password, callback) {
@@ -82,14 +109,25 @@ function brokerOptions(opts: BrokerOptions): AedesOptions {
   };
 }
 
+/**
+ * Turns off aedes' per-client dedupe, which silently loses messages here. It drops a packet whose broker counter is
+ * not above the last one delivered to the client, assuming packets reach clients in counter order; but a retained or
+ * QoS 1 publish (a device status, an alert) waits on persistence before it is emitted while a QoS 0 reading does not,
+ * so a reading published a moment later overtakes it and the status or alert is dropped as a "duplicate"
+ * (moscajs/aedes#994, #955, open). Dedupe exists for overlapping subscriptions of one client; without it such a
+ * client gets one copy per matching subscription, which [MQTT-3.3.5-1] allows and Mosquitto 2 does too.
+ */
+function keepEveryMessage(client: Client): void {
+  const neverSeen = new Proxy<Record<string, number>>({}, { get: () => undefined, set: () => true, deleteProperty: () => true });
+  (client as unknown as { duplicates: Record<string, number> }).duplicates = neverSeen;
+}
+
+/**
+ * Stops accepting connections, disconnects the clients (aedes.close), then waits for the servers: a server's close
+ * callback only comes once every connection has ended, so waiting for it first would hang while any client is connected.
+ */
 async function closeAll(aedes: Aedes, servers: readonly Server[]): Promise<void> {
-  await Promise.all(
-    servers.map(
-      (server) =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-        }),
-    ),
-  );
+  const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
   await new Promise<void>((resolve) => aedes.close(() => resolve()));
+  await Promise.all(closed);
 }

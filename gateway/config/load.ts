@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { ruleFileSchema, type RuleConfig } from '../alerts/rule-config.js';
 import { substituteEnv } from './env.js';
 import { ConfigError, describeIssues, formatPath } from './errors.js';
 import { configSchema, profileSchema, type GatewayConfig, type ModbusPoint, type ModbusTcpDeviceConfig, type Profile, type SimulatedSlaveConfig } from './schema.js';
@@ -10,9 +11,15 @@ import { configSchema, profileSchema, type GatewayConfig, type ModbusPoint, type
 export type ModbusTcpDevice = Omit<ModbusTcpDeviceConfig, 'points' | 'profile' | 'domain'> & { domain: string; points: ModbusPoint[] };
 export type SimulatedSlave = SimulatedSlaveConfig & { points: ModbusPoint[] };
 
-export interface LoadedConfig extends Omit<GatewayConfig, 'devices' | 'simulator'> {
+export interface LoadedConfig extends Omit<GatewayConfig, 'devices' | 'simulator' | 'rules' | 'rule_files'> {
   /** The file it was read from, for messages. */
   readonly file: string;
+  /** The rules of the file and of its rule files, in that order. */
+  readonly rules: RuleConfig[];
+  /** Absolute paths of the config file and its rule files: a change to any of them reloads the rules. */
+  readonly ruleSources: string[];
+  /** Reads the same file again with the same environment (throws ConfigError). */
+  readonly reload: () => LoadedConfig;
   readonly devices: ModbusTcpDevice[];
   readonly simulator: { slaves: SimulatedSlave[] } | undefined;
 }
@@ -33,9 +40,69 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     return { ...slave, points: profile?.points ?? [] };
   });
   problems.push(...profiles.problems);
+  const ruleFiles = config.rule_files.map((path) => resolve(dirname(file), path));
+  const rules = loadRules(config.rules, shown, ruleFiles, env, problems);
+  checkNotifyTargets(rules, Object.keys(config.notifiers), problems);
   if (problems.length) throw new ConfigError(problems);
   const dataDir = resolve(dirname(file), config.data_dir);
-  return { ...config, file: shown, data_dir: dataDir, devices, simulator: config.simulator ? { slaves } : undefined };
+  const { rule_files: _ruleFiles, ...rest } = config;
+  return {
+    ...rest,
+    file: shown,
+    data_dir: dataDir,
+    devices,
+    simulator: config.simulator ? { slaves } : undefined,
+    rules: rules.map((r) => r.rule),
+    ruleSources: [resolve(file), ...ruleFiles],
+    reload: () => loadConfig(file, env),
+  };
+}
+
+/** A rule and where it was written, for messages. */
+interface PlacedRule {
+  readonly rule: RuleConfig;
+  readonly file: string;
+  readonly at: string;
+}
+
+/** The config's own rules, then each rule file's; names must be unique across all of them. */
+function loadRules(own: readonly RuleConfig[], shown: string, files: readonly string[], env: NodeJS.ProcessEnv, problems: string[]): PlacedRule[] {
+  const placed: PlacedRule[] = own.map((rule, index) => ({ rule, file: shown, at: `rules[${index}]` }));
+  for (const path of files) {
+    const name = displayName(path);
+    let read: { value: unknown; problems: string[] };
+    try {
+      read = readYaml(path, name, env, '"rules:"');
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+      continue;
+    }
+    problems.push(...read.problems);
+    const parsed = ruleFileSchema.safeParse(read.value);
+    if (!parsed.success) {
+      problems.push(...describeIssues(name, parsed.error.issues, read.value, ruleFileSchema as z.ZodType));
+      continue;
+    }
+    placed.push(...parsed.data.rules.map((rule, index) => ({ rule, file: name, at: `rules[${index}]` })));
+  }
+  const first = new Map<string, PlacedRule>();
+  for (const entry of placed) {
+    const earlier = first.get(entry.rule.name);
+    if (earlier && earlier.file !== entry.file) problems.push(`${entry.file}: ${entry.at}.name: "${entry.rule.name}" is already the name of ${earlier.at} in ${earlier.file} (names must be unique)`);
+    else if (!earlier) first.set(entry.rule.name, entry);
+  }
+  return placed;
+}
+
+function checkNotifyTargets(rules: readonly PlacedRule[], notifiers: readonly string[], problems: string[]): void {
+  for (const { rule, file, at } of rules) {
+    rule.notify.forEach((target, index) => {
+      if (!notifiers.includes(target)) {
+        problems.push(`${file}: ${at}.notify[${index}]: no notifier "${target}" (defined under notifiers: ${notifiers.length ? notifiers.join(', ') : 'none'})`);
+      }
+    });
+  }
 }
 
 function resolveDevice(device: ModbusTcpDeviceConfig, index: number, profiles: ProfileStore, file: string, problems: string[]): ModbusTcpDevice {

@@ -5,6 +5,8 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { registerSpan } from '../../drivers/modbus/codec.js';
+import { rulesSchema } from '../alerts/rule-config.js';
+import { notifiersSchema } from '../alerts/notify/config.js';
 import { duration } from './duration.js';
 import { size } from './size.js';
 
@@ -199,6 +201,12 @@ export const configSchema = z
     /** Directory of device profiles, relative to the config file. */
     profiles_dir: z.string().default('profiles'),
     devices: z.array(deviceSchema).default([]),
+    /** Alert rules; reloaded when this file or a rule file changes. */
+    rules: rulesSchema.default([]),
+    /** More files of `rules:`, relative to the config file (e.g. one per team). */
+    rule_files: z.array(z.string().min(1)).default([]),
+    /** Named notification targets for rules' `notify` (webhook, email); MQTT publication always happens. */
+    notifiers: notifiersSchema.default({}),
     simulator: z.strictObject({ slaves: z.array(simulatedSlaveSchema).min(1) }).optional(),
   })
   .superRefine((config, ctx) => {

@@ -62,10 +62,16 @@ describe('default run on the simulated district', () => {
     expect(gw.output().match(/InfluxDB unreachable/g)).toHaveLength(1);
   });
 
-  it('stops cleanly on SIGTERM too', async () => {
+  it('stops cleanly on SIGTERM too, with a client still connected', async () => {
     const gw = await startDefaultGateway();
-    gw.child.kill('SIGTERM');
-    expect(await gw.exited).toBe(0);
-    expect(gw.output()).toContain('signal=SIGTERM');
+    const sub = mosquittoSub({ port: gw.mqttPort, topic: 'city/#' });
+    try {
+      await sub.ready();
+      gw.child.kill('SIGTERM');
+      expect(await gw.exited).toBe(0);
+      expect(gw.output()).toContain('signal=SIGTERM');
+    } finally {
+      await sub.stop();
+    }
   });
 });

@@ -20,9 +20,10 @@ export interface RunningGateway {
  * Starts a gateway in this process from YAML text (the MQTT listener on a free port unless the YAML says otherwise),
  * with the project's profiles available under `profiles/`.
  */
-export async function startGateway(yaml: string): Promise<RunningGateway> {
-  const dir = mkdtempSync(join(tmpdir(), 'gw-test-'));
-  symlinkSync(resolve('config', 'profiles'), join(dir, 'profiles'));
+export async function startGateway(yaml: string, opts: { dir?: string } = {}): Promise<RunningGateway> {
+  // A given dir is one an earlier gateway of the test ran in (a restart): its data dir is reused.
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'gw-test-'));
+  if (!opts.dir) symlinkSync(resolve('config', 'profiles'), join(dir, 'profiles'));
   const file = join(dir, 'gateway.yaml');
   writeFileSync(file, yaml.includes('mqtt:') ? yaml : `${yaml}\nmqtt:\n  listeners: [{ host: 127.0.0.1, port: 0 }]\n`);
   const logs: string[] = [];

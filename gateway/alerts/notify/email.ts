@@ -1,0 +1,107 @@
+/**
+ * Delivers an alert event as a plain-text mail through an SMTP relay (nodemailer), for staff who read alerts on a
+ * phone's mail client rather than on a dashboard.
+ */
+import { createTransport } from 'nodemailer';
+import type { Logger } from '../../util/log.js';
+import type { AlertEvent, Notifier } from '../alert.js';
+
+export interface EmailOptions {
+  readonly host: string;
+  /** Defaults to 465 with `secure`, 587 (submission) otherwise. */
+  readonly port?: number | undefined;
+  /** TLS from the first byte. */
+  readonly secure: boolean;
+  /** Fail unless the server upgrades the connection with STARTTLS. */
+  readonly requireTls: boolean;
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
+  readonly from: string;
+  readonly to: readonly string[];
+  /** Milliseconds allowed to connect, to be greeted, and for any silence on the socket. */
+  readonly timeout: number;
+}
+
+/**
+ * Each SMTP step has its own timeout; the whole send is also bounded so a relay that answers just often enough
+ * cannot hold the notifier's queue: connect, greeting, authentication and data, each up to `timeout`.
+ */
+const STEPS_PER_SEND = 4;
+
+export class EmailNotifier implements Notifier {
+  private readonly transport: ReturnType<typeof createTransport>;
+  private readonly relay: string;
+
+  constructor(
+    readonly name: string,
+    private readonly options: EmailOptions,
+    private readonly log: Logger,
+  ) {
+    const port = options.port ?? (options.secure ? 465 : 587);
+    this.relay = `${options.host}:${port}`;
+    // No pool: alerts are rare, and a fresh connection per mail cannot be left half-dead by a relay restart.
+    this.transport = createTransport({
+      host: options.host,
+      port,
+      secure: options.secure,
+      requireTLS: options.requireTls,
+      auth: options.username !== undefined ? { user: options.username, pass: options.password ?? '' } : undefined,
+      connectionTimeout: options.timeout,
+      greetingTimeout: options.timeout,
+      socketTimeout: options.timeout,
+    });
+  }
+
+  async deliver(event: AlertEvent): Promise<void> {
+    let refused: string[];
+    try {
+      const info = await this.transport.sendMail({
+        from: this.options.from,
+        to: [...this.options.to],
+        subject: alertSubject(event),
+        text: alertText(event),
+        signal: AbortSignal.timeout(this.options.timeout * STEPS_PER_SEND),
+      });
+      refused = info.rejected;
+    } catch (error) {
+      throw new Error(`email ${this.name}: sending through ${this.relay} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+    // The relay took the mail for the others; sending again would duplicate it for them, so say it and carry on.
+    if (refused.length > 0) this.log.warn('the mail relay refused some recipients', { notifier: this.name, relay: this.relay, refused: refused.join(',') });
+  }
+
+  async close(): Promise<void> {
+    this.transport.close();
+  }
+}
+
+/** `[CRITICAL] district-7: reservoir-level-high firing — pump-3 level = 4.81 m` */
+export function alertSubject(event: AlertEvent): string {
+  return `[${event.severity.toUpperCase()}] ${event.site}: ${event.rule} ${event.kind} — ${event.message}`;
+}
+
+/** The event's fields, one per line, so the mail stands on its own on a phone. */
+export function alertText(event: AlertEvent): string {
+  const rows: [string, string][] = [
+    ['Site', event.site],
+    ['Rule', event.rule],
+    ['Severity', event.severity],
+    ['State', event.kind],
+    ['Device', event.device],
+    ['Metric', event.metric],
+    ['Domain', event.domain ?? 'n/a'],
+    ['Value', formatValue(event)],
+    ['Since', new Date(event.since).toISOString()],
+    ['Event time', new Date(event.ts).toISOString()],
+    ['Acknowledged', event.acknowledged ? `by ${event.acknowledged.by} at ${new Date(event.acknowledged.at).toISOString()}` : 'no'],
+    ['Alert id', event.id],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length)) + 1;
+  const table = rows.map(([label, value]) => `${`${label}:`.padEnd(width)} ${value}`).join('\n');
+  return `${event.message}\n\n${table}\n`;
+}
+
+function formatValue(event: AlertEvent): string {
+  if (event.value === undefined) return 'n/a';
+  return event.unit ? `${String(event.value)} ${event.unit}` : String(event.value);
+}

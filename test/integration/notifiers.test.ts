@@ -1,0 +1,380 @@
+/**
+ * The alert notifiers against real receivers: a node:http server in the part of a webhook receiver, and the
+ * `smtp-server` package in the part of a mail relay. The dispatcher is exercised with those same peers, including a
+ * receiver that never answers and a port where nothing listens, to show that neither delays a healthy receiver.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AlertEvent } from '../../gateway/alerts/alert.js';
+import { notifierSchema, createNotifier } from '../../gateway/alerts/notify/config.js';
+import { NotificationDispatcher, type DispatcherOptions } from '../../gateway/alerts/notify/dispatcher.js';
+import { WebhookNotifier } from '../../gateway/alerts/notify/webhook.js';
+import { createLogger, type Logger } from '../../gateway/util/log.js';
+import { freePort, waitFor } from '../peers/net.js';
+
+const firing: AlertEvent = {
+  id: 'reservoir-level-high/pump-3/level',
+  site: 'district-7',
+  rule: 'reservoir-level-high',
+  device: 'pump-3',
+  metric: 'level',
+  domain: 'water',
+  kind: 'firing',
+  severity: 'critical',
+  message: 'pump-3 level = 4.81 m',
+  value: 4.81,
+  unit: 'm',
+  since: Date.UTC(2026, 10, 23, 8, 15, 0),
+  ts: Date.UTC(2026, 10, 23, 8, 15, 2),
+  acknowledged: undefined,
+};
+
+/** The n-th of a run of events, told apart by device. */
+const numbered = (n: number): AlertEvent => ({ ...firing, id: `reservoir-level-high/pump-${n}/level`, device: `pump-${n}`, message: `pump-${n} level = 4.81 m` });
+
+interface Received {
+  readonly headers: IncomingHttpHeaders;
+  readonly url: string;
+  readonly body: string;
+}
+
+type Answer = (res: ServerResponse) => void;
+
+interface Receiver {
+  readonly url: string;
+  readonly received: Received[];
+  /** Devices of the events received, in order. */
+  devices(): string[];
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A webhook receiver answering the i-th request with answers[i] (the last one from then on). */
+async function webhookReceiver(...answers: Answer[]): Promise<Receiver> {
+  const received: Received[] = [];
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      received.push({ headers: req.headers, url: req.url ?? '', body: Buffer.concat(chunks).toString('utf8') });
+      answers[Math.min(received.length - 1, answers.length - 1)]!(res);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  cleanups.push(async () => {
+    // A hanging receiver holds its connections open; close() alone would wait for them.
+    server.closeAllConnections();
+    server.close();
+    await once(server, 'close');
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    received,
+    devices: () => received.map((r) => (JSON.parse(r.body) as AlertEvent).device),
+  };
+}
+
+const status = (code: number, body = ''): Answer => (res) => {
+  res.writeHead(code, { 'content-type': 'text/plain' });
+  res.end(body);
+};
+const neverAnswer: Answer = () => undefined;
+
+function capturedLogs(): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  return { log: createLogger({ level: 'debug', component: 'notify', sink: { write: (line) => lines.push(line) } }), lines };
+}
+
+function dispatcher(notifiers: ConstructorParameters<typeof NotificationDispatcher>[0], opts: DispatcherOptions, log: Logger): NotificationDispatcher {
+  const d = new NotificationDispatcher(notifiers, { retryInitial: 20, retryMax: 100, ...opts }, log);
+  cleanups.push(() => d.close());
+  return d;
+}
+
+const webhook = (name: string, url: string, extra: Record<string, unknown> = {}) =>
+  createNotifier(name, notifierSchema.parse({ type: 'webhook', url, ...extra }));
+
+describe('webhook notifier', () => {
+  it('posts the event as JSON, signed so that a receiver can verify it', async () => {
+    const receiver = await webhookReceiver(status(204));
+    const secret = 'a shared secret of the water team';
+    await webhook('duty-webhook', receiver.url, { secret, headers: { 'X-Team': 'water' } }).deliver(firing);
+
+    expect(receiver.received).toHaveLength(1);
+    const { headers, body, url } = receiver.received[0]!;
+    expect(url).toBe('/hook');
+    expect(headers['content-type']).toBe('application/json');
+    expect(headers['x-team']).toBe('water');
+    expect(JSON.parse(body)).toEqual(JSON.parse(JSON.stringify(firing)));
+
+    // Exactly what a receiver does: HMAC over "<timestamp>.<raw body>", constant-time compare, recent timestamp.
+    const timestamp = String(headers['x-gateway-timestamp']);
+    const signature = String(headers['x-gateway-signature']);
+    expect(signature).toMatch(/^sha256=[0-9a-f]{64}$/);
+    const expected = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest();
+    expect(timingSafeEqual(Buffer.from(signature.slice('sha256='.length), 'hex'), expected)).toBe(true);
+    expect(Math.abs(Date.now() / 1000 - Number(timestamp))).toBeLessThan(300);
+    const forged = createHmac('sha256', 'another secret').update(`${timestamp}.${body}`).digest();
+    expect(timingSafeEqual(Buffer.from(signature.slice('sha256='.length), 'hex'), forged)).toBe(false);
+  });
+
+  it('sends no signature headers without a secret', async () => {
+    const receiver = await webhookReceiver(status(200));
+    await webhook('duty-webhook', receiver.url).deliver(firing);
+    expect(receiver.received[0]!.headers['x-gateway-signature']).toBeUndefined();
+    expect(receiver.received[0]!.headers['x-gateway-timestamp']).toBeUndefined();
+  });
+
+  it('turns URL credentials into Basic auth, and names the URL without credentials or query when refused', async () => {
+    const receiver = await webhookReceiver(status(500, 'database locked'));
+    const withCredentials = receiver.url.replace('http://', 'http://gw:s3cret@') + '?token=t0k3n';
+    const error = await webhook('duty-webhook', withCredentials).deliver(firing).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(Error);
+    const message = (error as Error).message;
+    expect(message).toBe(`webhook duty-webhook: POST ${receiver.url} answered HTTP 500: database locked`);
+    expect(receiver.received[0]!.headers.authorization).toBe(`Basic ${Buffer.from('gw:s3cret').toString('base64')}`);
+    expect(receiver.received[0]!.url).toBe('/hook?token=t0k3n');
+  });
+
+  it('names the cause when nothing listens', async () => {
+    const port = await freePort();
+    await expect(webhook('duty-webhook', `http://127.0.0.1:${port}/hook`).deliver(firing)).rejects.toThrow(/POST http:\/\/127\.0\.0\.1:\d+\/hook failed: .*ECONNREFUSED/);
+  });
+
+  it('signs with the clock of the moment of the request', async () => {
+    const receiver = await webhookReceiver(status(200));
+    const notifier = new WebhookNotifier('duty-webhook', { url: receiver.url, secret: 's', timeout: 5000 }, () => 1_795_405_973_402);
+    await notifier.deliver(firing);
+    expect(receiver.received[0]!.headers['x-gateway-timestamp']).toBe('1795405973');
+  });
+});
+
+describe('email notifier', () => {
+  interface Mail {
+    readonly mailFrom: string | undefined;
+    readonly rcptTo: string[];
+    readonly raw: string;
+  }
+
+  async function smtpRelay(): Promise<{ port: number; mails: Mail[] }> {
+    const mails: Mail[] = [];
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData(stream, session, callback) {
+        const chunks: Buffer[] = [];
+        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        // The session's envelope is reset once the transaction ends: copy it now.
+        const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined;
+        const rcptTo = session.envelope.rcptTo.map((r) => r.address);
+        stream.on('end', () => {
+          mails.push({ mailFrom, rcptTo, raw: Buffer.concat(chunks).toString('utf8') });
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(resolve)));
+    return { port: (server.server.address() as AddressInfo).port, mails };
+  }
+
+  it('sends a plain-text mail naming the alert to every recipient', async () => {
+    const relay = await smtpRelay();
+    const config = notifierSchema.parse({
+      type: 'email',
+      host: '127.0.0.1',
+      port: relay.port,
+      require_tls: false,
+      from: 'gateway@district-7.example',
+      to: ['duty@example.org', 'Water Duty <water@example.org>'],
+      timeout: '5s',
+    });
+    const notifier = createNotifier('duty-mail', config);
+    cleanups.push(() => notifier.close?.());
+    await notifier.deliver({ ...firing, acknowledged: { by: 'alice', at: Date.UTC(2026, 10, 23, 8, 20, 0) } });
+
+    expect(relay.mails).toHaveLength(1);
+    const { mailFrom, rcptTo, raw } = relay.mails[0]!;
+    expect(mailFrom).toBe('gateway@district-7.example');
+    expect(rcptTo).toEqual(['duty@example.org', 'water@example.org']);
+
+    const mail = parseMail(raw);
+    expect(mail.headers.get('subject')).toBe('[CRITICAL] district-7: reservoir-level-high firing — pump-3 level = 4.81 m');
+    expect(mail.headers.get('from')).toBe('gateway@district-7.example');
+    expect(mail.headers.get('to')).toBe('duty@example.org, Water Duty <water@example.org>');
+    expect(mail.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(mail.body).toContain('reservoir-level-high');
+    expect(mail.body).toMatch(/Device: +pump-3/);
+    expect(mail.body).toMatch(/Value: +4\.81 m/);
+    expect(mail.body).toMatch(/Since: +2026-11-23T08:15:00\.000Z/);
+    expect(mail.body).toMatch(/State: +firing/);
+    expect(mail.body).toMatch(/Acknowledged: +by alice at 2026-11-23T08:20:00\.000Z/);
+  });
+
+  it('rejects naming the relay when it cannot be reached', async () => {
+    const port = await freePort();
+    const notifier = createNotifier('duty-mail', notifierSchema.parse({ type: 'email', host: '127.0.0.1', port, require_tls: false, from: 'gw@example.org', to: ['duty@example.org'] }));
+    cleanups.push(() => notifier.close?.());
+    await expect(notifier.deliver(firing)).rejects.toThrow(`email duty-mail: sending through 127.0.0.1:${port} failed`);
+  });
+});
+
+describe('notification dispatcher', () => {
+  it('retries a receiver answering 500 until it recovers, and logs the outage once each way', async () => {
+    const receiver = await webhookReceiver(status(500, 'starting up'), status(500, 'starting up'), status(200));
+    const { log, lines } = capturedLogs();
+    const d = dispatcher([webhook('duty-webhook', receiver.url)], {}, log);
+    d.send(firing, ['duty-webhook']);
+
+    await waitFor(() => (d.stats()['duty-webhook']!.delivered === 1 ? true : undefined), { what: 'delivery after two 500s' });
+    expect(receiver.received).toHaveLength(3);
+    expect(new Set(receiver.received.map((r) => r.body))).toEqual(new Set([JSON.stringify(firing)]));
+    expect(d.stats()['duty-webhook']).toMatchObject({ queued: 0, delivered: 1, failed_attempts: 2, dropped: 0, expired: 0 });
+    expect(d.stats()['duty-webhook']!.last_error).toContain('answered HTTP 500: starting up');
+    expect(d.stats()['duty-webhook']!.last_success).toBeTypeOf('number');
+    expect(lines.filter((l) => l.includes('notifier failing'))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes('notifier working again'))).toHaveLength(1);
+  });
+
+  it('keeps delivering to a healthy receiver while another hangs and a third refuses connections', async () => {
+    const healthy = await webhookReceiver(status(204));
+    const hanging = await webhookReceiver(neverAnswer);
+    const refusedUrl = `http://127.0.0.1:${await freePort()}/hook`;
+    const { log, lines } = capturedLogs();
+    const d = dispatcher(
+      [webhook('hanging', hanging.url, { timeout: '5m' }), webhook('refused', refusedUrl), webhook('healthy', healthy.url)],
+      { closeTimeout: 500 },
+      log,
+    );
+    const targets = ['hanging', 'refused', 'healthy'];
+
+    d.send(numbered(1), targets);
+    await waitFor(() => (healthy.received.length === 1 && hanging.received.length === 1 && d.stats().refused!.failed_attempts >= 2 ? true : undefined), {
+      what: 'the first event at the healthy receiver, stuck at the hanging one, refused by the third',
+    });
+    for (let n = 2; n <= 5; n++) {
+      d.send(numbered(n), targets);
+      await waitFor(() => (healthy.received.length === n ? true : undefined), { what: `event ${n} at the healthy receiver` });
+    }
+
+    expect(healthy.devices()).toEqual(['pump-1', 'pump-2', 'pump-3', 'pump-4', 'pump-5']);
+    // One at a time per notifier: the hanging receiver still holds the first event, the rest wait behind it.
+    expect(hanging.devices()).toEqual(['pump-1']);
+    expect(d.stats()).toMatchObject({
+      healthy: { queued: 0, delivered: 5, failed_attempts: 0 },
+      hanging: { queued: 5, delivered: 0, failed_attempts: 0 },
+      refused: { queued: 5, delivered: 0 },
+    });
+    expect(d.stats().refused!.last_error).toMatch(/ECONNREFUSED/);
+    expect(lines.filter((l) => l.includes('notifier failing') && l.includes('notifier=refused'))).toHaveLength(1);
+
+    // close() is bounded even though the hanging attempt never settles.
+    await d.close();
+    expect(lines.some((l) => l.includes('still busy at shutdown') && l.includes('hanging'))).toBe(true);
+  });
+
+  it('bounds each queue: beyond queueSize the oldest waiting event is dropped and counted', async () => {
+    const held: ServerResponse[] = [];
+    let open = false;
+    const answerWhenOpen: Answer = (res) => {
+      if (open) status(200)(res);
+      else held.push(res);
+    };
+    const receiver = await webhookReceiver(answerWhenOpen);
+    const { log, lines } = capturedLogs();
+    const d = dispatcher([webhook('duty-webhook', receiver.url)], { queueSize: 3 }, log);
+
+    d.send(numbered(1), ['duty-webhook']);
+    await waitFor(() => (receiver.received.length === 1 ? true : undefined), { what: 'the first event in flight' });
+    for (let n = 2; n <= 6; n++) d.send(numbered(n), ['duty-webhook']);
+    expect(d.stats()['duty-webhook']).toMatchObject({ queued: 3, dropped: 3 });
+    expect(lines.filter((l) => l.includes('queue full'))).toHaveLength(3);
+
+    open = true;
+    for (const res of held.splice(0)) status(200)(res);
+    await waitFor(() => (d.stats()['duty-webhook']!.delivered === 3 ? true : undefined), { what: 'the kept events delivered' });
+    // The one in flight is kept; of the waiting ones, the newest survive.
+    expect(receiver.devices()).toEqual(['pump-1', 'pump-5', 'pump-6']);
+    expect(d.stats()['duty-webhook']).toMatchObject({ queued: 0, delivered: 3, dropped: 3 });
+  });
+
+  it('gives up an event undelivered for longer than maxAge, and counts it', async () => {
+    const refusedUrl = `http://127.0.0.1:${await freePort()}/hook`;
+    const { log, lines } = capturedLogs();
+    const d = dispatcher([webhook('refused', refusedUrl)], { maxAge: 200 }, log);
+    d.send(firing, ['refused']);
+    await waitFor(() => (d.stats().refused!.expired === 1 ? true : undefined), { what: 'the event given up' });
+    expect(d.stats().refused).toMatchObject({ queued: 0, delivered: 0, expired: 1 });
+    expect(d.stats().refused!.failed_attempts).toBeGreaterThanOrEqual(1);
+    expect(lines.filter((l) => l.includes('given up'))).toHaveLength(1);
+  });
+
+  it('logs an unknown notifier name once, and delivers to the known ones', async () => {
+    const receiver = await webhookReceiver(status(200));
+    const { log, lines } = capturedLogs();
+    const d = dispatcher([webhook('duty-webhook', receiver.url)], {}, log);
+    d.send(numbered(1), ['duty-webhook', 'pager']);
+    d.send(numbered(2), ['pager', 'duty-webhook', 'duty-webhook']);
+    await waitFor(() => (d.stats()['duty-webhook']!.delivered === 2 ? true : undefined), { what: 'both events delivered' });
+    expect(receiver.devices()).toEqual(['pump-1', 'pump-2']);
+    expect(lines.filter((l) => l.includes('unknown notifier') && l.includes('notifier=pager'))).toHaveLength(1);
+  });
+});
+
+/** Just enough of RFC 5322/2045/2047 to read what nodemailer sends: unfolded headers, encoded words, QP or base64. */
+function parseMail(raw: string): { headers: Map<string, string>; body: string } {
+  const split = raw.indexOf('\r\n\r\n');
+  const head = raw.slice(0, split).replace(/\r\n[ \t]+/g, ' ');
+  const headers = new Map<string, string>();
+  for (const line of head.split('\r\n')) {
+    const colon = line.indexOf(':');
+    headers.set(line.slice(0, colon).trim().toLowerCase(), decodeEncodedWords(line.slice(colon + 1).trim()));
+  }
+  const body = raw.slice(split + 4);
+  const encoding = headers.get('content-transfer-encoding')?.toLowerCase();
+  if (encoding === 'quoted-printable') return { headers, body: decodeQuotedPrintable(body) };
+  if (encoding === 'base64') return { headers, body: Buffer.from(body, 'base64').toString('utf8') };
+  return { headers, body };
+}
+
+const encodedWord = /=\?([^?]+)\?([QqBb])\?([^?]*)\?=/g;
+
+/** Adjacent encoded words are one text (the space between them is folding), possibly split inside a UTF-8 character. */
+function decodeEncodedWords(value: string): string {
+  return value.replace(/(?:=\?[^?]+\?[QqBb]\?[^?]*\?=\s*)+/g, (run) => {
+    const parts = [...run.matchAll(encodedWord)].map(([, , encoding, text]) =>
+      encoding!.toUpperCase() === 'B' ? Buffer.from(text!, 'base64') : qBytes(text!.replace(/_/g, ' ')),
+    );
+    const trailing = /\s*$/.exec(run)![0];
+    return Buffer.concat(parts).toString('utf8') + trailing;
+  });
+}
+
+function decodeQuotedPrintable(text: string): string {
+  return qBytes(text.replace(/=\r?\n/g, '')).toString('utf8');
+}
+
+function qBytes(text: string): Buffer {
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const hex = text.slice(i + 1, i + 3);
+    if (text[i] === '=' && /^[0-9A-Fa-f]{2}$/.test(hex)) {
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else bytes.push(...Buffer.from(text[i]!, 'utf8'));
+  }
+  return Buffer.from(bytes);
+}

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { describeIssues } from '../../gateway/config/errors.js';
+import { notifiersSchema } from '../../gateway/alerts/notify/config.js';
+
+/** Validates a `notifiers:` section and returns the problems as the config loader would print them. */
+function problems(notifiers: unknown): string[] {
+  const section = z.strictObject({ notifiers: notifiersSchema });
+  const input = { notifiers };
+  const result = section.safeParse(input);
+  return result.success ? [] : describeIssues('gateway.yaml', result.error.issues, input, section);
+}
+
+const mail = { type: 'email', host: 'smtp.example.org', from: 'gateway@example.org', to: ['duty@example.org'] };
+const hook = { type: 'webhook', url: 'https://hooks.example.org/alerts' };
+
+describe('notifiers config', () => {
+  it('accepts the documented example and fills in defaults', () => {
+    const parsed = notifiersSchema.parse({
+      'duty-webhook': { ...hook, secret: 'abc', timeout: '5s', headers: { 'X-Team': 'water' } },
+      'duty-mail': { ...mail, port: 587, secure: false, require_tls: true, username: 'gw', password: 'pw', to: ['a@example', 'b@example'], timeout: '10s' },
+      'night.pager_2': hook,
+    });
+    expect(parsed['duty-webhook']).toEqual({ ...hook, secret: 'abc', timeout: 5000, headers: { 'X-Team': 'water' } });
+    expect(parsed['duty-mail']).toMatchObject({ port: 587, secure: false, require_tls: true, timeout: 10_000 });
+    expect(parsed['night.pager_2']).toEqual({ ...hook, timeout: 10_000, headers: {} });
+    expect(notifiersSchema.parse({ m: mail }).m).toMatchObject({ secure: false, require_tls: true, timeout: 10_000 });
+  });
+
+  it('refuses a bad url', () => {
+    expect(problems({ hook: { ...hook, url: 'hooks.example.org/alerts' } })).toEqual([
+      'gateway.yaml: notifiers.hook.url: "hooks.example.org/alerts" must be an http:// or https:// URL',
+    ]);
+    expect(problems({ hook: { ...hook, url: 'ftp://hooks.example.org/alerts' } })).toEqual([
+      'gateway.yaml: notifiers.hook.url: "ftp://hooks.example.org/alerts" must be an http:// or https:// URL',
+    ]);
+  });
+
+  it('refuses an email notifier without recipients', () => {
+    const { to: _to, ...withoutTo } = mail;
+    expect(problems({ mail: withoutTo })).toEqual(['gateway.yaml: notifiers.mail.to: missing (required, array)']);
+    expect(problems({ mail: { ...mail, to: [] } })).toEqual(['gateway.yaml: notifiers.mail.to: needs at least 1 entries']);
+    expect(problems({ mail: { ...mail, to: ['duty at example.org'] } })).toEqual([
+      'gateway.yaml: notifiers.mail.to[0]: "duty at example.org" is not a mail address (e.g. duty@example.org or "Duty <duty@example.org>")',
+    ]);
+  });
+
+  it('refuses the reserved name mqtt, and names that cannot be notifier names', () => {
+    expect(problems({ mqtt: hook })).toEqual(['gateway.yaml: notifiers.mqtt: "mqtt" is reserved: alerts are always published on MQTT, name this notifier otherwise']);
+    expect(problems({ 'duty hook': hook })).toEqual(['gateway.yaml: notifiers.duty hook: a notifier name is letters, digits, "_", "-" or "."']);
+  });
+
+  it('names the allowed types and keys', () => {
+    expect(problems({ x: { type: 'sms' } })).toEqual(['gateway.yaml: notifiers.x.type: "sms" is not known (allowed: webhook, email)']);
+    // describeIssues does not look inside records for the allowed keys, so it can only point at the spelling.
+    expect(problems({ x: { ...hook, secrett: 's' } })).toEqual(['gateway.yaml: notifiers.x.secrett: unknown key (check the spelling)']);
+  });
+
+  it('refuses headers the notifier sets itself, and half a login', () => {
+    expect(problems({ x: { ...hook, headers: { 'X-Gateway-Signature': 'forged' } } })).toEqual(['gateway.yaml: notifiers.x.headers.X-Gateway-Signature: is set by the notifier itself']);
+    expect(problems({ x: { ...mail, username: 'gw' } })).toEqual(['gateway.yaml: notifiers.x.password: username and password go together']);
+  });
+});
