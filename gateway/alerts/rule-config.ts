@@ -96,7 +96,7 @@ export const rulesSchema = z.array(ruleSchema).superRefine((rules, ctx) => {
   const seen = new Map<string, number>();
   rules.forEach((rule, index) => {
     const first = seen.get(rule.name);
-    if (first !== undefined) ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `"${rule.name}" is already the name of rule ${first} (names must be unique)` });
+    if (first !== undefined) ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `"${rule.name}" is already the name of rules[${first}] (names must be unique)` });
     else seen.set(rule.name, index);
   });
 });

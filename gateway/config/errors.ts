@@ -63,6 +63,7 @@ interface SchemaDef {
   type: string;
   shape?: Record<string, z.ZodType>;
   element?: z.ZodType;
+  valueType?: z.ZodType;
   innerType?: z.ZodType;
   in?: z.ZodType;
   options?: z.ZodType[];
@@ -87,7 +88,7 @@ function keysAt(schema: z.ZodType, path: readonly PropertyKey[], input: unknown)
     else {
       const key = path[depth++]!;
       value = valueAt(value, [key]);
-      node = def.type === 'object' ? def.shape?.[String(key)] : def.type === 'array' ? def.element : undefined;
+      node = def.type === 'object' ? def.shape?.[String(key)] : def.type === 'array' ? def.element : def.type === 'record' ? def.valueType : undefined;
     }
   }
   return undefined;
