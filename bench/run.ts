@@ -1,4 +1,5 @@
 /** `npm run bench`: prints every benchmark's figures. BENCH_SECONDS sets the length of each timed run (default 5). */
+import { alertLatency } from './alerts.js';
 import { coalescingReport } from './coalescing.js';
 import { influxReport } from './influx.js';
 import { endToEnd, pipelineToMqtt } from './throughput.js';
@@ -6,4 +7,5 @@ import { endToEnd, pipelineToMqtt } from './throughput.js';
 console.log(coalescingReport());
 console.log(await pipelineToMqtt());
 console.log(await endToEnd());
+console.log(await alertLatency());
 console.log(await influxReport());
