@@ -4,10 +4,7 @@
  * receiver that never answers and a port where nothing listens, to show that neither delays a healthy receiver.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
+import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AlertEvent } from '../../gateway/alerts/alert.js';
 import { notifierSchema, createNotifier } from '../../gateway/alerts/notify/config.js';
@@ -15,6 +12,7 @@ import { NotificationDispatcher, type DispatcherOptions } from '../../gateway/al
 import { WebhookNotifier } from '../../gateway/alerts/notify/webhook.js';
 import { createLogger, type Logger } from '../../gateway/util/log.js';
 import { freePort, waitFor } from '../peers/net.js';
+import { neverAnswer, startSmtpRelay, startWebhookReceiver, status, type Answer, type Receiver, type SmtpRelay } from '../peers/receivers.js';
 
 const firing: AlertEvent = {
   id: 'reservoir-level-high/pump-3/level',
@@ -36,58 +34,24 @@ const firing: AlertEvent = {
 /** The n-th of a run of events, told apart by device. */
 const numbered = (n: number): AlertEvent => ({ ...firing, id: `reservoir-level-high/pump-${n}/level`, device: `pump-${n}`, message: `pump-${n} level = 4.81 m` });
 
-interface Received {
-  readonly headers: IncomingHttpHeaders;
-  readonly url: string;
-  readonly body: string;
-}
-
-type Answer = (res: ServerResponse) => void;
-
-interface Receiver {
-  readonly url: string;
-  readonly received: Received[];
-  /** Devices of the events received, in order. */
-  devices(): string[];
-}
-
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A webhook receiver answering the i-th request with answers[i] (the last one from then on). */
+/** A webhook receiver closed after the test. */
 async function webhookReceiver(...answers: Answer[]): Promise<Receiver> {
-  const received: Received[] = [];
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      received.push({ headers: req.headers, url: req.url ?? '', body: Buffer.concat(chunks).toString('utf8') });
-      answers[Math.min(received.length - 1, answers.length - 1)]!(res);
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  cleanups.push(async () => {
-    // A hanging receiver holds its connections open; close() alone would wait for them.
-    server.closeAllConnections();
-    server.close();
-    await once(server, 'close');
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/hook`,
-    received,
-    devices: () => received.map((r) => (JSON.parse(r.body) as AlertEvent).device),
-  };
+  const receiver = await startWebhookReceiver(...answers);
+  cleanups.push(() => receiver.close());
+  return receiver;
 }
 
-const status = (code: number, body = ''): Answer => (res) => {
-  res.writeHead(code, { 'content-type': 'text/plain' });
-  res.end(body);
-};
-const neverAnswer: Answer = () => undefined;
+/** A mail relay closed after the test. */
+async function smtpRelay(): Promise<SmtpRelay> {
+  const relay = await startSmtpRelay();
+  cleanups.push(() => relay.close());
+  return relay;
+}
 
 function capturedLogs(): { log: Logger; lines: string[] } {
   const lines: string[] = [];
@@ -162,35 +126,6 @@ describe('webhook notifier', () => {
 });
 
 describe('email notifier', () => {
-  interface Mail {
-    readonly mailFrom: string | undefined;
-    readonly rcptTo: string[];
-    readonly raw: string;
-  }
-
-  async function smtpRelay(): Promise<{ port: number; mails: Mail[] }> {
-    const mails: Mail[] = [];
-    const server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData(stream, session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-        // The session's envelope is reset once the transaction ends: copy it now.
-        const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined;
-        const rcptTo = session.envelope.rcptTo.map((r) => r.address);
-        stream.on('end', () => {
-          mails.push({ mailFrom, rcptTo, raw: Buffer.concat(chunks).toString('utf8') });
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise<void>((resolve) => server.close(resolve)));
-    return { port: (server.server.address() as AddressInfo).port, mails };
-  }
-
   it('sends a plain-text mail naming the alert to every recipient', async () => {
     const relay = await smtpRelay();
     const config = notifierSchema.parse({
