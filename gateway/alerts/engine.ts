@@ -79,7 +79,8 @@ export class RuleEngine {
    * Installs a rule set (at start, and on every reload). Alerts of rules that still exist keep their state; alerts of
    * rules that are gone are resolved, so nobody waits for an end that would never come.
    */
-  setRules(rules: readonly Rule[]): void {
+  setRules(all: readonly Rule[]): void {
+    const rules = all.filter((rule) => rule.appliesToSite(this.site));
     const byName = new Map(rules.map((rule) => [rule.name, rule]));
     const removed = [...this.alerts.values()].filter((alert) => !byName.has(alert.rule));
     const previous = new Map(this.rules.map((rule) => [rule.name, rule]));

@@ -2,7 +2,7 @@
  * The `rules:` section (and rule files): what an operator writes to have the gateway raise an alert.
  *
  *   - name: reservoir-level-high
- *     match: { domain: water, device: "pump-station-*", metric: level, tags: { zone: north } }
+ *     match: { site: "district-*", domain: water, device: "pump-station-*", metric: level, tags: { zone: north } }
  *     above: 4.5            # one condition: above | below | outside | equals | rate | stale | offline
  *     clear: 4.3            # hysteresis: the alert resolves only below 4.3
  *     for: 30s              # the condition must hold this long before the alert fires
@@ -18,6 +18,8 @@ import { duration } from '../config/duration.js';
 const pattern = z.string().regex(/^[A-Za-z0-9_.*-]+$/, 'letters, digits, "_", "-", "." and "*" (any characters)');
 
 const selectorSchema = z.strictObject({
+  /** A rule file shared by several gateways can hold rules for some sites only. */
+  site: pattern.optional(),
   domain: pattern.optional(),
   device: pattern.optional(),
   metric: pattern.optional(),

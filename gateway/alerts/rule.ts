@@ -21,6 +21,8 @@ export class Rule {
   readonly notify: readonly string[];
   /** The limit as shown in messages ({threshold}). */
   readonly threshold: string;
+  /** Whether the rule is for a gateway of this site (a shared rule file may name other sites). */
+  readonly appliesToSite: Matcher;
   private readonly domain: Matcher;
   private readonly device: Matcher;
   private readonly metric: Matcher;
@@ -33,6 +35,7 @@ export class Rule {
     this.forMs = config.for;
     this.renotifyMs = config.renotify === 'off' ? undefined : (config.renotify ?? (config.severity === 'critical' ? DEFAULT_CRITICAL_RENOTIFY_MS : undefined));
     this.notify = config.notify;
+    this.appliesToSite = matcher(config.match.site);
     this.domain = matcher(config.match.domain);
     this.device = matcher(config.match.device);
     this.metric = matcher(config.match.metric);

@@ -184,6 +184,12 @@ describe('RuleEngine: other conditions', () => {
     expect(h.kinds()).toEqual(['firing', 'resolved']);
   });
 
+  it('applies only the rules for this site', () => {
+    const h = harness([{ ...high, name: 'elsewhere', match: { site: 'district-1*' } }, { ...high, name: 'harbour', match: { site: 'harbour', metric: 'level' } }, { ...high, name: 'ours', match: { site: 'district-*' } }]);
+    h.read(5);
+    expect(h.events.map((e) => e.rule)).toEqual(['ours']);
+  });
+
   it('matches devices and tags by glob', () => {
     const h = harness([{ name: 'north-only', match: { device: 'pump-*', tags: { zone: 'no*' } }, above: 1 }]);
     h.read(2, { device: 'meter-3' });
