@@ -66,7 +66,8 @@ export class InfluxWriter {
 function classify(error: unknown): WriteOutcome {
   if (!(error instanceof HttpError)) {
     const { code, message } = error as { code?: string; message?: string };
-    return { kind: 'retry', reason: code ? `${code} ${message ?? ''}`.trim() : (message ?? String(error)) };
+    const text = message || String(error);
+    return { kind: 'retry', reason: code && !text.includes(code) ? `${code} ${text}` : text };
   }
   const reason = `HTTP ${error.statusCode}: ${serverMessage(error)}`;
   const status = error.statusCode;
