@@ -1,4 +1,5 @@
-import { ModbusTcpDriver } from '../drivers/modbus/tcp-driver.js';
+import { ModbusDriver, rtuTransport, tcpTransport } from '../drivers/modbus/modbus-driver.js';
+import type { LinkStats } from '../drivers/modbus/link.js';
 import type { Driver, DriverContext } from '../drivers/driver.js';
 import { SimulatedDistrict } from '../drivers/simulator/district.js';
 import { Broker } from './broker/broker.js';
@@ -63,6 +64,11 @@ export class Gateway {
     return this.simulator;
   }
 
+  /** Per Modbus link (TCP endpoint or serial bus): transactions, timeouts, malformed answers, busy time. */
+  linkStats(): Record<string, LinkStats> {
+    return Object.assign({}, ...this.drivers.map((driver) => (driver instanceof ModbusDriver ? driver.linkStats() : {}))) as Record<string, LinkStats>;
+  }
+
   /** The alerting, once started (active alerts, acknowledgement). */
   get alerts(): Alerting | undefined {
     return this.alerting;
@@ -97,7 +103,10 @@ export class Gateway {
       }
 
       const context = this.driverContext();
-      if (config.devices.length) this.drivers.push(new ModbusTcpDriver(config.devices));
+      const tcp = config.devices.filter((d) => d.driver === 'modbus-tcp');
+      const rtu = config.devices.filter((d) => d.driver === 'modbus-rtu');
+      if (tcp.length) this.drivers.push(new ModbusDriver('modbus-tcp', tcp, tcpTransport));
+      if (rtu.length) this.drivers.push(new ModbusDriver('modbus-rtu', rtu, rtuTransport(config.buses)));
       for (const driver of this.drivers) await driver.start({ ...context, log: log.child(driver.name) });
     } catch (error) {
       await this.stop();

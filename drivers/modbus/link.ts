@@ -32,9 +32,23 @@ export interface LinkStats {
   transactions: number;
   timeouts: number;
   exceptions: number;
+  /** Answers that were not valid responses (bad CRC, wrong length...). */
   malformed: number;
   linkErrors: number;
+  /** Time spent in transactions and the silences between them: busy / elapsed is the bus utilisation. */
+  busyMs: number;
 }
+
+export interface LinkOptions {
+  /** Silence kept after each transaction before the next (RTU's 3.5 character times). */
+  readonly turnaroundMs?: number;
+  /** Cap of the growing pause between attempts to reopen a transport that failed to open. */
+  readonly reopenMaxMs?: number;
+  readonly createClient?: () => ModbusClient;
+}
+
+/** First pause after a failed open; doubles with each failure up to reopenMaxMs. */
+const REOPEN_INITIAL_MS = 500;
 
 /**
  * One Modbus connection (a TCP socket or a serial bus) shared by the devices behind it. Transactions are queued
@@ -46,18 +60,34 @@ export class ModbusLink {
   private opening: Promise<ModbusClient> | undefined;
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
-  readonly stats: LinkStats = { transactions: 0, timeouts: 0, exceptions: 0, malformed: 0, linkErrors: 0 };
+  /** After a failed open: no new attempt before this time, the last failure answers instead. */
+  private reopenAt = 0;
+  private openFailures = 0;
+  private lastOpenError: ModbusFailure | undefined;
+  readonly stats: LinkStats = { transactions: 0, timeouts: 0, exceptions: 0, malformed: 0, linkErrors: 0, busyMs: 0 };
 
   constructor(
     readonly label: string,
     private readonly opener: LinkOpener,
+    private readonly opts: LinkOptions = {},
   ) {}
 
   /** Queues one read; it starts when every earlier transaction on this link has finished. */
   read(unitId: number, request: ReadRequest, timeoutMs: number): Promise<BlockData> {
-    const run = this.tail.then(() => this.transact(unitId, request, timeoutMs));
+    const run = this.tail.then(() => this.timed(unitId, request, timeoutMs));
     this.tail = run.catch(() => undefined);
     return run;
+  }
+
+  private async timed(unitId: number, request: ReadRequest, timeoutMs: number): Promise<BlockData> {
+    const started = performance.now();
+    try {
+      return await this.transact(unitId, request, timeoutMs);
+    } finally {
+      // A slave needs the line quiet for a while after its answer before it can take the next frame.
+      if (this.opts.turnaroundMs && this.client) await new Promise((resolve) => setTimeout(resolve, this.opts.turnaroundMs));
+      this.stats.busyMs += performance.now() - started;
+    }
   }
 
   async close(): Promise<void> {
@@ -93,16 +123,22 @@ export class ModbusLink {
   private async connect(timeoutMs: number): Promise<ModbusClient> {
     if (this.client?.isOpen) return this.client;
     if (this.client) this.drop();
+    // While a port or host is gone, every device behind it would try to reopen it: one attempt per pause is enough.
+    if (this.lastOpenError && Date.now() < this.reopenAt) throw this.lastOpenError;
     this.opening ??= (async () => {
-      const client = createModbusClient();
+      const client = (this.opts.createClient ?? createModbusClient)();
       client.setTimeout(timeoutMs);
       try {
         await this.opener(client, timeoutMs);
       } catch (error) {
         this.stats.linkErrors++;
         release(client);
-        throw new ModbusFailure('link', `${this.label}: ${describe(error)}`);
+        this.lastOpenError = new ModbusFailure('link', `${this.label}: ${describe(error)}`);
+        this.reopenAt = Date.now() + Math.min(REOPEN_INITIAL_MS * 2 ** this.openFailures++, this.opts.reopenMaxMs ?? 30_000);
+        throw this.lastOpenError;
       }
+      this.openFailures = 0;
+      this.lastOpenError = undefined;
       this.client = client;
       return client;
     })().finally(() => {

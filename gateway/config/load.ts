@@ -5,10 +5,13 @@ import type { z } from 'zod';
 import { ruleFileSchema, type RuleConfig } from '../alerts/rule-config.js';
 import { substituteEnv } from './env.js';
 import { ConfigError, describeIssues, formatPath } from './errors.js';
-import { configSchema, profileSchema, type GatewayConfig, type ModbusPoint, type ModbusTcpDeviceConfig, type Profile, type SimulatedSlaveConfig } from './schema.js';
+import { configSchema, profileSchema, type GatewayConfig, type ModbusPoint, type ModbusRtuDeviceConfig, type ModbusTcpDeviceConfig, type Profile, type SimulatedSlaveConfig } from './schema.js';
 
 /** A Modbus device with its profile merged in: the points to poll and the domain are final. */
-export type ModbusTcpDevice = Omit<ModbusTcpDeviceConfig, 'points' | 'profile' | 'domain'> & { domain: string; points: ModbusPoint[] };
+type Resolved<T> = Omit<T, 'points' | 'profile' | 'domain'> & { domain: string; points: ModbusPoint[] };
+export type ModbusTcpDevice = Resolved<ModbusTcpDeviceConfig>;
+export type ModbusRtuDevice = Resolved<ModbusRtuDeviceConfig>;
+export type ModbusDevice = ModbusTcpDevice | ModbusRtuDevice;
 export type SimulatedSlave = SimulatedSlaveConfig & { points: ModbusPoint[] };
 
 export interface LoadedConfig extends Omit<GatewayConfig, 'devices' | 'simulator' | 'rules' | 'rule_files'> {
@@ -20,7 +23,7 @@ export interface LoadedConfig extends Omit<GatewayConfig, 'devices' | 'simulator
   readonly ruleSources: string[];
   /** Reads the same file again with the same environment (throws ConfigError). */
   readonly reload: () => LoadedConfig;
-  readonly devices: ModbusTcpDevice[];
+  readonly devices: ModbusDevice[];
   readonly simulator: { slaves: SimulatedSlave[] } | undefined;
 }
 
@@ -105,7 +108,7 @@ function checkNotifyTargets(rules: readonly PlacedRule[], notifiers: readonly st
   }
 }
 
-function resolveDevice(device: ModbusTcpDeviceConfig, index: number, profiles: ProfileStore, file: string, problems: string[]): ModbusTcpDevice {
+function resolveDevice(device: ModbusTcpDeviceConfig | ModbusRtuDeviceConfig, index: number, profiles: ProfileStore, file: string, problems: string[]): ModbusDevice {
   const at = `devices[${index}]`;
   const profile = device.profile ? profiles.get(device.profile, `${at}.profile`, file, problems) : undefined;
   // Device points refine the profile's: a point of the same name replaces the profile's one.
@@ -120,7 +123,7 @@ function resolveDevice(device: ModbusTcpDeviceConfig, index: number, profiles: P
 }
 
 /** Two points publishing one metric would interleave on one topic and one Influx field: refuse it. */
-function checkMetricClashes(points: readonly ModbusPoint[], device: ModbusTcpDeviceConfig, at: string, file: string, problems: string[]): void {
+function checkMetricClashes(points: readonly ModbusPoint[], device: ModbusTcpDeviceConfig | ModbusRtuDeviceConfig, at: string, file: string, problems: string[]): void {
   const series = new Map<string, string>();
   for (const point of points) {
     const key = `${point.domain ?? ''}/${point.metric}`;

@@ -8,6 +8,7 @@ import { registerSpan } from '../../drivers/modbus/codec.js';
 import { rulesSchema } from '../alerts/rule-config.js';
 import { notifiersSchema } from '../alerts/notify/config.js';
 import { duration } from './duration.js';
+import { serialPortFields } from './serial.js';
 import { size } from './size.js';
 
 /** Names that become MQTT topic levels and Influx tags: no '/', '+', '#', spaces or control characters. */
@@ -97,7 +98,26 @@ export const modbusTcpDeviceSchema = z.strictObject({
 });
 export type ModbusTcpDeviceConfig = z.output<typeof modbusTcpDeviceSchema>;
 
-export const deviceSchema = z.discriminatedUnion('driver', [modbusTcpDeviceSchema]);
+export const modbusRtuDeviceSchema = z.strictObject({
+  driver: z.literal('modbus-rtu'),
+  /** The name of a serial bus under `buses:`. */
+  bus: topicLevel,
+  ...modbusCommon,
+  // 0 is broadcast (no answer), 248-255 are reserved on a serial line.
+  unit_id: z.number().int().min(1).max(247),
+  // A silent meter on a shared bus should cost one timeout per attempt, not several: the poller backs it off instead.
+  retries: z.number().int().min(0).max(10).default(0),
+});
+export type ModbusRtuDeviceConfig = z.output<typeof modbusRtuDeviceSchema>;
+
+/** A serial line shared by Modbus RTU devices (RS-485). */
+export const busSchema = z.strictObject({
+  name: topicLevel,
+  ...serialPortFields,
+});
+export type BusConfig = z.output<typeof busSchema>;
+
+export const deviceSchema = z.discriminatedUnion('driver', [modbusTcpDeviceSchema, modbusRtuDeviceSchema]);
 export type DeviceConfig = z.output<typeof deviceSchema>;
 
 const listenerSchema = z.strictObject({
@@ -200,6 +220,7 @@ export const configSchema = z
     influx: influxSchema.optional(),
     /** Directory of device profiles, relative to the config file. */
     profiles_dir: z.string().default('profiles'),
+    buses: z.array(busSchema).default([]),
     devices: z.array(deviceSchema).default([]),
     /** Alert rules; reloaded when this file or a rule file changes. */
     rules: rulesSchema.default([]),
@@ -218,6 +239,16 @@ export const configSchema = z
       } else seen.set(device.name, index);
       if (!device.profile && device.points.length === 0) {
         ctx.addIssue({ code: 'custom', path: ['devices', index], message: 'a device needs points or a profile (or both)' });
+      }
+    });
+    const buses = config.buses.map((bus) => bus.name);
+    config.buses.forEach((bus, index) => {
+      const first = config.buses.findIndex((other) => other.name === bus.name || other.port === bus.port);
+      if (first !== index) ctx.addIssue({ code: 'custom', path: ['buses', index], message: `buses[${first}] already has this name or port (one entry per serial line)` });
+    });
+    config.devices.forEach((device, index) => {
+      if (device.driver === 'modbus-rtu' && !buses.includes(device.bus)) {
+        ctx.addIssue({ code: 'custom', path: ['devices', index, 'bus'], message: `no bus "${device.bus}" (defined under buses: ${buses.length ? buses.join(', ') : 'none'})` });
       }
     });
     config.mqtt.listeners.forEach((listener, index) => {

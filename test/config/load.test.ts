@@ -53,7 +53,7 @@ devices:
     const config = loadConfig(file, { SITE: 'harbour', PLC_NET: '10.1.2', CABINET: '0042' });
     expect(config.site).toBe('harbour');
     expect(config.mqtt.listeners[0]!.port).toBe(1999);
-    expect(config.devices[0]!.host).toBe('10.1.2.5');
+    expect(config.devices[0]).toMatchObject({ driver: 'modbus-tcp', host: '10.1.2.5' });
     expect(config.devices[0]!.tags).toEqual({ cabinet: '0042' });
   });
 
