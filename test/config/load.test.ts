@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { planReads } from '../../drivers/modbus/plan.js';
 import { parseDuration } from '../../gateway/config/duration.js';
 import { ConfigError } from '../../gateway/config/errors.js';
 import { loadConfig } from '../../gateway/config/load.js';
@@ -79,6 +80,23 @@ devices:
     expect(device.domain).toBe('energy');
     expect(device.points.filter((p) => p.name === 'frequency')).toEqual([expect.objectContaining({ unit: 'mHz', scale: 1000 })]);
     expect(device.points.at(-1)!.name).toBe('cabinet_temp');
+  });
+
+  it('loads every shipped profile; the whole Eastron SDM630 map is one request per poll', () => {
+    const profiles = readdirSync(join('config', 'profiles')).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5));
+    expect(profiles).toEqual(expect.arrayContaining(['eastron-sdm120', 'eastron-sdm630']));
+    const file = writeConfig(`
+site: s
+profiles_dir: ${join(process.cwd(), 'config', 'profiles')}
+buses: [{ name: bus-1, port: /dev/ttyUSB0 }]
+devices:
+${profiles.map((profile, i) => `  - { name: d${i}, driver: modbus-rtu, bus: bus-1, unit_id: ${i + 1}, profile: ${profile} }`).join('\n')}
+`);
+    const devices = loadConfig(file, {}).devices;
+    expect(devices).toHaveLength(profiles.length);
+    const sdm630 = devices[profiles.indexOf('eastron-sdm630')]!;
+    expect(sdm630).toMatchObject({ domain: 'energy', retries: 0 });
+    expect(planReads(sdm630.points, { maxGap: sdm630.max_gap })).toEqual([expect.objectContaining({ table: 'input', start: 0, count: 76 })]);
   });
 
   it('names a missing file', () => {
