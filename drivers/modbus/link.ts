@@ -85,7 +85,8 @@ export class ModbusLink {
       return await this.transact(unitId, request, timeoutMs);
     } finally {
       // A slave needs the line quiet for a while after its answer before it can take the next frame.
-      if (this.opts.turnaroundMs && this.client) await new Promise((resolve) => setTimeout(resolve, this.opts.turnaroundMs));
+      // Rounded up: Node truncates a fractional delay, which would cut 1.75 ms of required silence to 1 ms.
+      if (this.opts.turnaroundMs && this.client) await new Promise((resolve) => setTimeout(resolve, Math.ceil(this.opts.turnaroundMs!)));
       this.stats.busyMs += performance.now() - started;
     }
   }

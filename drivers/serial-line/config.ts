@@ -1,0 +1,168 @@
+/**
+ * The config of a line-based serial device (level probes, loop counters, meters printing ASCII lines). Same style as
+ * gateway/config/schema.ts: strict objects, snake_case keys, names that become MQTT topic levels.
+ */
+import { z } from 'zod';
+import { duration } from '../../gateway/config/duration.js';
+import { serialPortFields } from '../../gateway/config/serial.js';
+
+// The same rules as gateway/config/schema.ts (which does not export them): device, domain and metric names become
+// MQTT topic levels and Influx tags.
+const topicLevel = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, "_", "-" or "." (it becomes an MQTT topic level)');
+
+const tags = z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'tag names are letters, digits, "_", "-" or "."'), z.string());
+
+const escapes: Record<string, string> = { n: '\n', r: '\r', t: '\t', '0': '\0', '\\': '\\' };
+
+/**
+ * Turns the escapes an operator writes in a plain or single-quoted YAML string ('\r\n', '\t', '\x03') into the
+ * characters they name. A double-quoted YAML string arrives already decoded and passes through unchanged.
+ */
+export function decodeEscapes(text: string): string | undefined {
+  let bad = false;
+  const decoded = text.replace(/\\(x[0-9A-Fa-f]{2}|.?)/g, (_, escape: string) => {
+    if (escape.startsWith('x') && escape.length === 3) return String.fromCharCode(parseInt(escape.slice(1), 16));
+    const char = escapes[escape];
+    if (char === undefined) bad = true;
+    return char ?? '';
+  });
+  return bad ? undefined : decoded;
+}
+
+/** A non-empty separator or delimiter, with escapes decoded. */
+function escapedText(what: string, maxLength: number) {
+  return z
+    .string()
+    .min(1)
+    .transform((input, ctx) => {
+      const text = decodeEscapes(input);
+      if (text === undefined) {
+        ctx.addIssue({ code: 'custom', message: `${JSON.stringify(input)} has an unknown escape (use \\n, \\r, \\t, \\0, \\\\ or \\xHH)` });
+        return z.NEVER;
+      }
+      if (text.length === 0 || text.length > maxLength) {
+        ctx.addIssue({ code: 'custom', message: `${what} must be 1 to ${maxLength} characters` });
+        return z.NEVER;
+      }
+      return text;
+    });
+}
+
+export const fieldTypes = ['number', 'boolean', 'string'] as const;
+
+/** How one value of a line becomes a reading. */
+export const lineFieldSchema = z
+  .strictObject({
+    metric: topicLevel,
+    unit: z.string().optional(),
+    /** value = raw * scale + offset, for type number. */
+    scale: z.number().finite().default(1),
+    offset: z.number().finite().default(0),
+    type: z.enum(fieldTypes).default('number'),
+  })
+  .superRefine((field, ctx) => {
+    if (field.type !== 'number' && (field.scale !== 1 || field.offset !== 0)) {
+      ctx.addIssue({ code: 'custom', path: [field.scale !== 1 ? 'scale' : 'offset'], message: `scale and offset apply to type number only (this field is ${field.type})` });
+    }
+  });
+export type LineField = z.output<typeof lineFieldSchema>;
+
+/** A parser's fields: at least one, and no two of them feeding the same metric. */
+function fieldMap<K extends z.core.$ZodRecordKey>(key: K, what: string) {
+  return z.record(key, lineFieldSchema).superRefine((fields, ctx) => {
+    const entries = Object.entries(fields);
+    if (entries.length === 0) ctx.addIssue({ code: 'custom', message: `needs at least one ${what}` });
+    const seen = new Map<string, string>();
+    for (const [name, field] of entries) {
+      const first = seen.get(field.metric);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: [name, 'metric'], message: `"${field.metric}" is already the metric of ${what} ${first} (one reading per metric and line)` });
+      else seen.set(field.metric, name);
+    }
+  });
+}
+
+const csvParserSchema = z.strictObject({
+  type: z.literal('csv'),
+  separator: escapedText('separator', 8).default(','),
+  /** 0-based column index → field. */
+  columns: fieldMap(z.string().regex(/^(0|[1-9]\d{0,3})$/, 'a column is its 0-based index (0, 1, 2...)'), 'column'),
+});
+
+const kvParserSchema = z.strictObject({
+  type: z.literal('kv'),
+  /** Between pairs; whitespace (" ") means any run of spaces and tabs. */
+  pair_separator: escapedText('pair_separator', 8).default(','),
+  kv_separator: escapedText('kv_separator', 8).default('='),
+  fields: fieldMap(z.string().min(1), 'key'),
+});
+
+const regexParserSchema = z
+  .strictObject({
+    type: z.literal('regex'),
+    /** A JavaScript regular expression with a named group, (?<name>...), per field. */
+    pattern: z.string().min(1),
+    fields: fieldMap(z.string().min(1), 'group'),
+  })
+  .superRefine((parser, ctx) => {
+    const groups = regexGroups(parser.pattern);
+    if (typeof groups === 'string') {
+      ctx.addIssue({ code: 'custom', path: ['pattern'], message: `does not compile: ${groups}` });
+      return;
+    }
+    if (groups.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'has no named groups (write (?<name>...) around each value and name it under fields)' });
+      return;
+    }
+    for (const name of Object.keys(parser.fields)) {
+      if (!groups.includes(name)) ctx.addIssue({ code: 'custom', path: ['fields', name], message: `the pattern has no group "${name}" (its groups: ${groups.join(', ')})` });
+    }
+  });
+
+const jsonParserSchema = z.strictObject({
+  type: z.literal('json'),
+  /** Key or dot path (probe.level, values.0) → field. */
+  fields: fieldMap(z.string().regex(/^[^.]+(\.[^.]+)*$/, 'a key, or a dot path like probe.level (no empty parts)'), 'key'),
+});
+
+export const lineParserSchema = z.discriminatedUnion('type', [csvParserSchema, kvParserSchema, regexParserSchema, jsonParserSchema]);
+export type LineParserConfig = z.output<typeof lineParserSchema>;
+
+export const framingSchema = z.strictObject({
+  /** Ends each line; "\n" also accepts "\r\n" (the stray CR is trimmed). */
+  delimiter: escapedText('delimiter', 8).default('\n'),
+  /** Bytes a line may hold without its delimiter; a longer line is dropped and counted. */
+  max_line: z.number().int().min(8).max(1_048_576).default(1024),
+});
+export type FramingConfig = z.output<typeof framingSchema>;
+
+export const checksumModes = ['none', 'nmea'] as const;
+export type ChecksumMode = (typeof checksumModes)[number];
+
+export const serialLineDeviceSchema = z.strictObject({
+  driver: z.literal('serial-line'),
+  name: topicLevel,
+  domain: topicLevel,
+  tags: tags.default({}),
+  ...serialPortFields,
+  framing: framingSchema.prefault({}),
+  checksum: z.enum(checksumModes).default('none'),
+  parser: lineParserSchema,
+  /** No valid line for this long: the device is reported offline until the next one. */
+  stale_after: duration({ min: 100 }).default(30_000),
+});
+export type SerialLineDeviceConfig = z.output<typeof serialLineDeviceSchema>;
+
+/** The names of a pattern's named groups, or why it does not compile. */
+export function regexGroups(pattern: string): string[] | string {
+  let compiled: RegExp;
+  try {
+    // The empty alternative always matches "", and a match lists every named group of the pattern as a key.
+    new RegExp(pattern);
+    compiled = new RegExp(`(?:${pattern})|`);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return Object.keys(compiled.exec('')?.groups ?? {});
+}
