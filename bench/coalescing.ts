@@ -2,7 +2,7 @@
  * Requests per poll cycle: the planner's plan vs the exact minimum (dynamic programming) vs one request per point,
  * for the sample register maps (the simulated district's profiles and a few shapes met in the field).
  */
-import { loadConfig } from '../gateway/config/load.js';
+import { isModbusDevice, loadConfig } from '../gateway/config/load.js';
 import { modbusPointSchema, type ModbusPoint } from '../gateway/config/schema.js';
 import { minimumRequestCount, planReads } from '../drivers/modbus/plan.js';
 
@@ -16,7 +16,7 @@ function point(fields: Record<string, unknown>): ModbusPoint {
 }
 
 function samples(): SampleMap[] {
-  const maps: SampleMap[] = loadConfig('config/default.yaml', {}).devices.map((d) => ({ name: `profile of ${d.name}`, points: d.points }));
+  const maps: SampleMap[] = loadConfig('config/default.yaml', {}).devices.filter(isModbusDevice).map((d) => ({ name: `profile of ${d.name}`, points: d.points }));
   // A meter that exposes 40 float32 values back to back (Eastron-like): 80 registers.
   maps.push({ name: 'dense float32 meter (40 values)', points: Array.from({ length: 40 }, (_, i) => point({ name: `v${i}`, table: 'input', address: i * 2, type: 'float32' })) });
   // 300 float32 values: more than one request can carry.

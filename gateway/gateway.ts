@@ -1,5 +1,6 @@
 import { ModbusDriver, rtuTransport, tcpTransport } from '../drivers/modbus/modbus-driver.js';
 import type { LinkStats } from '../drivers/modbus/link.js';
+import { SerialLineDriver } from '../drivers/serial-line/serial-line-driver.js';
 import type { Driver, DriverContext } from '../drivers/driver.js';
 import { SimulatedDistrict } from '../drivers/simulator/district.js';
 import { Broker } from './broker/broker.js';
@@ -14,7 +15,7 @@ import { NotificationDispatcher } from './alerts/notify/dispatcher.js';
 import { Rule } from './alerts/rule.js';
 import { RuleReloader } from './alerts/rule-reloader.js';
 import { ConfigError } from './config/errors.js';
-import type { LoadedConfig } from './config/load.js';
+import { isModbusDevice, type LoadedConfig } from './config/load.js';
 import { InfluxSink, type InfluxSinkHealth } from './influx/influx-sink.js';
 import type { DeviceStatus, Reading } from './model.js';
 import { Pipeline } from './pipeline/pipeline.js';
@@ -103,10 +104,13 @@ export class Gateway {
       }
 
       const context = this.driverContext();
-      const tcp = config.devices.filter((d) => d.driver === 'modbus-tcp');
-      const rtu = config.devices.filter((d) => d.driver === 'modbus-rtu');
+      const modbus = config.devices.filter(isModbusDevice);
+      const tcp = modbus.filter((d) => d.driver === 'modbus-tcp');
+      const rtu = modbus.filter((d) => d.driver === 'modbus-rtu');
       if (tcp.length) this.drivers.push(new ModbusDriver('modbus-tcp', tcp, tcpTransport));
       if (rtu.length) this.drivers.push(new ModbusDriver('modbus-rtu', rtu, rtuTransport(config.buses)));
+      const lines = config.devices.filter((d) => d.driver === 'serial-line');
+      if (lines.length) this.drivers.push(new SerialLineDriver(lines));
       for (const driver of this.drivers) await driver.start({ ...context, log: log.child(driver.name) });
     } catch (error) {
       await this.stop();

@@ -3,16 +3,9 @@
  * gateway/config/schema.ts: strict objects, snake_case keys, names that become MQTT topic levels.
  */
 import { z } from 'zod';
+import { tags, topicLevel } from '../../gateway/config/names.js';
 import { duration } from '../../gateway/config/duration.js';
 import { serialPortFields } from '../../gateway/config/serial.js';
-
-// The same rules as gateway/config/schema.ts (which does not export them): device, domain and metric names become
-// MQTT topic levels and Influx tags.
-const topicLevel = z
-  .string()
-  .regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, "_", "-" or "." (it becomes an MQTT topic level)');
-
-const tags = z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'tag names are letters, digits, "_", "-" or "."'), z.string());
 
 const escapes: Record<string, string> = { n: '\n', r: '\r', t: '\t', '0': '\0', '\\': '\\' };
 
@@ -39,7 +32,7 @@ function escapedText(what: string, maxLength: number) {
     .transform((input, ctx) => {
       const text = decodeEscapes(input);
       if (text === undefined) {
-        ctx.addIssue({ code: 'custom', message: `${JSON.stringify(input)} has an unknown escape (use \\n, \\r, \\t, \\0, \\\\ or \\xHH)` });
+        ctx.addIssue({ code: 'custom', message: `"${input}" has an unknown escape (use \\n, \\r, \\t, \\0, \\\\ or \\xHH)` });
         return z.NEVER;
       }
       if (text.length === 0 || text.length > maxLength) {
@@ -69,13 +62,17 @@ export const lineFieldSchema = z
   });
 export type LineField = z.output<typeof lineFieldSchema>;
 
-/** A parser's fields: at least one, and no two of them feeding the same metric. */
-function fieldMap<K extends z.core.$ZodRecordKey>(key: K, what: string) {
-  return z.record(key, lineFieldSchema).superRefine((fields, ctx) => {
+/**
+ * A parser's fields by key: at least one, each key of the form `key` allows, and no two fields feeding the same
+ * metric. Keys are checked here rather than by a key schema, whose issue zod reports only as "Invalid key in record".
+ */
+function fieldMap(what: string, key?: { pattern: RegExp; message: string }) {
+  return z.record(z.string(), lineFieldSchema).superRefine((fields, ctx) => {
     const entries = Object.entries(fields);
     if (entries.length === 0) ctx.addIssue({ code: 'custom', message: `needs at least one ${what}` });
     const seen = new Map<string, string>();
     for (const [name, field] of entries) {
+      if (key && !key.pattern.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" ${key.message}` });
       const first = seen.get(field.metric);
       if (first !== undefined) ctx.addIssue({ code: 'custom', path: [name, 'metric'], message: `"${field.metric}" is already the metric of ${what} ${first} (one reading per metric and line)` });
       else seen.set(field.metric, name);
@@ -87,7 +84,7 @@ const csvParserSchema = z.strictObject({
   type: z.literal('csv'),
   separator: escapedText('separator', 8).default(','),
   /** 0-based column index → field. */
-  columns: fieldMap(z.string().regex(/^(0|[1-9]\d{0,3})$/, 'a column is its 0-based index (0, 1, 2...)'), 'column'),
+  columns: fieldMap('column', { pattern: /^(0|[1-9]\d{0,3})$/, message: 'is not a column number (columns are 0-based indexes: 0, 1, 2...)' }),
 });
 
 const kvParserSchema = z.strictObject({
@@ -95,7 +92,7 @@ const kvParserSchema = z.strictObject({
   /** Between pairs; whitespace (" ") means any run of spaces and tabs. */
   pair_separator: escapedText('pair_separator', 8).default(','),
   kv_separator: escapedText('kv_separator', 8).default('='),
-  fields: fieldMap(z.string().min(1), 'key'),
+  fields: fieldMap('key'),
 });
 
 const regexParserSchema = z
@@ -103,7 +100,7 @@ const regexParserSchema = z
     type: z.literal('regex'),
     /** A JavaScript regular expression with a named group, (?<name>...), per field. */
     pattern: z.string().min(1),
-    fields: fieldMap(z.string().min(1), 'group'),
+    fields: fieldMap('group'),
   })
   .superRefine((parser, ctx) => {
     const groups = regexGroups(parser.pattern);
@@ -123,7 +120,7 @@ const regexParserSchema = z
 const jsonParserSchema = z.strictObject({
   type: z.literal('json'),
   /** Key or dot path (probe.level, values.0) → field. */
-  fields: fieldMap(z.string().regex(/^[^.]+(\.[^.]+)*$/, 'a key, or a dot path like probe.level (no empty parts)'), 'key'),
+  fields: fieldMap('key', { pattern: /^[^.]+(\.[^.]+)*$/, message: 'is not a key or a dot path like probe.level (a part is empty)' }),
 });
 
 export const lineParserSchema = z.discriminatedUnion('type', [csvParserSchema, kvParserSchema, regexParserSchema, jsonParserSchema]);

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import type { SerialLineDeviceConfig } from '../../drivers/serial-line/config.js';
 import { ruleFileSchema, type RuleConfig } from '../alerts/rule-config.js';
 import { substituteEnv } from './env.js';
 import { ConfigError, describeIssues, formatPath } from './errors.js';
@@ -12,6 +13,11 @@ type Resolved<T> = Omit<T, 'points' | 'profile' | 'domain'> & { domain: string; 
 export type ModbusTcpDevice = Resolved<ModbusTcpDeviceConfig>;
 export type ModbusRtuDevice = Resolved<ModbusRtuDeviceConfig>;
 export type ModbusDevice = ModbusTcpDevice | ModbusRtuDevice;
+export type Device = ModbusDevice | SerialLineDeviceConfig;
+
+export function isModbusDevice(device: Device): device is ModbusDevice {
+  return device.driver === 'modbus-tcp' || device.driver === 'modbus-rtu';
+}
 export type SimulatedSlave = SimulatedSlaveConfig & { points: ModbusPoint[] };
 
 export interface LoadedConfig extends Omit<GatewayConfig, 'devices' | 'simulator' | 'rules' | 'rule_files'> {
@@ -23,7 +29,7 @@ export interface LoadedConfig extends Omit<GatewayConfig, 'devices' | 'simulator
   readonly ruleSources: string[];
   /** Reads the same file again with the same environment (throws ConfigError). */
   readonly reload: () => LoadedConfig;
-  readonly devices: ModbusDevice[];
+  readonly devices: Device[];
   readonly simulator: { slaves: SimulatedSlave[] } | undefined;
 }
 
@@ -37,7 +43,8 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   const config = parsed.data!;
   const profiles = new ProfileStore(resolve(dirname(file), config.profiles_dir), env);
 
-  const devices = config.devices.map((device, index) => resolveDevice(device, index, profiles, shown, problems));
+  // Modbus devices get their profile merged in; line devices carry everything they need.
+  const devices = config.devices.map((device, index) => (device.driver === 'serial-line' ? device : resolveDevice(device, index, profiles, shown, problems)));
   const slaves = (config.simulator?.slaves ?? []).map((slave, index) => {
     const profile = profiles.get(slave.profile, `simulator.slaves[${index}].profile`, shown, problems);
     return { ...slave, points: profile?.points ?? [] };

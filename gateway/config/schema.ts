@@ -4,19 +4,14 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { tags, topicLevel } from './names.js';
 import { registerSpan } from '../../drivers/modbus/codec.js';
 import { rulesSchema } from '../alerts/rule-config.js';
 import { notifiersSchema } from '../alerts/notify/config.js';
 import { duration } from './duration.js';
+import { serialLineDeviceSchema } from '../../drivers/serial-line/config.js';
 import { serialPortFields } from './serial.js';
 import { size } from './size.js';
-
-/** Names that become MQTT topic levels and Influx tags: no '/', '+', '#', spaces or control characters. */
-const topicLevel = z
-  .string()
-  .regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, "_", "-" or "." (it becomes an MQTT topic level)');
-
-const tags = z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'tag names are letters, digits, "_", "-" or "."'), z.string());
 
 export const registerTypes = ['int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float32', 'float64', 'bool', 'string'] as const;
 export const byteOrders = ['ABCD', 'CDAB', 'BADC', 'DCBA'] as const;
@@ -117,7 +112,7 @@ export const busSchema = z.strictObject({
 });
 export type BusConfig = z.output<typeof busSchema>;
 
-export const deviceSchema = z.discriminatedUnion('driver', [modbusTcpDeviceSchema, modbusRtuDeviceSchema]);
+export const deviceSchema = z.discriminatedUnion('driver', [modbusTcpDeviceSchema, modbusRtuDeviceSchema, serialLineDeviceSchema]);
 export type DeviceConfig = z.output<typeof deviceSchema>;
 
 const listenerSchema = z.strictObject({
@@ -237,7 +232,7 @@ export const configSchema = z
       if (first !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['devices', index, 'name'], message: `"${device.name}" is already the name of devices[${first}] (names must be unique)` });
       } else seen.set(device.name, index);
-      if (!device.profile && device.points.length === 0) {
+      if (device.driver !== 'serial-line' && !device.profile && device.points.length === 0) {
         ctx.addIssue({ code: 'custom', path: ['devices', index], message: 'a device needs points or a profile (or both)' });
       }
     });
@@ -245,6 +240,14 @@ export const configSchema = z
     config.buses.forEach((bus, index) => {
       const first = config.buses.findIndex((other) => other.name === bus.name || other.port === bus.port);
       if (first !== index) ctx.addIssue({ code: 'custom', path: ['buses', index], message: `buses[${first}] already has this name or port (one entry per serial line)` });
+    });
+    // A serial port has one owner: an RTU bus (shared by its unit ids) or one line device.
+    const portOwners = new Map(config.buses.map((bus, index) => [bus.port, `buses[${index}]`]));
+    config.devices.forEach((device, index) => {
+      if (device.driver !== 'serial-line') return;
+      const owner = portOwners.get(device.port);
+      if (owner) ctx.addIssue({ code: 'custom', path: ['devices', index, 'port'], message: `${device.port} is already used by ${owner} (one serial port, one owner)` });
+      else portOwners.set(device.port, `devices[${index}]`);
     });
     config.devices.forEach((device, index) => {
       if (device.driver === 'modbus-rtu' && !buses.includes(device.bus)) {

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { planReads } from '../../drivers/modbus/plan.js';
 import { parseDuration } from '../../gateway/config/duration.js';
 import { ConfigError } from '../../gateway/config/errors.js';
-import { loadConfig } from '../../gateway/config/load.js';
+import { isModbusDevice, loadConfig } from '../../gateway/config/load.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -30,7 +30,7 @@ describe('loadConfig', () => {
       ['feeder-meter-7', 'energy'],
     ]);
     expect(config.simulator?.slaves.map((s) => s.model)).toEqual(['water-pumping-station', 'traffic-counter', 'energy-meter']);
-    for (const device of config.devices) expect(device.points.length).toBeGreaterThan(4);
+    for (const device of config.devices.filter(isModbusDevice)) expect(device.points.length).toBeGreaterThan(4);
     // Defaults are applied and durations are milliseconds.
     expect(config.devices[0]).toMatchObject({ port: 15020, unit_id: 1, poll_interval: 1000, timeout: 500, retries: 1, max_gap: 16 });
     expect(config.mqtt).toMatchObject({ prefix: 'city', listeners: [{ type: 'tcp', host: '127.0.0.1', port: 1883 }] });
@@ -76,7 +76,7 @@ devices:
       - { name: frequency, table: input, address: 18, type: float32, unit: mHz, scale: 1000 }
       - { name: cabinet_temp, table: input, address: 60, type: int16, scale: 0.1, unit: degC }
 `);
-    const device = loadConfig(file, {}).devices[0]!;
+    const device = loadConfig(file, {}).devices.filter(isModbusDevice)[0]!;
     expect(device.domain).toBe('energy');
     expect(device.points.filter((p) => p.name === 'frequency')).toEqual([expect.objectContaining({ unit: 'mHz', scale: 1000 })]);
     expect(device.points.at(-1)!.name).toBe('cabinet_temp');
@@ -92,7 +92,7 @@ buses: [{ name: bus-1, port: /dev/ttyUSB0 }]
 devices:
 ${profiles.map((profile, i) => `  - { name: d${i}, driver: modbus-rtu, bus: bus-1, unit_id: ${i + 1}, profile: ${profile} }`).join('\n')}
 `);
-    const devices = loadConfig(file, {}).devices;
+    const devices = loadConfig(file, {}).devices.filter(isModbusDevice);
     expect(devices).toHaveLength(profiles.length);
     const sdm630 = devices[profiles.indexOf('eastron-sdm630')]!;
     expect(sdm630).toMatchObject({ domain: 'energy', retries: 0 });

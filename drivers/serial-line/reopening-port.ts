@@ -1,0 +1,150 @@
+/**
+ * One serial port that stays open: when it cannot be opened, or vanishes (a USB adapter pulled, a pty gone), it is
+ * opened again with capped exponential backoff and jitter until it is back. The only file that touches `serialport`.
+ */
+import { SerialPort } from 'serialport';
+import type { Logger } from '../../gateway/util/log.js';
+
+export interface PortSettings {
+  readonly path: string;
+  readonly baudRate: number;
+  readonly dataBits: 7 | 8;
+  readonly parity: 'none' | 'even' | 'odd';
+  readonly stopBits: 1 | 2;
+}
+
+export interface PortEvents {
+  opened(): void;
+  data(chunk: Buffer): void;
+  /** The port could not be opened, or closed under us; `reason` says which, for the device's status. */
+  down(reason: string): void;
+}
+
+/** First pause before reopening; doubles with each failed attempt up to the configured cap. */
+export const REOPEN_INITIAL_MS = 500;
+
+export class ReopeningPort {
+  private port: SerialPort | undefined;
+  private opening: Promise<void> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private failures = 0;
+  private stopped = false;
+  private attempts = 0;
+  /** Closing a port that failed under us; stop() waits for it. */
+  private releasing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly settings: PortSettings,
+    private readonly reopenMaxMs: number,
+    private readonly events: PortEvents,
+    private readonly log: Logger,
+  ) {}
+
+  get isOpen(): boolean {
+    return this.port?.isOpen ?? false;
+  }
+
+  /** Attempts to open the port again after it failed or vanished. */
+  get reopenAttempts(): number {
+    return this.attempts;
+  }
+
+  /** Makes the first attempt; resolves when it has succeeded or failed (a failure schedules the next). */
+  start(): Promise<void> {
+    return this.attempt();
+  }
+
+  /** Cancels any pending attempt and closes the port; resolves when the port is released. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    // Forgotten at once, so no more data is delivered; a port still opening is closed by open() itself.
+    const port = this.port;
+    this.port = undefined;
+    await this.opening;
+    if (port?.isOpen) await this.close(port);
+    await this.releasing;
+  }
+
+  private attempt(): Promise<void> {
+    this.opening = this.open()
+      .catch((error: unknown) => {
+        // Only a throwing event handler gets here; the port must still be retried, not given up on.
+        this.log.error('handling the port failed', { port: this.settings.path, error });
+        this.scheduleReopen();
+      })
+      .finally(() => {
+        this.opening = undefined;
+      });
+    return this.opening;
+  }
+
+  private async open(): Promise<void> {
+    let port: SerialPort;
+    try {
+      port = await openPort(this.settings);
+    } catch (error) {
+      if (this.stopped) return;
+      this.scheduleReopen();
+      this.events.down(`cannot open ${this.settings.path}: ${describe(error)}`);
+      return;
+    }
+    if (this.stopped) {
+      await this.close(port);
+      return;
+    }
+    this.failures = 0;
+    this.port = port;
+    port.on('data', (chunk: Buffer) => {
+      if (port === this.port) this.events.data(chunk);
+    });
+    port.on('close', (error?: Error) => this.lost(port, error ? `${this.settings.path} disconnected (${describe(error)})` : `${this.settings.path} closed`));
+    port.on('error', (error: Error) => this.lost(port, `${this.settings.path}: ${describe(error)}`));
+    this.events.opened();
+  }
+
+  /** The port closed or failed under us: release it and try again later. Called once per port whatever fires. */
+  private lost(port: SerialPort, reason: string): void {
+    if (port !== this.port || this.stopped) return;
+    this.port = undefined;
+    if (port.isOpen) this.releasing = this.releasing.then(() => this.close(port));
+    this.scheduleReopen();
+    this.events.down(reason);
+  }
+
+  private scheduleReopen(): void {
+    if (this.stopped || this.retryTimer) return;
+    const backoff = Math.min(REOPEN_INITIAL_MS * 2 ** this.failures++, this.reopenMaxMs);
+    // Jitter keeps gateways on one power circuit from hammering their adapters in lockstep after an outage.
+    const delay = Math.round(backoff * (0.9 + Math.random() * 0.2));
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.attempts++;
+      void this.attempt();
+    }, delay);
+  }
+
+  /** Resolves once closed; a failure to close is logged (the port is gone either way). */
+  private close(port: SerialPort): Promise<void> {
+    return new Promise((resolve) => {
+      port.close((error) => {
+        if (error) this.log.debug('closing the port failed', { port: this.settings.path, error });
+        resolve();
+      });
+    });
+  }
+}
+
+function openPort(settings: PortSettings): Promise<SerialPort> {
+  return new Promise((resolve, reject) => {
+    const port = new SerialPort({ ...settings, autoOpen: false });
+    port.open((error) => (error ? reject(error) : resolve(port)));
+  });
+}
+
+/** serialport's open errors read "Error: No such file or directory, cannot open /dev/x": the path is said already. */
+function describe(error: unknown): string {
+  const { code, message } = error as { code?: string; message?: string };
+  const text = (message ?? String(error)).replace(/^Error: /, '').replace(/, cannot open \S+$/, '');
+  return text || code || 'unknown error';
+}
