@@ -47,7 +47,7 @@ export async function pipelineToMqtt(): Promise<string> {
       gateway.pipeline.publish(batch);
       await new Promise((r) => setImmediate(r));
       // Keep the MQTT sink's queue short: this measures sustained throughput, not how fast readings can be dropped.
-      while ((gateway.pipeline.stats().sinks[0]?.queued ?? 0) > 5_000) await new Promise((r) => setTimeout(r, 1));
+      while ((gateway.pipeline.stats().sinks.find((s) => s.sink === 'mqtt')?.queued ?? 0) > 5_000) await new Promise((r) => setTimeout(r, 1));
     }
     await new Promise((r) => setTimeout(r, 500));
   });
