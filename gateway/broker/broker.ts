@@ -15,6 +15,9 @@ export interface BoundListener {
   readonly port: number;
 }
 
+/** How long close() lets in-flight internal publishes land before it closes the broker anyway. */
+const CLOSE_GRACE_MS = 2000;
+
 /** The embedded MQTT broker: aedes plus its network listeners. */
 export class Broker {
   /** Internal publishes not yet settled, so close() can let them land first. */
@@ -79,8 +82,13 @@ export class Broker {
   }
 
   async close(): Promise<void> {
-    // The last words (devices going offline, alerts) may still be on their way through aedes' persistence.
-    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.settled = resolve));
+    // The last words (devices going offline, alerts) may still be on their way through aedes' persistence; they get
+    // a moment to land, but a shutdown never waits on them for long.
+    if (this.inFlight > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise<void>((resolve) => (this.settled = resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
+      clearTimeout(timer);
+    }
     await closeAll(this.aedes, this.servers);
     this.log.info('MQTT broker closed');
   }

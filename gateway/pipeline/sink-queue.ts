@@ -10,7 +10,7 @@ export interface SinkQueueStats {
   readonly failed: number;
 }
 
-/** Drops are logged at most this often, with the count since the last line, so a long stall does not flood the log. */
+/** Drops and failures are logged at most this often, with the count since the last line, so a long stall does not flood the log. */
 const DROP_LOG_INTERVAL_MS = 10_000;
 
 /**
@@ -28,6 +28,8 @@ export class SinkQueue {
   private failed = 0;
   private droppedSinceLog = 0;
   private lastDropLog = 0;
+  private failedSinceLog = 0;
+  private lastFailureLog = 0;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -134,7 +136,13 @@ export class SinkQueue {
 
   private onFailure(readings: readonly Reading[], error: unknown): void {
     this.failed += readings.length;
-    this.log.error('sink failed to take readings', { sink: this.sink.name, readings: readings.length, error: error instanceof Error ? error.message : String(error) });
+    this.failedSinceLog += readings.length;
+    // A lasting failure (a full disk under the buffer) fails every batch: say it at once, then at most every interval.
+    const now = Date.now();
+    if (now - this.lastFailureLog < DROP_LOG_INTERVAL_MS) return;
+    this.log.error('sink failed to take readings', { sink: this.sink.name, readings: this.failedSinceLog, total_failed: this.failed, error: error instanceof Error ? error.message : String(error) });
+    this.lastFailureLog = now;
+    this.failedSinceLog = 0;
   }
 
   private notifyIdle(): void {
