@@ -33,7 +33,6 @@ export class Alerting implements Sink {
   readonly name = 'alerts';
   private readonly engine: RuleEngine;
   private readonly timer: NodeJS.Timeout;
-  private rules = new Map<string, Rule>();
   /** After close, readings and statuses are ignored: the gateway marking its devices offline as it stops is no alarm. */
   private closed = false;
 
@@ -83,7 +82,6 @@ export class Alerting implements Sink {
 
   /** Installs new rules (a reload); alerts of unchanged rules keep their state. */
   setRules(rules: readonly Rule[]): void {
-    this.rules = new Map(rules.map((rule) => [rule.name, rule]));
     this.engine.setRules(rules);
   }
 
@@ -100,7 +98,7 @@ export class Alerting implements Sink {
   }
 
   private republish(alert: ActiveAlert, now: number): void {
-    const rule = this.rules.get(alert.rule);
+    const rule = this.engine.ruleNamed(alert.rule);
     if (!rule) return;
     this.parts.topics.state(alert, { severity: rule.severity, message: renderMessage(rule, alert, alert.value, this.parts.site), ts: now, value: alert.value });
   }

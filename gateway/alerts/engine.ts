@@ -61,6 +61,8 @@ export const DEVICE_METRIC = 'status';
  */
 export class RuleEngine {
   private rules: Rule[] = [];
+  /** The same rules by name: tick() looks one up for every active alert and watched series. */
+  private byName = new Map<string, Rule>();
   private offlineRules: Rule[] = [];
   private readonly alerts = new Map<string, ActiveAlert>();
   /** The rules that watch each series, found once per series (cleared when the rules change). */
@@ -83,8 +85,9 @@ export class RuleEngine {
     const rules = all.filter((rule) => rule.appliesToSite(this.site));
     const byName = new Map(rules.map((rule) => [rule.name, rule]));
     const removed = [...this.alerts.values()].filter((alert) => !byName.has(alert.rule));
-    const previous = new Map(this.rules.map((rule) => [rule.name, rule]));
+    const previous = this.byName;
     this.rules = [...rules];
+    this.byName = byName;
     this.offlineRules = rules.filter((rule) => rule.kind === 'offline');
     this.rulesBySeries.clear();
     for (const id of [...this.rates.keys(), ...this.seen.keys()]) {
@@ -253,8 +256,9 @@ export class RuleEngine {
     return entry.rules;
   }
 
-  private ruleNamed(name: string): Rule | undefined {
-    return this.rules.find((rule) => rule.name === name);
+  /** The installed rule of that name (rules for other sites are not installed). */
+  ruleNamed(name: string): Rule | undefined {
+    return this.byName.get(name);
   }
 }
 

@@ -3,22 +3,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './net.js';
-import { collectText, stopChild, waitServerReady } from './process.js';
+import { collectText, stopChild, waitServerReady, type RestartableServerOptions } from './process.js';
 
 const INFLUXD = '/usr/bin/influxd';
-const READY_TIMEOUT_MS = 30_000;
 /** influxd closes its shards and WAL on SIGTERM; give it longer than the default before SIGKILL. */
 const STOP_GRACE_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 10_000;
 const PORT_ATTEMPTS = 5;
-const LOG_TAIL = 4_000;
 
-export interface InfluxDbOptions {
-  /** Fixed HTTP port (restart a stopped server where a client expects it); otherwise a free one. */
-  port?: number;
-  /** Reuse the data dir of a stopped server (its databases and points survive); otherwise a new temp dir. */
-  dataDir?: string;
-}
+export type InfluxDbOptions = RestartableServerOptions;
 
 /** One series of an InfluxQL answer. With `epoch=ms`, the `time` column holds epoch milliseconds. */
 export interface InfluxSeries {
@@ -118,8 +111,6 @@ async function launch(dataDir: string, port: number, rpcPort: number): Promise<I
     log,
     spawnFailed,
     what: '/ping answering 204',
-    timeoutMs: READY_TIMEOUT_MS,
-    logTail: LOG_TAIL,
     probe: async () => {
       const res = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(2_000) });
       await res.arrayBuffer();

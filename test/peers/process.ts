@@ -54,6 +54,14 @@ export function collectText(stream: NodeJS.ReadableStream, limit = 64 * 1024): {
   };
 }
 
+/** How a test server is started: afresh, or again where a stopped one left off (outage tests). */
+export interface RestartableServerOptions {
+  /** Fixed HTTP port (restart a stopped server where a client expects it); otherwise a free one. */
+  port?: number;
+  /** Reuse the data dir of a stopped server (what it stored survives); otherwise a new temp dir. */
+  dataDir?: string;
+}
+
 export interface ServerStart {
   /** For messages: "influxd", "victoria-metrics". */
   readonly name: string;
@@ -65,9 +73,10 @@ export interface ServerStart {
   /** What readiness looks like, for messages ("/ping answering 204"). */
   readonly what: string;
   readonly probe: () => Promise<boolean>;
-  readonly timeoutMs: number;
-  /** Characters of the log to quote in an error. */
-  readonly logTail: number;
+  /** Default 30 s: a server's first start on a loaded machine can be slow. */
+  readonly timeoutMs?: number;
+  /** Characters of the log to quote in an error; default 4000. */
+  readonly logTail?: number;
 }
 
 /**
@@ -76,6 +85,8 @@ export interface ServerStart {
  */
 export async function waitServerReady(start: ServerStart): Promise<void> {
   const { name, child, stderr, log } = start;
+  const timeoutMs = start.timeoutMs ?? 30_000;
+  const logTail = start.logTail ?? 4_000;
   // A probe can hang on whoever holds the port when the server failed to bind it: stop waiting once the child exits.
   const exited = exitOf(child).then(() => false);
   let outcome: 'ready' | 'exited';
@@ -83,10 +94,10 @@ export async function waitServerReady(start: ServerStart): Promise<void> {
     outcome = await waitFor(async () => {
       if (!isRunning(child)) return 'exited';
       return (await Promise.race([start.probe(), exited])) ? 'ready' : undefined;
-    }, { timeoutMs: start.timeoutMs, what: start.what });
+    }, { timeoutMs, what: start.what });
   } catch (error) {
     await stopChild(child, 'SIGKILL');
-    throw new Error(`${name} not ready: ${(error as Error).message}; log:\n${log.text.slice(-start.logTail)}`);
+    throw new Error(`${name} not ready: ${(error as Error).message}; log:\n${log.text.slice(-logTail)}`);
   }
   if (outcome === 'ready') return;
   if (child.pid === undefined) {
@@ -95,5 +106,5 @@ export async function waitServerReady(start: ServerStart): Promise<void> {
   await exited;
   // The last log chunk may still be in the pipe when 'exit' fires.
   if (!stderr.closed) await new Promise((resolve) => stderr.once('close', resolve));
-  throw new Error(`${name} exited (code ${child.exitCode}) before it was ready; log:\n${log.text.slice(-start.logTail)}`);
+  throw new Error(`${name} exited (code ${child.exitCode}) before it was ready; log:\n${log.text.slice(-logTail)}`);
 }

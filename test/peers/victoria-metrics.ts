@@ -3,21 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './net.js';
-import { collectText, stopChild, waitServerReady } from './process.js';
+import { collectText, stopChild, waitServerReady, type RestartableServerOptions } from './process.js';
 
 const VICTORIA_METRICS = '/usr/bin/victoria-metrics';
-const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 10_000;
 const PORT_ATTEMPTS = 5;
-const LOG_TAIL = 4_000;
 
-export interface VictoriaMetricsOptions {
-  /** Fixed HTTP port (restart a stopped server where a client expects it); otherwise a free one. */
-  port?: number;
-  /** Reuse the storage of a stopped server; otherwise a new temp dir. */
-  dataDir?: string;
-}
+export type VictoriaMetricsOptions = RestartableServerOptions;
 
 /** One line of /api/v1/export. */
 export interface VmSeries {
@@ -93,8 +86,6 @@ async function launch(dataDir: string, port: number): Promise<VictoriaMetrics> {
     log,
     spawnFailed,
     what: '/health answering OK',
-    timeoutMs: READY_TIMEOUT_MS,
-    logTail: LOG_TAIL,
     probe: async () => {
       const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) });
       return res.status === 200 && (await res.text()).trim() === 'OK';
