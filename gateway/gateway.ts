@@ -3,7 +3,10 @@ import type { LinkStats } from '../drivers/modbus/link.js';
 import { SerialLineDriver } from '../drivers/serial-line/serial-line-driver.js';
 import type { Driver, DriverContext } from '../drivers/driver.js';
 import { SimulatedDistrict } from '../drivers/simulator/district.js';
-import { Broker } from './broker/broker.js';
+import { Acl } from './broker/acl.js';
+import { Authenticator } from './broker/authenticator.js';
+import { Broker, type BrokerStats } from './broker/broker.js';
+import { MqttIngest, type IngestStats } from './ingest/mqtt-ingest.js';
 import { ReadingPublisher } from './broker/reading-publisher.js';
 import { publishStatus } from './broker/status-publisher.js';
 import { join } from 'node:path';
@@ -38,6 +41,8 @@ export class Gateway {
   private influx: InfluxSink | undefined;
   private alerting: Alerting | undefined;
   private reloader: RuleReloader | undefined;
+  private ingest: MqttIngest | undefined;
+  private readonly authenticator: Authenticator;
   private readonly drivers: Driver[] = [];
   private stopping: Promise<void> | undefined;
 
@@ -50,6 +55,7 @@ export class Gateway {
     this.topics = new Topics(config.mqtt.prefix, config.site);
     this.pipeline = new Pipeline(config.pipeline.queue_size, log.child('pipeline'));
     this.statuses = new StatusBoard(log.child('devices'));
+    this.authenticator = new Authenticator({ users: config.mqtt.users, allowAnonymous: config.mqtt.allow_anonymous, anonymousRole: config.mqtt.anonymous_role });
   }
 
   /** The bound MQTT listeners (useful when the config asks for port 0). */
@@ -59,6 +65,21 @@ export class Gateway {
 
   get mqttBroker(): Broker | undefined {
     return this.broker;
+  }
+
+  /** Connections, refused logins, denied publishes and subscriptions, throttling. */
+  mqttStats(): BrokerStats | undefined {
+    return this.broker?.stats();
+  }
+
+  /** Readings taken over MQTT ingest and refusals. */
+  ingestStats(): IngestStats | undefined {
+    return this.ingest?.stats();
+  }
+
+  /** A login for a helper process of the gateway (Node-RED): role internal, loopback listeners only, this run only. */
+  internalLogin(name: string): { username: string; password: string } {
+    return this.authenticator.issueInternal(name);
   }
 
   get simulatedDistrict(): SimulatedDistrict | undefined {
@@ -84,7 +105,18 @@ export class Gateway {
     const { config, log } = this;
     log.info('starting gateway', { site: config.site, config: config.file, devices: config.devices.length });
     try {
-      const broker = await Broker.start({ listeners: config.mqtt.listeners, drainTimeoutMs: config.mqtt.drain_timeout }, log.child('mqtt'));
+      const ingest = this.startIngest();
+      const broker = await Broker.create(
+        {
+          listeners: config.mqtt.listeners,
+          drainTimeoutMs: config.mqtt.drain_timeout,
+          access: { authenticator: this.authenticator, acl: new Acl(this.topics), topics: this.topics, denyAction: config.mqtt.deny_action },
+          limits: config.mqtt.limits,
+          onPublish: (client, topic, payload, qos) => ingest.onPublish(client, topic, payload, qos),
+          onClientGone: (client, clean) => ingest.onClientGone(client, clean),
+        },
+        log.child('mqtt'),
+      );
       this.broker = broker;
       // First consumer: a reading is judged by the rules before it is even published.
       const alerting = await this.startAlerting(broker);
@@ -97,6 +129,9 @@ export class Gateway {
       }
       for (const sink of this.extraSinks) this.pipeline.attach(sink);
       this.statuses.onChange((status) => publishStatus(broker, this.topics, status, log));
+      // Clients may connect only now that every consumer is in place: a QoS 1 ingest must not be acknowledged
+      // before the durable buffer is there to hold it.
+      await broker.listen();
 
       if (config.simulator) {
         this.simulator = new SimulatedDistrict(config.simulator.slaves, log.child('simulator'));
@@ -129,6 +164,7 @@ export class Gateway {
     const { log } = this;
     log.info('stopping gateway');
     this.reloader?.close();
+    this.ingest?.close();
     await Promise.allSettled(this.drivers.map((d) => d.stop().catch((error: unknown) => log.error('driver failed to stop', { driver: d.name, error }))));
     await this.simulator?.stop();
     await this.pipeline.close();
@@ -175,6 +211,22 @@ export class Gateway {
     this.alerting?.setRules(fresh.rules.map((rule) => new Rule(rule)));
     this.reloader?.watch(fresh.ruleSources);
     log.info('alert rules reloaded', { rules: fresh.rules.length });
+  }
+
+  private startIngest(): MqttIngest {
+    const { config } = this;
+    const { ingest: limits } = config.mqtt;
+    this.ingest = new MqttIngest({
+      topics: this.topics,
+      limits: { maxMetrics: limits.max_metrics, maxStringLength: limits.max_string, maxFutureMs: limits.max_future, maxAgeMs: limits.max_age },
+      declared: config.devices.filter((device) => device.driver === 'mqtt'),
+      polled: new Set(config.devices.filter((device) => device.driver !== 'mqtt').map((device) => device.name)),
+      publish: (readings, durably) => (durably ? this.pipeline.publishDurably(readings) : this.pipeline.publish(readings)),
+      statuses: this.statuses,
+      tell: (clientId, topic, reasons) => this.broker?.tellClient(clientId, topic, reasons),
+      log: this.log.child('ingest'),
+    });
+    return this.ingest;
   }
 
   private driverContext(): DriverContext {

@@ -1,61 +1,136 @@
-import { once } from 'node:events';
-import { createServer, type AddressInfo, type Server } from 'node:net';
-import { Aedes, type AedesOptions, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
-import type { ListenerConfig } from '../config/schema.js';
+import { Aedes, type AedesOptions, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
+import type { Duplex } from 'node:stream';
+import type { Topics } from '../topics.js';
 import type { Logger } from '../util/log.js';
+import type { Acl, Identity } from './acl.js';
+import type { Authenticator } from './authenticator.js';
+import type { ListenerConfig, MqttConfig } from './config.js';
+import { openListeners, type BoundListener, type ConnectionOrigin, type OpenListener } from './listeners.js';
+import { PublishThrottle } from './throttle.js';
+
+export type { BoundListener } from './listeners.js';
+export type BrokerLimits = MqttConfig['limits'];
+
+/** Who may connect and what they may do; without it every client is an anonymous operator (tests, benchmarks). */
+export interface BrokerAccess {
+  readonly authenticator: Authenticator;
+  readonly acl: Acl;
+  readonly topics: Topics;
+  readonly denyAction: 'ignore' | 'disconnect';
+}
 
 export interface BrokerOptions {
   readonly listeners: readonly ListenerConfig[];
   readonly drainTimeoutMs: number;
+  readonly access?: BrokerAccess;
+  readonly limits?: BrokerLimits;
+  /** Sees every allowed client publish (MQTT ingest). */
+  readonly onPublish?: ClientPublishHandler;
+  readonly onClientGone?: ClientGoneHandler;
 }
 
-export interface BoundListener {
-  readonly type: 'tcp';
-  readonly host: string;
-  readonly port: number;
+/** A connected, authenticated client as the rest of the gateway sees it. */
+export interface ClientInfo {
+  readonly id: string;
+  readonly identity: Identity;
 }
 
+/**
+ * Sees every publish a client makes once it is allowed. A returned promise holds back the client's acknowledgement
+ * (PUBACK) until it settles — that is how a QoS 1 ingest is acknowledged only once its readings are durable; a
+ * rejection closes the connection unacknowledged, so the client sends it again.
+ */
+export type ClientPublishHandler = (client: ClientInfo, topic: string, payload: Buffer, qos: 0 | 1 | 2) => void | Promise<void>;
+/** `clean`: the client said DISCONNECT; otherwise its connection was lost or timed out (where a last will fires). */
+export type ClientGoneHandler = (client: ClientInfo, clean: boolean) => void;
+
+export interface BrokerStats {
+  readonly clients: number;
+  readonly connectionsAccepted: number;
+  readonly loginsRefused: number;
+  readonly connectionsOverLimit: number;
+  readonly publishesDenied: number;
+  readonly subscriptionsDenied: number;
+  readonly payloadsTooLarge: number;
+  readonly publishesThrottled: number;
+  readonly floodDisconnects: number;
+}
+
+const DEFAULT_LIMITS: BrokerLimits = { max_connections: 5000, max_payload: 256 * 1024, publish_rate: 200, publish_burst: 1000, max_throttle: 10_000 };
 /** How long close() lets in-flight internal publishes land before it closes the broker anyway. */
 const CLOSE_GRACE_MS = 2000;
+/** Where a refused publish is routed: `$` topics match no wildcard subscription and nobody may subscribe under `$GW/`. */
+const DROPPED_ROOT = '$GW/';
+const DROPPED_TOPIC = `${DROPPED_ROOT}dropped`;
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
-/** The embedded MQTT broker: aedes plus its network listeners. */
+interface Session {
+  readonly info: ClientInfo;
+  readonly throttle: PublishThrottle;
+}
+
+/**
+ * The embedded MQTT broker: aedes, its listeners (TCP, TLS, WebSocket), and the gate in front of it — logins,
+ * per-role topic permissions, payload size, connection count and per-client publish rate.
+ */
 export class Broker {
+  readonly aedes: Aedes;
+  private listenersOpen: OpenListener[] = [];
+  private readonly origins = new WeakMap<Duplex, ConnectionOrigin>();
+  private readonly sessions = new WeakMap<Client, Session>();
+  private readonly limits: BrokerLimits;
+  private readonly counts = { connectionsAccepted: 0, loginsRefused: 0, connectionsOverLimit: 0, publishesDenied: 0, subscriptionsDenied: 0, payloadsTooLarge: 0, publishesThrottled: 0, floodDisconnects: 0 };
+  private readonly lastRefusalLog = new Map<string, { at: number; suppressed: number }>();
   /** Internal publishes not yet settled, so close() can let them land first. */
   private inFlight = 0;
   private settled: (() => void) | undefined;
 
   private constructor(
-    readonly aedes: Aedes,
-    private readonly servers: Server[],
-    readonly listeners: readonly BoundListener[],
+    private readonly opts: BrokerOptions,
     private readonly log: Logger,
-  ) {}
-
-  static async start(opts: BrokerOptions, log: Logger): Promise<Broker> {
-    const aedes = await Aedes.createBroker(brokerOptions(opts));
-    aedes.on('clientError', (client, error) => log.debug('client error', { client: client.id, error }));
-    aedes.on('connectionError', (client, error) => log.debug('connection error', { client: client.id, error }));
-    const servers: Server[] = [];
-    const bound: BoundListener[] = [];
-    try {
-      for (const listener of opts.listeners) {
-        // noDelay: without it Nagle + delayed ACK add ~40 ms to every QoS 1 round trip.
-        const server = createServer({ noDelay: true }, aedes.handle);
-        server.listen(listener.port, listener.host);
-        await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error as Error))]);
-        servers.push(server);
-        const address = server.address() as AddressInfo;
-        bound.push({ type: 'tcp', host: address.address, port: address.port });
-        log.info('MQTT listener ready', { url: `mqtt://${address.address}:${address.port}` });
-      }
-    } catch (error) {
-      await closeAll(aedes, servers);
-      throw new Error(`cannot listen for MQTT: ${(error as Error).message}`);
-    }
-    return new Broker(aedes, servers, bound, log);
+  ) {
+    this.limits = opts.limits ?? DEFAULT_LIMITS;
+    this.aedes = new Aedes(this.aedesOptions());
   }
 
-  /** Publishes from inside the gateway, straight into aedes (no socket hop). */
+  /** A broker with its listeners open. */
+  static async start(opts: BrokerOptions, log: Logger): Promise<Broker> {
+    const broker = await Broker.create(opts, log);
+    try {
+      await broker.listen();
+    } catch (error) {
+      await broker.close();
+      throw error;
+    }
+    return broker;
+  }
+
+  /** A broker for in-process use only, until listen(): the gateway wires its consumers before clients can connect. */
+  static async create(opts: BrokerOptions, log: Logger): Promise<Broker> {
+    const broker = new Broker(opts, log);
+    const { aedes } = broker;
+    await aedes.listen();
+    aedes.on('clientError', (client, error) => log.debug('client error', { client: client.id, error }));
+    aedes.on('connectionError', (client, error) => log.debug('connection error', { client: client.id, error }));
+    aedes.on('keepaliveTimeout', (client) => log.info('client keep-alive timed out', { client: client.id }));
+    aedes.on('clientDisconnect', (client) => broker.onDisconnect(client));
+    return broker;
+  }
+
+  /** Opens the configured listeners (TCP, TLS, WebSocket). */
+  async listen(): Promise<void> {
+    this.listenersOpen = await openListeners(this.opts.listeners, (stream, origin) => this.accept(stream, origin), this.log);
+  }
+
+  get listeners(): readonly BoundListener[] {
+    return this.listenersOpen.map((listener) => listener.bound);
+  }
+
+  stats(): BrokerStats {
+    return { clients: this.aedes.connectedClients, ...this.counts };
+  }
+
+  /** Publishes from inside the gateway, straight into aedes (no socket hop, no permission check). */
   publish(topic: string, payload: string | Buffer, qos: 0 | 1, retain: boolean): Promise<void> {
     const packet: PublishPacket = { cmd: 'publish', topic, payload, qos, retain, dup: false };
     this.inFlight++;
@@ -81,6 +156,14 @@ export class Broker {
     return () => new Promise<void>((resolve) => this.aedes.unsubscribe(filter, deliver, resolve));
   }
 
+  /** Tells a client why something it sent was refused, on its own error topic (`{root}/clients/{id}/errors`). */
+  tellClient(clientId: string, topic: string, reasons: readonly string[]): void {
+    const root = this.opts.access?.topics;
+    if (!root) return;
+    const payload = JSON.stringify({ ts: Date.now(), topic, errors: reasons });
+    this.publish(root.clientErrors(clientId), payload, 0, false).catch((error: unknown) => this.log.debug('cannot tell client', { client: clientId, error }));
+  }
+
   async close(): Promise<void> {
     // The last words (devices going offline, alerts) may still be on their way through aedes' persistence; they get
     // a moment to land, but a shutdown never waits on them for long.
@@ -89,32 +172,154 @@ export class Broker {
       await Promise.race([new Promise<void>((resolve) => (this.settled = resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
       clearTimeout(timer);
     }
-    await closeAll(this.aedes, this.servers);
+    // Stop accepting, disconnect the clients, then wait for the listeners: a listener's close only completes once
+    // every connection has ended, so waiting for it before aedes.close would hang while any client is connected.
+    const closed = this.listenersOpen.map((listener) => listener.close());
+    await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+    await Promise.all(closed);
     this.log.info('MQTT broker closed');
+  }
+
+  private accept(stream: Duplex, origin: ConnectionOrigin): void {
+    this.origins.set(stream, origin);
+    this.aedes.handle(stream);
+  }
+
+  private aedesOptions(): AedesOptions {
+    const emptyIdWithSession = new WeakSet<Client>();
+    return {
+      // A subscriber that stops reading is cut off after this, instead of stalling delivery to everyone.
+      drainTimeout: this.opts.drainTimeoutMs,
+      preConnect: (client, packet, callback) => {
+        // [MQTT-3.1.3-8] an empty client id requires clean session; aedes would accept it otherwise.
+        if (!packet.clientId && packet.clean === false) emptyIdWithSession.add(client);
+        keepEveryMessage(client);
+        callback(null, true);
+      },
+      authenticate: (client, username, password, callback) => {
+        if (emptyIdWithSession.has(client)) return callback(connackError(2, 'identifier rejected: an empty client id needs clean session'), false);
+        if (this.aedes.connectedClients >= this.limits.max_connections) {
+          this.counts.connectionsOverLimit++;
+          this.refusalLog('connections', 'connection refused: too many clients', { client: client.id, max_connections: this.limits.max_connections });
+          return callback(connackError(3, 'server unavailable: too many connections'), false);
+        }
+        this.login(client, username, password).then(
+          (refusal) => (refusal ? callback(refusal, false) : callback(null, true)),
+          (error: unknown) => {
+            this.log.error('login failed unexpectedly', { client: client.id, error });
+            callback(connackError(3, 'server unavailable'), false);
+          },
+        );
+      },
+      authorizePublish: (client, packet, callback) => this.authorizePublish(client, packet, callback),
+      authorizeSubscribe: (client, subscription, callback) => callback(null, this.authorizeSubscribe(client, subscription)),
+    };
+  }
+
+  /** Resolves with the CONNACK error to answer, or undefined once the client is let in. */
+  private async login(client: Client, username: string | undefined, password: Buffer | undefined): Promise<AuthenticateError | undefined> {
+    const origin = this.origins.get(client.conn as Duplex);
+    if (!origin) return connackError(3, 'server unavailable: unknown connection');
+    const access = this.opts.access;
+    const result = access ? await access.authenticator.login(origin, username, password) : { identity: { user: username ?? 'anonymous', role: 'operator' as const, devices: [] } };
+    if ('refused' in result) {
+      this.counts.loginsRefused++;
+      this.refusalLog(`login:${origin.remoteAddress ?? ''}`, 'login refused', { client: client.id, user: username ?? '(none)', from: origin.remoteAddress, listener: origin.listener.url, reason: result.reason });
+      return connackError(result.refused, result.reason);
+    }
+    this.counts.connectionsAccepted++;
+    this.sessions.set(client, { info: { id: client.id, identity: result.identity }, throttle: new PublishThrottle(this.limits.publish_rate, this.limits.publish_burst, Date.now()) });
+    this.log.debug('client connected', { client: client.id, user: result.identity.user, role: result.identity.role, listener: origin.listener.url });
+    return undefined;
+  }
+
+  private authorizePublish(client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void): void {
+    const session = client ? this.sessions.get(client) : undefined;
+    if (!session) return callback(null);
+    const { info } = session;
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    if (payload.length > this.limits.max_payload) {
+      this.counts.payloadsTooLarge++;
+      return this.refusePublish(info, packet, `payload of ${payload.length} bytes is over the limit of ${this.limits.max_payload}`, callback);
+    }
+    const access = this.opts.access;
+    if (access && !access.acl.mayPublish(info.identity, packet.topic)) {
+      this.counts.publishesDenied++;
+      return this.refusePublish(info, packet, `not allowed to publish here (${info.identity.role} ${info.identity.user})`, callback);
+    }
+    const wait = session.throttle.take(Date.now());
+    if (wait > this.limits.max_throttle) {
+      this.counts.floodDisconnects++;
+      this.refusalLog(`flood:${info.id}`, 'client disconnected: it keeps publishing faster than allowed', { client: info.id, user: info.identity.user, publish_rate: this.limits.publish_rate });
+      return callback(new Error('publishing faster than allowed'));
+    }
+    const handle = (): void => {
+      let result: void | Promise<void> = undefined;
+      try {
+        result = this.opts.onPublish?.(info, packet.topic, payload, packet.qos);
+      } catch (error) {
+        this.log.error('publish handler failed', { client: info.id, topic: packet.topic, error });
+      }
+      // QoS 0 has no acknowledgement to hold back.
+      if (result === undefined || packet.qos === 0) return callback(null);
+      result.then(
+        () => callback(null),
+        (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
+      );
+    };
+    if (wait === 0) return handle();
+    // Holding the callback holds this client's socket: aedes reads its next packets only after this one is handled.
+    this.counts.publishesThrottled++;
+    setTimeout(handle, wait);
+  }
+
+  private refusePublish(client: ClientInfo, packet: PublishPacket, reason: string, callback: (error?: Error | null) => void): void {
+    this.refusalLog(`publish:${client.id}`, 'publish refused', { client: client.id, user: client.identity.user, topic: packet.topic, reason });
+    this.tellClient(client.id, packet.topic, [reason]);
+    if (this.opts.access?.denyAction === 'disconnect') return callback(new Error(reason));
+    // MQTT 3.1.1 cannot say "refused" [MQTT-3.3.5-2]: acknowledge as usual and route it nowhere, as Mosquitto does.
+    packet.topic = DROPPED_TOPIC;
+    packet.retain = false;
+    callback(null);
+  }
+
+  private authorizeSubscribe(client: Client, subscription: Subscription): Subscription | null {
+    const session = this.sessions.get(client);
+    const access = this.opts.access;
+    if (!session || !access) return subscription;
+    if (!subscription.topic.startsWith(DROPPED_ROOT) && access.acl.maySubscribe(session.info.identity, subscription.topic, client.id)) return subscription;
+    this.counts.subscriptionsDenied++;
+    this.refusalLog(`subscribe:${client.id}`, 'subscription refused', { client: client.id, user: session.info.identity.user, filter: subscription.topic });
+    this.tellClient(client.id, subscription.topic, [`not allowed to subscribe to ${subscription.topic} (${session.info.identity.role} ${session.info.identity.user})`]);
+    return null;
+  }
+
+  private onDisconnect(client: Client): void {
+    const session = this.sessions.get(client);
+    if (!session) return;
+    this.sessions.delete(client);
+    const clean = (client as unknown as { _disconnected: boolean })._disconnected === true;
+    this.opts.onClientGone?.(session.info, clean);
+  }
+
+  /** Refusals are logged at once, then at most once per interval per key with the count suppressed meanwhile. */
+  private refusalLog(key: string, msg: string, fields: Record<string, unknown>): void {
+    const now = Date.now();
+    const last = this.lastRefusalLog.get(key);
+    if (last && now - last.at < REFUSAL_LOG_INTERVAL_MS) {
+      last.suppressed++;
+      return;
+    }
+    this.log.warn(msg, last?.suppressed ? { ...fields, more_since_last_line: last.suppressed } : fields);
+    this.lastRefusalLog.set(key, { at: now, suppressed: 0 });
+    if (this.lastRefusalLog.size > 10_000) this.lastRefusalLog.clear();
   }
 }
 
-function brokerOptions(opts: BrokerOptions): AedesOptions {
-  const emptyIdWithSession = new WeakSet<Client>();
-  return {
-    // A subscriber that stops reading is cut off after this, instead of stalling delivery to everyone.
-    drainTimeout: opts.drainTimeoutMs,
-    preConnect(client, packet, callback) {
-      // [MQTT-3.1.3-8] an empty client id requires clean session; aedes would accept it otherwise.
-      if (!packet.clientId && packet.clean === false) emptyIdWithSession.add(client);
-      keepEveryMessage(client);
-      callback(null, true);
-    },
-    authenticate(client, _username, _password, callback) {
-      if (emptyIdWithSession.has(client)) {
-        const error = new Error('identifier rejected: an empty client id needs clean session') as AuthenticateError;
-        error.returnCode = 2;
-        callback(error, false);
-        return;
-      }
-      callback(null, true);
-    },
-  };
+function connackError(returnCode: 2 | 3 | 4 | 5, message: string): AuthenticateError {
+  const error = new Error(message) as AuthenticateError;
+  error.returnCode = returnCode;
+  return error;
 }
 
 /**
@@ -128,14 +333,4 @@ function brokerOptions(opts: BrokerOptions): AedesOptions {
 function keepEveryMessage(client: Client): void {
   const neverSeen = new Proxy<Record<string, number>>({}, { get: () => undefined, set: () => true, deleteProperty: () => true });
   (client as unknown as { duplicates: Record<string, number> }).duplicates = neverSeen;
-}
-
-/**
- * Stops accepting connections, disconnects the clients (aedes.close), then waits for the servers: a server's close
- * callback only comes once every connection has ended, so waiting for it first would hang while any client is connected.
- */
-async function closeAll(aedes: Aedes, servers: readonly Server[]): Promise<void> {
-  const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
-  await new Promise<void>((resolve) => aedes.close(() => resolve()));
-  await Promise.all(closed);
 }

@@ -3,6 +3,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import type { SerialLineDeviceConfig } from '../../drivers/serial-line/config.js';
+import type { MqttDeviceConfig } from '../ingest/config.js';
+import type { ListenerConfig } from '../broker/config.js';
 import { ruleFileSchema, type RuleConfig } from '../alerts/rule-config.js';
 import { substituteEnv } from './env.js';
 import { ConfigError, describeIssues, formatPath } from './errors.js';
@@ -13,7 +15,7 @@ type Resolved<T> = Omit<T, 'points' | 'profile' | 'domain'> & { domain: string; 
 export type ModbusTcpDevice = Resolved<ModbusTcpDeviceConfig>;
 export type ModbusRtuDevice = Resolved<ModbusRtuDeviceConfig>;
 export type ModbusDevice = ModbusTcpDevice | ModbusRtuDevice;
-export type Device = ModbusDevice | SerialLineDeviceConfig;
+export type Device = ModbusDevice | SerialLineDeviceConfig | MqttDeviceConfig;
 
 export function isModbusDevice(device: Device): device is ModbusDevice {
   return device.driver === 'modbus-tcp' || device.driver === 'modbus-rtu';
@@ -43,8 +45,8 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   const config = parsed.data!;
   const profiles = new ProfileStore(resolve(dirname(file), config.profiles_dir), env);
 
-  // Modbus devices get their profile merged in; line devices carry everything they need.
-  const devices = config.devices.map((device, index) => (device.driver === 'serial-line' ? device : resolveDevice(device, index, profiles, shown, problems)));
+  // Modbus devices get their profile merged in; the others carry everything they need.
+  const devices = config.devices.map((device, index) => (device.driver === 'modbus-tcp' || device.driver === 'modbus-rtu' ? resolveDevice(device, index, profiles, shown, problems) : device));
   const slaves = (config.simulator?.slaves ?? []).map((slave, index) => {
     const profile = profiles.get(slave.profile, `simulator.slaves[${index}].profile`, shown, problems);
     return { ...slave, points: profile?.points ?? [] };
@@ -53,11 +55,13 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   const ruleFiles = config.rule_files.map((path) => resolve(dirname(file), path));
   const rules = loadRules(config.rules, shown, ruleFiles, env, problems);
   checkNotifyTargets(rules, Object.keys(config.notifiers), problems);
+  const listeners = config.mqtt.listeners.map((listener, index) => resolveListenerFiles(listener, `mqtt.listeners[${index}]`, dirname(file), shown, problems));
   if (problems.length) throw new ConfigError(problems);
   const dataDir = resolve(dirname(file), config.data_dir);
   const { rule_files: _ruleFiles, ...rest } = config;
   return {
     ...rest,
+    mqtt: { ...config.mqtt, listeners },
     file: shown,
     data_dir: dataDir,
     devices,
@@ -66,6 +70,19 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     ruleSources: [resolve(file), ...ruleFiles],
     reload: () => loadConfig(file, env),
   };
+}
+
+/** TLS files are named relative to the config file; a missing one is a config problem, not a start-up crash. */
+function resolveListenerFiles(listener: ListenerConfig, at: string, dir: string, file: string, problems: string[]): ListenerConfig {
+  if (listener.type === 'tcp') return listener;
+  const resolved = { ...listener };
+  for (const key of ['cert', 'key', 'ca'] as const) {
+    const path = listener[key];
+    if (path === undefined) continue;
+    resolved[key] = resolve(dir, path);
+    if (!existsSync(resolved[key])) problems.push(`${file}: ${at}.${key}: no file ${displayName(resolved[key])} (paths are relative to the config file)`);
+  }
+  return resolved;
 }
 
 /** A rule and where it was written, for messages. */

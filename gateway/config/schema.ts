@@ -2,7 +2,6 @@
  * The config file's schema. TypeScript types are derived from it (z.infer), never kept by hand beside it.
  * Every object is strict: an unknown key is an error, so a typo cannot be silently ignored.
  */
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import { tags, topicLevel } from './names.js';
 import { registerSpan } from '../../drivers/modbus/codec.js';
@@ -12,6 +11,8 @@ import { duration } from './duration.js';
 import { serialLineDeviceSchema } from '../../drivers/serial-line/config.js';
 import { serialPortFields } from './serial.js';
 import { size } from './size.js';
+import { mqttSchema } from '../broker/config.js';
+import { mqttDeviceSchema } from '../ingest/config.js';
 
 export const registerTypes = ['int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float32', 'float64', 'bool', 'string'] as const;
 export const byteOrders = ['ABCD', 'CDAB', 'BADC', 'DCBA'] as const;
@@ -112,15 +113,8 @@ export const busSchema = z.strictObject({
 });
 export type BusConfig = z.output<typeof busSchema>;
 
-export const deviceSchema = z.discriminatedUnion('driver', [modbusTcpDeviceSchema, modbusRtuDeviceSchema, serialLineDeviceSchema]);
+export const deviceSchema = z.discriminatedUnion('driver', [modbusTcpDeviceSchema, modbusRtuDeviceSchema, serialLineDeviceSchema, mqttDeviceSchema]);
 export type DeviceConfig = z.output<typeof deviceSchema>;
-
-const listenerSchema = z.strictObject({
-  type: z.literal('tcp').default('tcp'),
-  host: z.string().default('127.0.0.1'),
-  port: z.number().int().min(0).max(65535).default(1883),
-});
-export type ListenerConfig = z.output<typeof listenerSchema>;
 
 export const simulatorModels = ['water-pumping-station', 'traffic-counter', 'energy-meter'] as const;
 
@@ -194,16 +188,7 @@ export const configSchema = z
   .strictObject({
     site: topicLevel,
     log: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).default({ level: 'info' }),
-    mqtt: z
-      .strictObject({
-        prefix: topicLevel.default('city'),
-        listeners: z.array(listenerSchema).min(1).default([{ type: 'tcp', host: '127.0.0.1', port: 1883 }]),
-        /** Without authentication every client is anonymous; that is only safe on loopback listeners. */
-        allow_anonymous: z.boolean().default(true),
-        /** A subscriber that does not drain its socket within this time is disconnected, so it cannot stall others. */
-        drain_timeout: duration({ min: 100 }).default(5000),
-      })
-      .default({ prefix: 'city', listeners: [{ type: 'tcp', host: '127.0.0.1', port: 1883 }], allow_anonymous: true, drain_timeout: 5000 }),
+    mqtt: mqttSchema.default(mqttSchema.parse({})),
     pipeline: z
       .strictObject({
         /** Readings each consumer may have waiting before the oldest are dropped (counted and logged). */
@@ -232,7 +217,7 @@ export const configSchema = z
       if (first !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['devices', index, 'name'], message: `"${device.name}" is already the name of devices[${first}] (names must be unique)` });
       } else seen.set(device.name, index);
-      if (device.driver !== 'serial-line' && !device.profile && device.points.length === 0) {
+      if ((device.driver === 'modbus-tcp' || device.driver === 'modbus-rtu') && !device.profile && device.points.length === 0) {
         ctx.addIssue({ code: 'custom', path: ['devices', index], message: 'a device needs points or a profile (or both)' });
       }
     });
@@ -254,24 +239,6 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['devices', index, 'bus'], message: `no bus "${device.bus}" (defined under buses: ${buses.length ? buses.join(', ') : 'none'})` });
       }
     });
-    config.mqtt.listeners.forEach((listener, index) => {
-      if (config.mqtt.allow_anonymous && !isLoopback(listener.host)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['mqtt', 'listeners', index, 'host'],
-          message: `"${listener.host}" is not a loopback address, and anonymous clients are allowed (bind to 127.0.0.1 or ::1; the gateway has no MQTT authentication yet)`,
-        });
-      }
-    });
-    if (!config.mqtt.allow_anonymous) {
-      ctx.addIssue({ code: 'custom', path: ['mqtt', 'allow_anonymous'], message: 'must be true: MQTT users are not supported yet, so clients can only connect anonymously (on loopback)' });
-    }
   });
 
 export type GatewayConfig = z.output<typeof configSchema>;
-
-export function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1';
-}

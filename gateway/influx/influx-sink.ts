@@ -21,6 +21,7 @@ export interface InfluxSinkHealth extends InfluxHealth {
  */
 export class InfluxSink implements Sink {
   readonly name = 'influx';
+  readonly durable = true;
 
   private constructor(
     private readonly encoder: LineEncoder,

@@ -1,7 +1,7 @@
 import type { Reading } from '../model.js';
 import type { Logger } from '../util/log.js';
 import type { Sink } from './sink.js';
-import { SinkQueue, type SinkQueueStats } from './sink-queue.js';
+import { SinkQueue, type SinkQueueStats, type Taken } from './sink-queue.js';
 
 /**
  * Fans every batch of readings out to all sinks. Each sink has its own bounded queue, so one slow sink
@@ -23,6 +23,27 @@ export class Pipeline {
   publish(readings: readonly Reading[]): void {
     this.accepted += readings.length;
     for (const queue of this.queues) queue.push(readings);
+  }
+
+  /**
+   * Publishes and resolves once every durable sink (the store-and-forward buffer) holds the readings, so the sender
+   * may be told they are safe; rejects when a durable sink dropped or failed them. With no durable sink it resolves
+   * at once: nothing in the gateway outlives a restart then.
+   */
+  publishDurably(readings: readonly Reading[]): Promise<void> {
+    this.accepted += readings.length;
+    let pending = this.queues.filter((queue) => queue.sink.durable).length;
+    if (pending === 0) {
+      for (const queue of this.queues) queue.push(readings);
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const taken: Taken = (error) => {
+        if (error) reject(error);
+        else if (--pending === 0) resolve();
+      };
+      for (const queue of this.queues) queue.push(readings, queue.sink.durable ? taken : undefined);
+    });
   }
 
   stats(): { accepted: number; sinks: SinkQueueStats[] } {

@@ -2,6 +2,9 @@ import type { Reading } from '../model.js';
 import type { Logger } from '../util/log.js';
 import type { Sink } from './sink.js';
 
+/** Told once a batch is in the sink (no error), or when it never will be (dropped, or the sink failed). */
+export type Taken = (error?: Error) => void;
+
 export interface SinkQueueStats {
   readonly sink: string;
   readonly queued: number;
@@ -20,6 +23,8 @@ const DROP_LOG_INTERVAL_MS = 10_000;
  */
 export class SinkQueue {
   private batches: (readonly Reading[])[] = [];
+  /** Beside `batches`: who waits to hear that a batch is in the sink (MQTT ingest, to acknowledge a QoS 1 publish). */
+  private takers: (Taken | undefined)[] = [];
   private head = 0;
   private queued = 0;
   private busy = false;
@@ -38,14 +43,18 @@ export class SinkQueue {
     private readonly log: Logger,
   ) {}
 
-  push(readings: readonly Reading[]): void {
-    if (readings.length === 0) return;
+  push(readings: readonly Reading[], taken?: Taken): void {
+    if (readings.length === 0) {
+      taken?.();
+      return;
+    }
     if (!this.busy && this.queued === 0) {
       // Fast path: an idle sink gets the batch at once, in the caller's tick (lowest latency for alerts).
-      this.deliver(readings);
+      this.deliver(readings, taken);
       return;
     }
     this.batches.push(readings);
+    this.takers.push(taken);
     this.queued += readings.length;
     if (this.queued > this.capacity) this.dropOldest(this.queued - this.capacity);
   }
@@ -60,17 +69,18 @@ export class SinkQueue {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private deliver(readings: readonly Reading[]): void {
+  private deliver(readings: readonly Reading[], taken: Taken | undefined): void {
     let result: void | Promise<void>;
     try {
       result = this.sink.write(readings);
     } catch (error) {
-      this.onFailure(readings, error);
+      this.onFailure(readings, error, taken);
       this.next();
       return;
     }
     if (result === undefined) {
       this.delivered += readings.length;
+      taken?.();
       this.next();
       return;
     }
@@ -79,10 +89,11 @@ export class SinkQueue {
       () => {
         this.delivered += readings.length;
         this.busy = false;
+        taken?.();
         this.next();
       },
       (error: unknown) => {
-        this.onFailure(readings, error);
+        this.onFailure(readings, error, taken);
         this.busy = false;
         this.next();
       },
@@ -95,17 +106,14 @@ export class SinkQueue {
       return;
     }
     const batch = this.batches[this.head]!;
-    this.batches[this.head++] = [];
+    const taken = this.takers[this.head];
+    this.forgetHead();
     this.queued -= batch.length;
-    if (this.head > 1024 && this.head * 2 > this.batches.length) {
-      this.batches = this.batches.slice(this.head);
-      this.head = 0;
-    }
     // A backlog is delivered one batch per tick, so a sync sink cannot recurse through it or starve the event loop.
     this.busy = true;
     setImmediate(() => {
       this.busy = false;
-      this.deliver(batch);
+      this.deliver(batch, taken);
     });
   }
 
@@ -113,8 +121,11 @@ export class SinkQueue {
     let toDrop = excess;
     while (toDrop > 0 && this.head < this.batches.length) {
       const batch = this.batches[this.head]!;
+      // A batch that loses any reading was not taken: whoever waits on it hears so now.
+      this.takers[this.head]?.(new Error(`dropped: sink ${this.sink.name} is ${this.capacity} readings behind`));
+      this.takers[this.head] = undefined;
       if (batch.length <= toDrop) {
-        this.batches[this.head++] = [];
+        this.forgetHead();
         toDrop -= batch.length;
         this.queued -= batch.length;
       } else {
@@ -134,7 +145,19 @@ export class SinkQueue {
     }
   }
 
-  private onFailure(readings: readonly Reading[], error: unknown): void {
+  /** Advances past the head batch, compacting the arrays now and then. */
+  private forgetHead(): void {
+    this.batches[this.head] = [];
+    this.takers[this.head++] = undefined;
+    if (this.head > 1024 && this.head * 2 > this.batches.length) {
+      this.batches = this.batches.slice(this.head);
+      this.takers = this.takers.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private onFailure(readings: readonly Reading[], error: unknown, taken: Taken | undefined): void {
+    taken?.(error instanceof Error ? error : new Error(String(error)));
     this.failed += readings.length;
     this.failedSinceLog += readings.length;
     // A lasting failure (a full disk under the buffer) fails every batch: say it at once, then at most every interval.

@@ -14,7 +14,7 @@ function batch(from: number, count: number): Reading[] {
 
 /** A sink that holds every batch until released, like an uplink that stalls. */
 class StalledSink implements Sink {
-  readonly name = 'stalled';
+  readonly name: string = 'stalled';
   readonly received: number[] = [];
   private releases: (() => void)[] = [];
   write(readings: readonly Reading[]): Promise<void> {
@@ -121,5 +121,64 @@ describe('Pipeline', () => {
     release();
     await closed;
     expect(order).toEqual(['write 1', 'write 2', 'close']);
+  });
+});
+
+/** A durable sink (the store-and-forward buffer) whose writes settle when the test says. */
+class DurableSink extends StalledSink {
+  override readonly name = 'durable';
+  readonly durable = true;
+}
+
+describe('Pipeline.publishDurably', () => {
+  const settled = async (promise: Promise<void>): Promise<string> => {
+    const state = await Promise.race([promise.then(() => 'resolved', () => 'rejected'), new Promise<string>((resolve) => setImmediate(() => resolve('pending')))]);
+    return state;
+  };
+
+  it('resolves only once the durable sink holds the readings, whatever the other sinks do', async () => {
+    const pipeline = new Pipeline(100, silentLogger);
+    const durable = new DurableSink();
+    const slow = new StalledSink();
+    pipeline.attach(slow);
+    pipeline.attach(durable);
+    const stored = pipeline.publishDurably(batch(0, 3));
+    expect(await settled(stored)).toBe('pending');
+    durable.releaseAll();
+    expect(await settled(stored)).toBe('resolved');
+    expect(slow.received).toEqual([0, 1, 2]); // still stalled: it does not count
+  });
+
+  it('waits for a batch that queued behind others', async () => {
+    const pipeline = new Pipeline(100, silentLogger);
+    const durable = new DurableSink();
+    pipeline.attach(durable);
+    pipeline.publish(batch(0, 2));
+    const stored = pipeline.publishDurably(batch(2, 2));
+    durable.releaseAll(); // the first batch
+    expect(await settled(stored)).toBe('pending');
+    await new Promise((resolve) => setImmediate(resolve));
+    durable.releaseAll(); // the second
+    expect(await settled(stored)).toBe('resolved');
+  });
+
+  it('rejects when the durable sink dropped or failed the readings, so they are not acknowledged', async () => {
+    const pipeline = new Pipeline(3, silentLogger);
+    const durable = new DurableSink();
+    pipeline.attach(durable);
+    pipeline.publish(batch(0, 1)); // busy from now on
+    const dropped = pipeline.publishDurably(batch(1, 2));
+    pipeline.publish(batch(3, 2)); // over capacity: the oldest queued readings go
+    await expect(dropped).rejects.toThrow(/dropped/);
+
+    const failing = new Pipeline(100, silentLogger);
+    failing.attach({ name: 'broken-disk', durable: true, write: () => Promise.reject(new Error('ENOSPC')) });
+    await expect(failing.publishDurably(batch(0, 1))).rejects.toThrow(/ENOSPC/);
+  });
+
+  it('resolves at once without a durable sink', async () => {
+    const pipeline = new Pipeline(100, silentLogger);
+    pipeline.attach(new StalledSink());
+    expect(await settled(pipeline.publishDurably(batch(0, 1)))).toBe('resolved');
   });
 });

@@ -1,0 +1,120 @@
+import type { Topics } from '../topics.js';
+
+/**
+ * Who a connected client is, once authenticated. Roles (DESIGN.md, MQTT contract):
+ * - device: publishes only under its own ingest topics and command results, reads only its own commands;
+ * - staff: reads alerts and device status, acknowledges alerts;
+ * - operator: reads everything, sends commands, acknowledges alerts;
+ * - internal: the gateway's own helpers (Node-RED): reads everything, may also ingest readings for any device.
+ */
+export const roles = ['device', 'staff', 'operator', 'internal'] as const;
+export type Role = (typeof roles)[number];
+
+export interface Identity {
+  /** The user name, or "anonymous". */
+  readonly user: string;
+  readonly role: Role;
+  /** device role: the devices it speaks for, as names or globs (`lora-north-*`). */
+  readonly devices: readonly string[];
+}
+
+/**
+ * The topic permissions of each role, over the contract's topics. Gateway-made topics (readings, status, alert state,
+ * events) are published by the gateway alone: no role may publish there, so nobody can forge a reading or an alert.
+ */
+export class Acl {
+  private readonly root: string;
+  private readonly rootLevels: number;
+  private readonly deviceGlobs = new Map<string, RegExp>();
+
+  constructor(private readonly topics: Topics) {
+    this.root = topics.root;
+    this.rootLevels = this.root.split('/').length;
+  }
+
+  mayPublish(identity: Identity, topic: string): boolean {
+    const levels = this.below(topic);
+    if (!levels) return false;
+    const [kind] = levels;
+    switch (identity.role) {
+      case 'device':
+        // ingest/{domain}/{device} and command/{device}/{point}/result for its own devices
+        if (kind === 'ingest' && levels.length === 3) return this.speaksFor(identity, levels[2]!);
+        if (kind === 'command' && levels.length === 4 && levels[3] === 'result') return this.speaksFor(identity, levels[1]!);
+        return false;
+      case 'staff':
+        return isAck(levels);
+      case 'operator':
+        return isAck(levels) || isCommand(levels);
+      case 'internal':
+        return isAck(levels) || isCommand(levels) || (kind === 'ingest' && levels.length === 3);
+    }
+  }
+
+  maySubscribe(identity: Identity, filter: string, clientId: string): boolean {
+    switch (identity.role) {
+      case 'operator':
+      case 'internal':
+        return true;
+      case 'staff':
+        return [`${this.root}/alerts/#`, `${this.root}/status/#`, `${this.root}/events/#`, this.topics.clientErrors(clientId)].some((allowed) => filterWithin(filter, allowed));
+      case 'device': {
+        if (filter === this.topics.clientErrors(clientId)) return true;
+        // command/{device}/{point}: the device level must be literal, so a wildcard cannot reach other devices' commands.
+        const levels = this.below(filter);
+        return !!levels && levels.length === 3 && levels[0] === 'command' && !isWildcard(levels[1]!) && levels[2] !== '#' && this.speaksFor(identity, levels[1]!);
+      }
+    }
+  }
+
+  /** Whether a device-role identity may speak for this device name. */
+  speaksFor(identity: Identity, device: string): boolean {
+    return identity.devices.some((pattern) => this.globOf(pattern).test(device));
+  }
+
+  /** The topic's levels below the site root, or undefined when it is not under it. */
+  private below(topic: string): string[] | undefined {
+    if (!topic.startsWith(this.root + '/')) return undefined;
+    return topic.split('/').slice(this.rootLevels);
+  }
+
+  private globOf(pattern: string): RegExp {
+    let glob = this.deviceGlobs.get(pattern);
+    if (!glob) {
+      glob = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]') + '$');
+      this.deviceGlobs.set(pattern, glob);
+    }
+    return glob;
+  }
+}
+
+/** alerts/{rule}/{device}/{metric}/ack */
+function isAck(levels: readonly string[]): boolean {
+  return levels.length === 5 && levels[0] === 'alerts' && levels[4] === 'ack';
+}
+
+/** command/{device}/{point} */
+function isCommand(levels: readonly string[]): boolean {
+  return levels.length === 3 && levels[0] === 'command';
+}
+
+function isWildcard(level: string): boolean {
+  return level === '+' || level === '#';
+}
+
+/** Whether every topic the subscription filter matches is also matched by the allowed filter. */
+export function filterWithin(filter: string, allowed: string): boolean {
+  const want = filter.split('/');
+  const may = allowed.split('/');
+  for (let i = 0; i < want.length; i++) {
+    const level = may[i];
+    if (level === '#') return true;
+    if (level === undefined) return false;
+    const asked = want[i]!;
+    if (asked === '#') return false;
+    if (level === '+') continue;
+    if (asked !== level) return false;
+  }
+  // `a/#` also matches `a` itself [MQTT-4.7.1-2].
+  return want.length === may.length || (may.length === want.length + 1 && may[want.length] === '#');
+}

@@ -1,0 +1,163 @@
+import type { ClientInfo } from '../broker/broker.js';
+import type { Reading } from '../model.js';
+import type { StatusBoard } from '../status-board.js';
+import type { Topics } from '../topics.js';
+import type { Logger } from '../util/log.js';
+import type { MqttDeviceConfig } from './config.js';
+import { parseIngest, type IngestLimits } from './payload.js';
+
+export interface IngestContext {
+  readonly topics: Topics;
+  readonly limits: IngestLimits;
+  /** Devices declared with `driver: mqtt` (tags, domain, stale_after). */
+  readonly declared: readonly MqttDeviceConfig[];
+  /** Devices the gateway polls itself: a field device may not publish under their names. */
+  readonly polled: ReadonlySet<string>;
+  /** Hands readings to the pipeline; the promise settles once they are durable (see Pipeline.publishDurably). */
+  readonly publish: (readings: Reading[], durably: boolean) => void | Promise<void>;
+  readonly statuses: StatusBoard;
+  /** Tells a client why its publish was refused, on its error topic. */
+  readonly tell: (clientId: string, topic: string, reasons: readonly string[]) => void;
+  readonly log: Logger;
+}
+
+export interface IngestStats {
+  readonly readings: number;
+  readonly payloadsRejected: number;
+  readonly metricsRejected: number;
+  /** QoS 1 publishes whose readings could not be made durable: left unacknowledged for the device to send again. */
+  readonly notAcknowledged: number;
+}
+
+const deviceName = /^[A-Za-z0-9_.-]+$/;
+const REJECT_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * Field devices' readings over MQTT: `{prefix}/{site}/ingest/{domain}/{device}`. Each payload is validated; valid
+ * readings join the same pipeline as polled ones (rules, InfluxDB, normalised republish); refused ones are counted,
+ * logged with client and device, and explained on the client's error topic. A device fed by a connection that goes
+ * away is marked offline, as a last will would.
+ */
+export class MqttIngest {
+  private readonly prefix: string;
+  private readonly declared: Map<string, MqttDeviceConfig>;
+  /** Which connections feed which devices, for offline-on-disconnect. */
+  private readonly feeders = new Map<string, Set<ClientInfo>>();
+  private readonly fed = new Map<ClientInfo, Set<string>>();
+  private readonly lastSeen = new Map<string, number>();
+  private readonly lastRejectLog = new Map<string, number>();
+  private readonly staleTimer: NodeJS.Timeout | undefined;
+  private readonly counts = { readings: 0, payloadsRejected: 0, metricsRejected: 0, notAcknowledged: 0 };
+
+  constructor(private readonly ctx: IngestContext) {
+    this.prefix = `${ctx.topics.root}/ingest/`;
+    this.declared = new Map(ctx.declared.map((device) => [device.name, device]));
+    if (ctx.declared.some((device) => device.stale_after !== undefined)) {
+      this.staleTimer = setInterval(() => this.markStale(Date.now()), 1000);
+      this.staleTimer.unref();
+    }
+  }
+
+  /** The broker's publish handler: a promise for QoS 1 ingest holds the PUBACK until the readings are durable. */
+  onPublish(client: ClientInfo, topic: string, payload: Buffer, qos: 0 | 1 | 2): void | Promise<void> {
+    if (!topic.startsWith(this.prefix)) return;
+    const slash = topic.indexOf('/', this.prefix.length);
+    const domain = topic.slice(this.prefix.length, slash);
+    const device = topic.slice(slash + 1);
+    const problem = slash < 0 ? `ingest topics are ${this.prefix}{domain}/{device}` : this.topicProblem(domain, device);
+    if (problem) {
+      this.reject(client, topic, device, [problem], 0);
+      return;
+    }
+    const declared = this.declared.get(device);
+    const now = Date.now();
+    const { readings, rejections } = parseIngest(payload, { device, domain, tags: declared?.tags }, now, this.ctx.limits);
+    if (rejections.length) {
+      this.reject(
+        client,
+        topic,
+        device,
+        rejections.map((r) => r.reason),
+        rejections.filter((r) => r.metric !== undefined).length,
+      );
+    }
+    if (readings.length === 0) return;
+    this.counts.readings += readings.length;
+    this.seen(client, device, now);
+    const stored = this.ctx.publish(readings, qos > 0);
+    if (!stored) return;
+    return stored.catch((error: unknown) => {
+      this.counts.notAcknowledged++;
+      this.ctx.log.error('ingest not acknowledged: readings could not be stored; the device will send them again', { client: client.id, device, error });
+      throw error;
+    });
+  }
+
+  /** A connection went away: the devices it alone fed go offline (a declared `stale_after` device may come and go cleanly). */
+  onClientGone(client: ClientInfo, clean: boolean): void {
+    const devices = this.fed.get(client);
+    if (!devices) return;
+    this.fed.delete(client);
+    for (const device of devices) {
+      const feeders = this.feeders.get(device);
+      feeders?.delete(client);
+      if (feeders?.size) continue;
+      this.feeders.delete(device);
+      if (clean && this.declared.get(device)?.stale_after !== undefined) continue;
+      this.offline(device, clean ? 'disconnected' : 'connection lost');
+    }
+  }
+
+  stats(): IngestStats {
+    return { ...this.counts };
+  }
+
+  close(): void {
+    clearInterval(this.staleTimer);
+  }
+
+  private topicProblem(domain: string, device: string): string | undefined {
+    if (!deviceName.test(domain) || !deviceName.test(device)) return `ingest topics are ${this.prefix}{domain}/{device}, each a name of letters, digits, "_", "-" or "."`;
+    if (this.ctx.polled.has(device)) return `"${device}" is a device the gateway polls itself; a device publishing over MQTT needs a name of its own`;
+    const declared = this.declared.get(device)?.domain;
+    if (declared !== undefined && declared !== domain) return `"${device}" is declared in domain "${declared}", not "${domain}"`;
+    return undefined;
+  }
+
+  private seen(client: ClientInfo, device: string, now: number): void {
+    this.lastSeen.set(device, now);
+    let feeders = this.feeders.get(device);
+    if (!feeders) this.feeders.set(device, (feeders = new Set()));
+    if (!feeders.has(client)) {
+      feeders.add(client);
+      let devices = this.fed.get(client);
+      if (!devices) this.fed.set(client, (devices = new Set()));
+      devices.add(device);
+    }
+    if (this.ctx.statuses.get(device)?.state !== 'online') this.ctx.statuses.report({ device, state: 'online', ts: now });
+  }
+
+  private markStale(now: number): void {
+    for (const [device, config] of this.declared) {
+      const last = this.lastSeen.get(device);
+      if (config.stale_after === undefined || last === undefined || now - last < config.stale_after) continue;
+      this.offline(device, `no reading for ${Math.round((now - last) / 1000)} s`);
+      this.lastSeen.delete(device);
+    }
+  }
+
+  private offline(device: string, error: string): void {
+    if (this.ctx.statuses.get(device)?.state === 'online') this.ctx.statuses.report({ device, state: 'offline', ts: Date.now(), error });
+  }
+
+  private reject(client: ClientInfo, topic: string, device: string, reasons: string[], metrics: number): void {
+    if (metrics === 0) this.counts.payloadsRejected++;
+    this.counts.metricsRejected += metrics;
+    this.ctx.tell(client.id, topic, reasons);
+    // Logged once per client and interval: a device stuck sending a bad payload must not flood the log.
+    const now = Date.now();
+    if (now - (this.lastRejectLog.get(client.id) ?? 0) < REJECT_LOG_INTERVAL_MS) return;
+    this.lastRejectLog.set(client.id, now);
+    this.ctx.log.warn('ingest refused', { client: client.id, user: client.identity.user, device, reasons: reasons.join('; ') });
+  }
+}
