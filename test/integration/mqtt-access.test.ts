@@ -2,7 +2,7 @@
  * The MQTT side as independent clients see it (mosquitto_pub / mosquitto_sub): logins with scrypt-hashed passwords,
  * per-role topic permissions, field-device ingest with validation, and the per-client error topic.
  */
-import { connect, type MqttClient } from 'mqtt';
+import { connect, connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../gateway/broker/password.js';
 import { mosquittoPub } from '../peers/mosquitto-pub.js';
@@ -188,6 +188,20 @@ devices:
     await all.next((m) => m.topic === 'city/lab/status/lora-10' && m.payload.includes('online'));
     await clean.endAsync();
     expect(JSON.parse((await all.next((m) => m.topic === 'city/lab/status/lora-10' && m.payload.includes('offline'))).payload)).toMatchObject({ error: 'disconnected' });
+  });
+
+  it('gives the gateway\'s own helpers (Node-RED) an internal login for this run', { timeout: T }, async () => {
+    const { username, password } = gw.gateway.internalLogin('nodered');
+    const client = await connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { username, password, reconnectPeriod: 0 });
+    clients.push(client);
+    await client.subscribeAsync('city/lab/#');
+    // It may feed derived readings for any device, but not forge the gateway's own topics.
+    await client.publishAsync('city/lab/ingest/energy/derived-1', '{"load_share": 0.42}', { qos: 1 });
+    expect(JSON.parse((await all.next((m) => m.topic === 'city/lab/energy/derived-1/load_share')).payload)).toMatchObject({ value: 0.42 });
+    const denied = gw.gateway.mqttStats()!.publishesDenied;
+    await client.publishAsync('city/lab/status/derived-1', '{"state":"online"}', { qos: 1 });
+    expect(gw.gateway.mqttStats()!.publishesDenied).toBe(denied + 1);
+    await expect(connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { username, password: 'guess', reconnectPeriod: 0 })).rejects.toThrow(/Bad username or password/i);
   });
 
   it('keeps anonymous clients out when anonymous access is off', { timeout: T }, async () => {

@@ -73,3 +73,25 @@ mqtt:
     expect(gw.gateway.mqttStats()!.connectionsOverLimit).toBe(1);
   });
 });
+
+describe('deny_action: disconnect', () => {
+  let gw: RunningGateway;
+  beforeAll(async () => {
+    gw = await startGateway(`site: lab
+mqtt:
+  listeners: [{ type: tcp, host: 127.0.0.1, port: 0 }]
+  anonymous_role: staff
+  deny_action: disconnect
+`);
+  }, T);
+  afterAll(() => gw?.stop());
+
+  it('closes the connection of a client that publishes where it may not', { timeout: T }, async () => {
+    const client = await connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { clientId: 'curious', reconnectPeriod: 0 });
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    client.publish('city/lab/command/valve-1/position', '1', { qos: 1 });
+    await closed;
+    expect(gw.gateway.mqttStats()!.publishesDenied).toBe(1);
+    client.end(true);
+  });
+});
