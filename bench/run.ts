@@ -2,12 +2,26 @@
 import { alertLatency } from './alerts.js';
 import { coalescingReport } from './coalescing.js';
 import { influxReport } from './influx.js';
+import { ingestReport } from './ingest.js';
 import { rtuTimingReport } from './rtu-timing.js';
 import { endToEnd, pipelineToMqtt } from './throughput.js';
 
-console.log(coalescingReport());
-console.log(await pipelineToMqtt());
-console.log(await endToEnd());
-console.log(await rtuTimingReport());
-console.log(await alertLatency());
-console.log(await influxReport());
+/** Every bench by name, in the order a full run prints them; `npm run bench -- ingest alerts` runs only those. */
+const benches: Record<string, () => string | Promise<string>> = {
+  coalescing: coalescingReport,
+  pipeline: pipelineToMqtt,
+  'end-to-end': endToEnd,
+  'rtu-timing': rtuTimingReport,
+  alerts: alertLatency,
+  influx: influxReport,
+  ingest: ingestReport,
+};
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !(name in benches));
+if (unknown.length) {
+  console.error(`unknown bench ${unknown.join(', ')} (have: ${Object.keys(benches).join(', ')})`);
+  process.exit(2);
+}
+for (const [name, run] of Object.entries(benches)) {
+  if (wanted.length === 0 || wanted.includes(name)) console.log(await run());
+}

@@ -3,7 +3,9 @@ import type { LinkStats } from '../drivers/modbus/link.js';
 import { SerialLineDriver } from '../drivers/serial-line/serial-line-driver.js';
 import type { Driver, DriverContext } from '../drivers/driver.js';
 import { SimulatedDistrict } from '../drivers/simulator/district.js';
-import { Acl } from './broker/acl.js';
+import { Acl, type Identity } from './broker/acl.js';
+import { Bridge, type BridgeHealth } from './bridge/bridge.js';
+import type { BridgeConfig } from './bridge/config.js';
 import { Authenticator } from './broker/authenticator.js';
 import { Broker, type BrokerStats } from './broker/broker.js';
 import { MqttIngest, type IngestStats } from './ingest/mqtt-ingest.js';
@@ -42,6 +44,7 @@ export class Gateway {
   private alerting: Alerting | undefined;
   private reloader: RuleReloader | undefined;
   private ingest: MqttIngest | undefined;
+  private bridge: Bridge | undefined;
   private readonly authenticator: Authenticator;
   private readonly drivers: Driver[] = [];
   private stopping: Promise<void> | undefined;
@@ -77,6 +80,11 @@ export class Gateway {
     return this.ingest?.stats();
   }
 
+  /** The upstream bridge's link state and backlog, when the config has a `bridge` section. */
+  bridgeHealth(): BridgeHealth | undefined {
+    return this.bridge?.health();
+  }
+
   /** A login for a helper process of the gateway (Node-RED): role internal, loopback listeners only, this run only. */
   internalLogin(name: string): { username: string; password: string } {
     return this.authenticator.issueInternal(name);
@@ -106,11 +114,12 @@ export class Gateway {
     log.info('starting gateway', { site: config.site, config: config.file, devices: config.devices.length });
     try {
       const ingest = this.startIngest();
+      const acl = new Acl(this.topics);
       const broker = await Broker.create(
         {
           listeners: config.mqtt.listeners,
           drainTimeoutMs: config.mqtt.drain_timeout,
-          access: { authenticator: this.authenticator, acl: new Acl(this.topics), topics: this.topics, denyAction: config.mqtt.deny_action },
+          access: { authenticator: this.authenticator, acl, topics: this.topics, denyAction: config.mqtt.deny_action },
           limits: config.mqtt.limits,
           onPublish: (client, topic, payload, qos) => ingest.onPublish(client, topic, payload, qos),
           onClientGone: (client, clean) => ingest.onClientGone(client, clean),
@@ -129,6 +138,7 @@ export class Gateway {
       }
       for (const sink of this.extraSinks) this.pipeline.attach(sink);
       this.statuses.onChange((status) => publishStatus(broker, this.topics, status, log));
+      if (config.bridge) this.bridge = await this.startBridge(config.bridge, broker, acl);
       // Clients may connect only now that every consumer is in place: a QoS 1 ingest must not be acknowledged
       // before the durable buffer is there to hold it.
       await broker.listen();
@@ -171,6 +181,9 @@ export class Gateway {
     for (const status of this.statuses.all()) {
       if (status.state === 'online') this.statuses.report({ device: status.device, state: 'offline', ts: Date.now(), error: 'gateway stopped' });
     }
+    // The bridge queues the last words (offline statuses) once they have gone through the broker.
+    await this.broker?.drain();
+    await this.bridge?.close();
     await this.broker?.close();
     log.info('gateway stopped');
   }
@@ -211,6 +224,19 @@ export class Gateway {
     this.alerting?.setRules(fresh.rules.map((rule) => new Rule(rule)));
     this.reloader?.watch(fresh.ruleSources);
     log.info('alert rules reloaded', { rules: fresh.rules.length });
+  }
+
+  /** Commands from the city platform reach local devices as an operator's would, and only those. */
+  private startBridge(config: BridgeConfig, broker: Broker, acl: Acl): Promise<Bridge> {
+    const upstream: Identity = { user: 'bridge', role: 'operator', devices: [] };
+    return Bridge.start(config, {
+      broker,
+      topics: this.topics,
+      dataDir: this.config.data_dir,
+      resolvePath: (path) => path, // made absolute by the config loader
+      mayRouteDown: (topic) => acl.mayPublish(upstream, topic),
+      log: this.log.child('bridge'),
+    });
   }
 
   private startIngest(): MqttIngest {

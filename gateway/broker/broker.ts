@@ -2,6 +2,7 @@ import { Aedes, type AedesOptions, type AuthenticateError, type Client, type Pub
 import type { Duplex } from 'node:stream';
 import type { Topics } from '../topics.js';
 import type { Logger } from '../util/log.js';
+import { LogLimiter } from '../util/log-limiter.js';
 import type { Acl, Identity } from './acl.js';
 import type { Authenticator } from './authenticator.js';
 import type { ListenerConfig, MqttConfig } from './config.js';
@@ -80,7 +81,7 @@ export class Broker {
   private readonly sessions = new WeakMap<Client, Session>();
   private readonly limits: BrokerLimits;
   private readonly counts = { connectionsAccepted: 0, loginsRefused: 0, connectionsOverLimit: 0, publishesDenied: 0, subscriptionsDenied: 0, payloadsTooLarge: 0, publishesThrottled: 0, floodDisconnects: 0 };
-  private readonly lastRefusalLog = new Map<string, { at: number; suppressed: number }>();
+  private readonly refusals: LogLimiter;
   /** Internal publishes not yet settled, so close() can let them land first. */
   private inFlight = 0;
   private settled: (() => void) | undefined;
@@ -90,6 +91,7 @@ export class Broker {
     private readonly log: Logger,
   ) {
     this.limits = opts.limits ?? DEFAULT_LIMITS;
+    this.refusals = new LogLimiter(log, REFUSAL_LOG_INTERVAL_MS);
     this.aedes = new Aedes(this.aedesOptions());
   }
 
@@ -164,14 +166,19 @@ export class Broker {
     this.publish(root.clientErrors(clientId), payload, 0, false).catch((error: unknown) => this.log.debug('cannot tell client', { client: clientId, error }));
   }
 
+  /**
+   * Lets in-flight internal publishes land. The last words (devices going offline, alerts) may still be on their way
+   * through aedes' persistence; they get a moment, but a shutdown never waits on them for long.
+   */
+  async drain(): Promise<void> {
+    if (this.inFlight === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise<void>((resolve) => (this.settled = resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
+    clearTimeout(timer);
+  }
+
   async close(): Promise<void> {
-    // The last words (devices going offline, alerts) may still be on their way through aedes' persistence; they get
-    // a moment to land, but a shutdown never waits on them for long.
-    if (this.inFlight > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([new Promise<void>((resolve) => (this.settled = resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
-      clearTimeout(timer);
-    }
+    await this.drain();
     // Stop accepting, disconnect the clients, then wait for the listeners: a listener's close only completes once
     // every connection has ended, so waiting for it before aedes.close would hang while any client is connected.
     const closed = this.listenersOpen.map((listener) => listener.close());
@@ -200,7 +207,7 @@ export class Broker {
         if (emptyIdWithSession.has(client)) return callback(connackError(2, 'identifier rejected: an empty client id needs clean session'), false);
         if (this.aedes.connectedClients >= this.limits.max_connections) {
           this.counts.connectionsOverLimit++;
-          this.refusalLog('connections', 'connection refused: too many clients', { client: client.id, max_connections: this.limits.max_connections });
+          this.refusals.warn('connections', 'connection refused: too many clients', { client: client.id, max_connections: this.limits.max_connections });
           return callback(connackError(3, 'server unavailable: too many connections'), false);
         }
         this.login(client, username, password).then(
@@ -224,7 +231,7 @@ export class Broker {
     const result = access ? await access.authenticator.login(origin, username, password) : { identity: { user: username ?? 'anonymous', role: 'operator' as const, devices: [] } };
     if ('refused' in result) {
       this.counts.loginsRefused++;
-      this.refusalLog(`login:${origin.remoteAddress ?? ''}`, 'login refused', { client: client.id, user: username ?? '(none)', from: origin.remoteAddress, listener: origin.listener.url, reason: result.reason });
+      this.refusals.warn(`login:${origin.remoteAddress ?? ''}`, 'login refused', { client: client.id, user: username ?? '(none)', from: origin.remoteAddress, listener: origin.listener.url, reason: result.reason });
       return connackError(result.refused, result.reason);
     }
     this.counts.connectionsAccepted++;
@@ -250,7 +257,7 @@ export class Broker {
     const wait = session.throttle.take(Date.now());
     if (wait > this.limits.max_throttle) {
       this.counts.floodDisconnects++;
-      this.refusalLog(`flood:${info.id}`, 'client disconnected: it keeps publishing faster than allowed', { client: info.id, user: info.identity.user, publish_rate: this.limits.publish_rate });
+      this.refusals.warn(`flood:${info.id}`, 'client disconnected: it keeps publishing faster than allowed', { client: info.id, user: info.identity.user, publish_rate: this.limits.publish_rate });
       return callback(new Error('publishing faster than allowed'));
     }
     const handle = (): void => {
@@ -274,7 +281,7 @@ export class Broker {
   }
 
   private refusePublish(client: ClientInfo, packet: PublishPacket, reason: string, callback: (error?: Error | null) => void): void {
-    this.refusalLog(`publish:${client.id}`, 'publish refused', { client: client.id, user: client.identity.user, topic: packet.topic, reason });
+    this.refusals.warn(`publish:${client.id}`, 'publish refused', { client: client.id, user: client.identity.user, topic: packet.topic, reason });
     this.tellClient(client.id, packet.topic, [reason]);
     if (this.opts.access?.denyAction === 'disconnect') return callback(new Error(reason));
     // MQTT 3.1.1 cannot say "refused" [MQTT-3.3.5-2]: acknowledge as usual and route it nowhere, as Mosquitto does.
@@ -289,7 +296,7 @@ export class Broker {
     if (!session || !access) return subscription;
     if (!subscription.topic.startsWith(DROPPED_ROOT) && access.acl.maySubscribe(session.info.identity, subscription.topic, client.id)) return subscription;
     this.counts.subscriptionsDenied++;
-    this.refusalLog(`subscribe:${client.id}`, 'subscription refused', { client: client.id, user: session.info.identity.user, filter: subscription.topic });
+    this.refusals.warn(`subscribe:${client.id}`, 'subscription refused', { client: client.id, user: session.info.identity.user, filter: subscription.topic });
     this.tellClient(client.id, subscription.topic, [`not allowed to subscribe to ${subscription.topic} (${session.info.identity.role} ${session.info.identity.user})`]);
     return null;
   }
@@ -300,19 +307,6 @@ export class Broker {
     this.sessions.delete(client);
     const clean = (client as unknown as { _disconnected: boolean })._disconnected === true;
     this.opts.onClientGone?.(session.info, clean);
-  }
-
-  /** Refusals are logged at once, then at most once per interval per key with the count suppressed meanwhile. */
-  private refusalLog(key: string, msg: string, fields: Record<string, unknown>): void {
-    const now = Date.now();
-    const last = this.lastRefusalLog.get(key);
-    if (last && now - last.at < REFUSAL_LOG_INTERVAL_MS) {
-      last.suppressed++;
-      return;
-    }
-    this.log.warn(msg, last?.suppressed ? { ...fields, more_since_last_line: last.suppressed } : fields);
-    this.lastRefusalLog.set(key, { at: now, suppressed: 0 });
-    if (this.lastRefusalLog.size > 10_000) this.lastRefusalLog.clear();
   }
 }
 

@@ -4,7 +4,6 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import type { SerialLineDeviceConfig } from '../../drivers/serial-line/config.js';
 import type { MqttDeviceConfig } from '../ingest/config.js';
-import type { ListenerConfig } from '../broker/config.js';
 import { ruleFileSchema, type RuleConfig } from '../alerts/rule-config.js';
 import { substituteEnv } from './env.js';
 import { ConfigError, describeIssues, formatPath } from './errors.js';
@@ -55,13 +54,15 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   const ruleFiles = config.rule_files.map((path) => resolve(dirname(file), path));
   const rules = loadRules(config.rules, shown, ruleFiles, env, problems);
   checkNotifyTargets(rules, Object.keys(config.notifiers), problems);
-  const listeners = config.mqtt.listeners.map((listener, index) => resolveListenerFiles(listener, `mqtt.listeners[${index}]`, dirname(file), shown, problems));
+  const listeners = config.mqtt.listeners.map((listener, index) => (listener.type === 'tcp' ? listener : resolveFiles(listener, `mqtt.listeners[${index}]`, dirname(file), shown, problems)));
+  const bridge = config.bridge && resolveFiles(config.bridge, 'bridge', dirname(file), shown, problems);
   if (problems.length) throw new ConfigError(problems);
   const dataDir = resolve(dirname(file), config.data_dir);
   const { rule_files: _ruleFiles, ...rest } = config;
   return {
     ...rest,
     mqtt: { ...config.mqtt, listeners },
+    bridge,
     file: shown,
     data_dir: dataDir,
     devices,
@@ -72,15 +73,15 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   };
 }
 
-/** TLS files are named relative to the config file; a missing one is a config problem, not a start-up crash. */
-function resolveListenerFiles(listener: ListenerConfig, at: string, dir: string, file: string, problems: string[]): ListenerConfig {
-  if (listener.type === 'tcp') return listener;
-  const resolved = { ...listener };
+/** Certificate files are named relative to the config file; a missing one is a config problem, not a start-up crash. */
+function resolveFiles<T extends Partial<Record<'cert' | 'key' | 'ca', string>>>(section: T, at: string, dir: string, file: string, problems: string[]): T {
+  const resolved = { ...section };
   for (const key of ['cert', 'key', 'ca'] as const) {
-    const path = listener[key];
+    const path = section[key];
     if (path === undefined) continue;
-    resolved[key] = resolve(dir, path);
-    if (!existsSync(resolved[key])) problems.push(`${file}: ${at}.${key}: no file ${displayName(resolved[key])} (paths are relative to the config file)`);
+    const absolute = resolve(dir, path);
+    resolved[key] = absolute as T[typeof key];
+    if (!existsSync(absolute)) problems.push(`${file}: ${at}.${key}: no file ${displayName(absolute)} (paths are relative to the config file)`);
   }
   return resolved;
 }

@@ -10,8 +10,9 @@ import { notifiersSchema } from '../alerts/notify/config.js';
 import { duration } from './duration.js';
 import { serialLineDeviceSchema } from '../../drivers/serial-line/config.js';
 import { serialPortFields } from './serial.js';
-import { size } from './size.js';
 import { mqttSchema } from '../broker/config.js';
+import { bufferSchema } from '../buffer/config.js';
+import { bridgeSchema } from '../bridge/config.js';
 import { mqttDeviceSchema } from '../ingest/config.js';
 
 export const registerTypes = ['int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float32', 'float64', 'bool', 'string'] as const;
@@ -130,15 +131,6 @@ const simulatedSlaveSchema = z.strictObject({
 export type SimulatorModel = (typeof simulatorModels)[number];
 export type SimulatedSlaveConfig = z.output<typeof simulatedSlaveSchema>;
 
-/** The durable store-and-forward buffer in front of InfluxDB. */
-const influxBufferSchema = z.strictObject({
-  /** Beyond this the oldest readings are dropped (counted, logged, reported in health). */
-  max_size: size({ min: 64 * 1024 }).default(512 * 1024 ** 2),
-  /** always: fsync before a reading counts as accepted; interval: at most fsync_interval of readings at risk on power loss. */
-  fsync: z.enum(['always', 'interval', 'never']).default('interval'),
-  fsync_interval: duration({ min: 10 }).default(1000),
-});
-
 const influxSchema = z
   .strictObject({
     url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
@@ -159,7 +151,7 @@ const influxSchema = z
     gzip: z.boolean().default(true),
     retry_initial: duration({ min: 10 }).default(1000),
     retry_max: duration({ min: 10 }).default(60_000),
-    buffer: influxBufferSchema.default({ max_size: 512 * 1024 ** 2, fsync: 'interval', fsync_interval: 1000 }),
+    buffer: bufferSchema(512 * 1024 ** 2),
   })
   .superRefine((influx, ctx) => {
     const only = (keys: readonly (keyof typeof influx)[], api: string) => {
@@ -198,6 +190,8 @@ export const configSchema = z
     /** Where the gateway keeps state that must survive a restart (buffers), relative to the config file. */
     data_dir: z.string().default('data'),
     influx: influxSchema.optional(),
+    /** Forwarding to the city platform's central broker (store-and-forward), and commands from it. */
+    bridge: bridgeSchema.optional(),
     /** Directory of device profiles, relative to the config file. */
     profiles_dir: z.string().default('profiles'),
     buses: z.array(busSchema).default([]),

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { queueOptions } from '../buffer/config.js';
 import { SegmentQueue } from '../buffer/segment-queue.js';
 import type { InfluxConfig } from '../config/schema.js';
 import type { Reading } from '../model.js';
@@ -32,7 +33,7 @@ export class InfluxSink implements Sink {
   /** Opens the buffer under `dataDir/influx` (replaying what an earlier run left) and starts forwarding. */
   static start(config: InfluxConfig, site: string, dataDir: string, log: Logger): InfluxSink {
     const dir = join(dataDir, 'influx');
-    const queue = SegmentQueue.open(join(dir, 'buffer'), { maxBytes: config.buffer.max_size, fsync: config.buffer.fsync, fsyncIntervalMs: config.buffer.fsync_interval }, log);
+    const queue = SegmentQueue.open(join(dir, 'buffer'), queueOptions(config.buffer), log);
     const writer = new InfluxWriter(config);
     const forwarder = new InfluxForwarder(
       queue,

@@ -3,6 +3,7 @@ import type { Reading } from '../model.js';
 import type { StatusBoard } from '../status-board.js';
 import type { Topics } from '../topics.js';
 import type { Logger } from '../util/log.js';
+import { LogLimiter } from '../util/log-limiter.js';
 import type { MqttDeviceConfig } from './config.js';
 import { parseIngest, type IngestLimits } from './payload.js';
 
@@ -45,13 +46,14 @@ export class MqttIngest {
   private readonly feeders = new Map<string, Set<ClientInfo>>();
   private readonly fed = new Map<ClientInfo, Set<string>>();
   private readonly lastSeen = new Map<string, number>();
-  private readonly lastRejectLog = new Map<string, number>();
+  private readonly rejectLog: LogLimiter;
   private readonly staleTimer: NodeJS.Timeout | undefined;
   private readonly counts = { readings: 0, payloadsRejected: 0, metricsRejected: 0, notAcknowledged: 0 };
 
   constructor(private readonly ctx: IngestContext) {
     this.prefix = `${ctx.topics.root}/ingest/`;
     this.declared = new Map(ctx.declared.map((device) => [device.name, device]));
+    this.rejectLog = new LogLimiter(ctx.log, REJECT_LOG_INTERVAL_MS);
     if (ctx.declared.some((device) => device.stale_after !== undefined)) {
       this.staleTimer = setInterval(() => this.markStale(Date.now()), 1000);
       this.staleTimer.unref();
@@ -154,10 +156,7 @@ export class MqttIngest {
     if (metrics === 0) this.counts.payloadsRejected++;
     this.counts.metricsRejected += metrics;
     this.ctx.tell(client.id, topic, reasons);
-    // Logged once per client and interval: a device stuck sending a bad payload must not flood the log.
-    const now = Date.now();
-    if (now - (this.lastRejectLog.get(client.id) ?? 0) < REJECT_LOG_INTERVAL_MS) return;
-    this.lastRejectLog.set(client.id, now);
-    this.ctx.log.warn('ingest refused', { client: client.id, user: client.identity.user, device, reasons: reasons.join('; ') });
+    // Once per client and interval: a device stuck sending a bad payload must not flood the log.
+    this.rejectLog.warn(client.id, 'ingest refused', { client: client.id, user: client.identity.user, device, reasons: reasons.join('; ') });
   }
 }
