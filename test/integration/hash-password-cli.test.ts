@@ -1,20 +1,9 @@
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { runCli as runScript } from '../support/cli.js';
 import { parsePasswordHash, verifyPassword } from '../../gateway/broker/password.js';
 
 /** Runs the real command with `stdin` piped in, as a provisioning script would. */
-function runCli(args: string[], stdin: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/cli/hash-password.ts', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
+const runCli = (args: string[], stdin: string) => runScript('gateway/cli/hash-password.ts', args, stdin);
 
 describe('hash-password command line', () => {
   it('prints only the hash of the first stdin line, which verifies', async () => {
