@@ -64,6 +64,8 @@ const CLOSE_GRACE_MS = 2000;
 const DROPPED_ROOT = '$GW/';
 const DROPPED_TOPIC = `${DROPPED_ROOT}dropped`;
 const REFUSAL_LOG_INTERVAL_MS = 10_000;
+/** Room beside the payload in a PUBLISH: a topic of up to 64 KB, its length, the packet id. */
+const PACKET_OVERHEAD_BYTES = 65_536 + 4;
 
 interface Session {
   readonly info: ClientInfo;
@@ -189,7 +191,10 @@ export class Broker {
 
   private accept(stream: Duplex, origin: ConnectionOrigin): void {
     this.origins.set(stream, origin);
-    this.aedes.handle(stream);
+    capPacketSize(this.aedes.handle(stream), this.limits.max_payload + PACKET_OVERHEAD_BYTES, (bytes) => {
+      this.counts.payloadsTooLarge++;
+      this.refusals.warn(`packet:${origin.remoteAddress ?? ''}`, 'connection cut: packet over the size limit', { from: origin.remoteAddress, listener: origin.listener.url, bytes });
+    });
   }
 
   private aedesOptions(): AedesOptions {
@@ -308,6 +313,28 @@ export class Broker {
     const clean = (client as unknown as { _disconnected: boolean })._disconnected === true;
     this.opts.onClientGone?.(session.info, clean);
   }
+}
+
+/**
+ * Closes a connection whose next packet announces more than `maxBytes`, as soon as its length field arrives. aedes
+ * has no packet size limit and its parser (mqtt-packet) buffers a whole packet — up to 256 MB by the protocol — before
+ * anything can look at it; a few such connections would exhaust a small gateway's memory. This reaches into the
+ * parser's length state (mqtt-packet 9: `_parseLength`, `packet.length`); test/integration/mqtt-limits.test.ts fails
+ * if an upgrade moves it.
+ */
+function capPacketSize(client: Client, maxBytes: number, onTooLarge: (bytes: number) => void): void {
+  const parser = (client as unknown as { _parser: { _parseLength(): boolean; packet: { length: number }; emit(event: 'error', error: Error): void } })._parser;
+  const parseLength = parser._parseLength.bind(parser);
+  parser._parseLength = () => {
+    const complete = parseLength();
+    if (complete && parser.packet.length > maxBytes) {
+      onTooLarge(parser.packet.length);
+      parser.emit('error', new Error(`packet of ${parser.packet.length} bytes is over the limit of ${maxBytes}`));
+      client.conn.destroy();
+      return false;
+    }
+    return complete;
+  };
 }
 
 function connackError(returnCode: 2 | 3 | 4 | 5, message: string): AuthenticateError {

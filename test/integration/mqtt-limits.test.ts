@@ -2,6 +2,8 @@
  * Limits that keep one client from hurting the others: connection count and per-client publish rate (a client over
  * its allowance is slowed down; one that keeps flooding is disconnected), while other clients go on undisturbed.
  */
+import { once } from 'node:events';
+import { createConnection } from 'node:net';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mosquittoSub, type MosquittoSub } from '../peers/mosquitto-sub.js';
@@ -64,6 +66,15 @@ mqtt:
     await waitFor(() => (all.messages.filter((m) => m.topic.endsWith('valve-3/position')).length === 80 ? true : undefined), { what: 'all 80 eager commands' });
     expect(gw.gateway.mqttStats()!.publishesThrottled).toBeGreaterThan(throttled);
     await eager.endAsync();
+  });
+
+  it('cuts a connection whose packet announces more than the payload limit allows, before buffering it', { timeout: T }, async () => {
+    const socket = createConnection({ host: '127.0.0.1', port: gw.mqttPort });
+    await once(socket, 'connect');
+    // A CONNECT whose length field says 200 MB: only the header is ever sent.
+    socket.write(Buffer.from([0x10, 0x80, 0x80, 0x80, 0x60]));
+    await once(socket, 'close');
+    await waitFor(() => (gw.logs.some((line) => /connection cut: packet over the size limit.*bytes=201326592/.test(line)) ? true : undefined), { what: 'the refusal in the log' });
   });
 
   it('refuses connections beyond max_connections with "server unavailable"', { timeout: T }, async () => {
