@@ -3,14 +3,14 @@ import type { LinkStats } from '../drivers/modbus/link.js';
 import { SerialLineDriver } from '../drivers/serial-line/serial-line-driver.js';
 import type { Driver, DriverContext } from '../drivers/driver.js';
 import { SimulatedDistrict } from '../drivers/simulator/district.js';
-import { Acl, type Identity } from './broker/acl.js';
 import { Bridge, type BridgeHealth } from './bridge/bridge.js';
 import type { BridgeConfig } from './bridge/config.js';
+import { Acl, type Identity } from './broker/acl.js';
 import { Authenticator } from './broker/authenticator.js';
 import { Broker, type BrokerStats } from './broker/broker.js';
-import { MqttIngest, type IngestStats } from './ingest/mqtt-ingest.js';
 import { ReadingPublisher } from './broker/reading-publisher.js';
 import { publishStatus } from './broker/status-publisher.js';
+import { MqttIngest, type IngestStats } from './ingest/mqtt-ingest.js';
 import { join } from 'node:path';
 import { AlertStore } from './alerts/alert-store.js';
 import { AlertTopics } from './alerts/alert-topics.js';
@@ -31,8 +31,8 @@ import type { Logger } from './util/log.js';
 
 /**
  * The composition root: builds drivers, pipeline, sinks and broker from the config and owns their start/stop
- * order. Start: broker → sinks (InfluxDB forwarding replays its buffer) → simulator → drivers. Stop: the reverse,
- * flushing sinks before the broker closes.
+ * order. Start: broker (in-process) → sinks (InfluxDB forwarding replays its buffer) → bridge → MQTT listeners →
+ * simulator → drivers. Stop: the reverse, flushing sinks and the bridge before the broker closes.
  */
 export class Gateway {
   readonly topics: Topics;
