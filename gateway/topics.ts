@@ -24,11 +24,6 @@ export class Topics {
     return `${this.root}/alerts/+/+/+/ack`;
   }
 
-  /** Where a device publishes readings: `{prefix}/{site}/ingest/{domain}/{device}`. */
-  get ingestFilter(): string {
-    return `${this.root}/ingest/+/+`;
-  }
-
   /**
    * Where a client is told why its publish was refused (bad payload, not allowed, too big). A client id is free text:
    * characters that would break the topic (`/`, `+`, `#`, ...) are percent-encoded.

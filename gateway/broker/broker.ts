@@ -9,7 +9,6 @@ import type { ListenerConfig, MqttConfig } from './config.js';
 import { openListeners, type BoundListener, type ConnectionOrigin, type OpenListener } from './listeners.js';
 import { PublishThrottle } from './throttle.js';
 
-export type { BoundListener } from './listeners.js';
 export type BrokerLimits = MqttConfig['limits'];
 
 /** Who may connect and what they may do; without it every client is an anonymous operator (tests, benchmarks). */

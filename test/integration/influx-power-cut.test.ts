@@ -4,34 +4,20 @@
  * "Accepted" is observable from outside: the InfluxDB consumer appends a poll's readings to the buffer in the very
  * tick the driver emits them, so every reading an MQTT subscriber saw had already been appended.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInfluxDb1, type InfluxDb1 } from '../peers/influxdb.js';
+import { describe, expect, it } from 'vitest';
 import { mosquittoSub } from '../peers/mosquitto-sub.js';
 import { freePort, waitFor } from '../peers/net.js';
-import { spawnGateway, type GatewayProcess } from '../support/gateway-process.js';
+import { outageLab } from '../support/outage-lab.js';
 
 describe('a kill -9 of the gateway during an InfluxDB outage', () => {
-  let influx: InfluxDb1;
-  let dir: string;
-  const gateways: GatewayProcess[] = [];
-
-  beforeAll(async () => {
-    influx = await startInfluxDb1();
-    dir = mkdtempSync(join(tmpdir(), 'gw-power-cut-'));
-  });
-  afterAll(async () => {
-    for (const gateway of gateways) await gateway.cleanup();
-    await influx?.remove();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const lab = outageLab('gw-power-cut-');
 
   it('delivers every reading accepted before the kill once the gateway and InfluxDB are back', async () => {
     const mqttPort = await freePort();
     const slavePort = await freePort();
-    const config = join(dir, 'gateway.yaml');
+    const config = join(lab.dir, 'gateway.yaml');
     writeFileSync(
       config,
       `site: lab
@@ -43,7 +29,7 @@ simulator:
 devices:
   - { name: feeder-1, driver: modbus-tcp, host: 127.0.0.1, port: ${slavePort}, profile: sim-energy-meter, poll_interval: 50ms, timeout: 1s }
 influx:
-  url: ${influx.url}
+  url: ${lab.influx.url}
   api: v1
   database: city
   create_database: true
@@ -52,10 +38,9 @@ influx:
   retry_max: 300ms
 `,
     );
-    await influx.stop(); // the outage starts before the gateway does
+    await lab.influx.stop(); // the outage starts before the gateway does
 
-    const first = await spawnGateway(config);
-    gateways.push(first);
+    const first = await lab.spawn(config);
     const sub = mosquittoSub({ port: mqttPort, topic: 'city/lab/energy/#' });
     await sub.ready();
     await waitFor(() => (sub.messages.length >= 300 ? true : undefined), { what: '300 readings on MQTT', timeoutMs: 30_000 });
@@ -66,14 +51,13 @@ influx:
       return { metric: m.topic.split('/').at(-1)!, ts: payload.ts, value: payload.value };
     });
 
-    influx = await startInfluxDb1({ port: influx.port, dataDir: influx.dataDir });
-    const second = await spawnGateway(config);
-    gateways.push(second);
+    await lab.restartInflux();
+    const second = await lab.spawn(config);
     expect(second.output()).toMatch(/buffer holds readings from an earlier run/);
 
     const lastTs = Math.max(...seen.map((r) => r.ts));
     const stored = await waitFor(async () => {
-      const [series] = await influx.query(`SELECT * FROM energy WHERE time <= ${lastTs}ms`, 'city');
+      const [series] = await lab.influx.query(`SELECT * FROM energy WHERE time <= ${lastTs}ms`, 'city');
       if (!series) return undefined;
       const columns = series.columns;
       const found = new Map<string, unknown>();

@@ -2,34 +2,20 @@
  * A QoS 1 ingest publish is acknowledged only once its readings are in the durable buffer: kill -9 the gateway the
  * moment mosquitto_pub has its PUBACK (during an InfluxDB outage), start both again, and the readings are in InfluxDB.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hashPassword } from '../../gateway/broker/password.js';
-import { startInfluxDb1, type InfluxDb1 } from '../peers/influxdb.js';
 import { mosquittoPub } from '../peers/mosquitto-pub.js';
 import { freePort, waitFor } from '../peers/net.js';
-import { spawnGateway, type GatewayProcess } from '../support/gateway-process.js';
+import { outageLab } from '../support/outage-lab.js';
 
 describe('kill -9 after PUBACK', () => {
-  let influx: InfluxDb1;
-  let dir: string;
-  const gateways: GatewayProcess[] = [];
-
-  beforeAll(async () => {
-    influx = await startInfluxDb1();
-    dir = mkdtempSync(join(tmpdir(), 'gw-ingest-kill-'));
-  });
-  afterAll(async () => {
-    for (const gateway of gateways) await gateway.cleanup();
-    await influx?.remove();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const lab = outageLab('gw-ingest-kill-');
 
   it('delivers every acknowledged reading to InfluxDB after the restart', { timeout: 120_000 }, async () => {
     const mqttPort = await freePort();
-    const config = join(dir, 'gateway.yaml');
+    const config = join(lab.dir, 'gateway.yaml');
     writeFileSync(
       config,
       `site: lab
@@ -40,7 +26,7 @@ mqtt:
 devices:
   - { name: gauge-4, driver: mqtt, domain: water, tags: { river: east } }
 influx:
-  url: ${influx.url}
+  url: ${lab.influx.url}
   api: v1
   database: city
   create_database: true
@@ -49,10 +35,9 @@ influx:
   retry_max: 300ms
 `,
     );
-    await influx.stop(); // the uplink is down: the readings can only be in the buffer
+    await lab.influx.stop(); // the uplink is down: the readings can only be in the buffer
 
-    const first = await spawnGateway(config);
-    gateways.push(first);
+    const first = await lab.spawn(config);
     const base = Date.now() - 60_000;
     for (let i = 0; i < 20; i++) {
       const result = await mosquittoPub({
@@ -67,11 +52,11 @@ influx:
     }
     await first.kill9();
 
-    influx = await startInfluxDb1({ port: influx.port, dataDir: influx.dataDir });
-    gateways.push(await spawnGateway(config));
+    await lab.restartInflux();
+    await lab.spawn(config);
     const rows = await waitFor(
       async () => {
-        const [series] = await influx.query('SELECT level, device, river, site FROM water', 'city');
+        const [series] = await lab.influx.query('SELECT level, device, river, site FROM water', 'city');
         return series && series.values.length >= 20 ? series : undefined;
       },
       { what: '20 ingested readings in InfluxDB', timeoutMs: 60_000 },
