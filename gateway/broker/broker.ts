@@ -238,6 +238,14 @@ export class Broker {
       this.refusals.warn(`login:${origin.remoteAddress ?? ''}`, 'login refused', { client: client.id, user: username ?? '(none)', from: origin.remoteAddress, listener: origin.listener.url, reason: result.reason });
       return connackError(result.refused, result.reason);
     }
+    // A client id names a session: only the user who holds it may take it over, or anyone could push a device off.
+    const holder = (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients[client.id];
+    const holderUser = holder && holder !== client ? this.sessions.get(holder)?.info.identity.user : undefined;
+    if (holderUser !== undefined && holderUser !== result.identity.user) {
+      this.counts.loginsRefused++;
+      this.refusals.warn(`takeover:${client.id}`, 'login refused: client id in use by another user', { client: client.id, user: result.identity.user, from: origin.remoteAddress });
+      return connackError(2, 'identifier rejected: this client id is in use by another user');
+    }
     this.counts.connectionsAccepted++;
     this.sessions.set(client, { info: { id: client.id, identity: result.identity }, throttle: new PublishThrottle(this.limits.publish_rate, this.limits.publish_burst, Date.now()) });
     this.log.debug('client connected', { client: client.id, user: result.identity.user, role: result.identity.role, listener: origin.listener.url });

@@ -2,6 +2,7 @@
  * The MQTT side as independent clients see it (mosquitto_pub / mosquitto_sub): logins with scrypt-hashed passwords,
  * per-role topic permissions, field-device ingest with validation, and the per-client error topic.
  */
+import { spawn } from 'node:child_process';
 import { connect, connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../gateway/broker/password.js';
@@ -202,6 +203,35 @@ devices:
     await client.publishAsync('city/lab/status/derived-1', '{"state":"online"}', { qos: 1 });
     expect(gw.gateway.mqttStats()!.publishesDenied).toBe(denied + 1);
     await expect(connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { username, password: 'guess', reconnectPeriod: 0 })).rejects.toThrow(/Bad username or password/i);
+  });
+
+  it('marks a device offline when its keep-alive runs out (a frozen client)', { timeout: T }, async () => {
+    // mosquitto_pub -l keeps its connection and publishes each stdin line; SIGSTOP freezes it: no PINGREQ any more
+    // (5 s is the shortest keep-alive it takes).
+    const child = spawn('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(gw.mqttPort), ...['-u', 'lora-gw', '-P', passwords['lora-gw']], '-k', '5', '-q', '1', '-i', 'lora-frozen', '-t', 'city/lab/ingest/water/lora-11', '-l'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    try {
+      child.stdin.write('{"level": 3}\n');
+      await all.next((m) => m.topic === 'city/lab/status/lora-11' && m.payload.includes('online'));
+      child.kill('SIGSTOP');
+      // aedes gives up after 1.5 keep-alive periods (7.5 s).
+      const offline = await all.next((m) => m.topic === 'city/lab/status/lora-11' && m.payload.includes('offline'), 30_000);
+      expect(JSON.parse(offline.payload)).toMatchObject({ error: 'connection lost' });
+      expect(gw.logs.join('\n')).toMatch(/keep-alive timed out.*client=lora-frozen/);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('lets only the same user take over a client id', { timeout: T }, async () => {
+    const device = await connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { ...as('pump-7'), clientId: 'pump-7-main', reconnectPeriod: 0 });
+    clients.push(device);
+    // Another user cannot push the device off by reusing its client id...
+    await expect(connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { ...as('desk'), clientId: 'pump-7-main', reconnectPeriod: 0 })).rejects.toThrow(/Identifier rejected/i);
+    expect(device.connected).toBe(true);
+    // ...while the device itself may reconnect over a half-dead session.
+    const again = await connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { ...as('pump-7'), clientId: 'pump-7-main', reconnectPeriod: 0 });
+    clients.push(again);
+    expect(again.connected).toBe(true);
   });
 
   it('keeps anonymous clients out when anonymous access is off', { timeout: T }, async () => {
