@@ -3,14 +3,13 @@
  * alert on the contract topics; an acknowledgement over MQTT stops reminders; a restart keeps a firing alert firing
  * without announcing it again; an edited config file changes the rules without a restart.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startModbusSlave, type ModbusSlave } from '../peers/modbus-slave.js';
+import { mosquittoPub } from '../peers/mosquitto-pub.js';
 import { mosquittoSub, type MosquittoSub } from '../peers/mosquitto-sub.js';
 import { waitFor } from '../peers/net.js';
-import { exitOf } from '../peers/process.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
 
 const TOPIC = 'city/lab/alerts/level-high/pump-1/level';
@@ -45,9 +44,9 @@ rules:
 `;
 }
 
-async function mosquittoPub(port: number, topic: string, message: string): Promise<void> {
-  const child = spawn('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-q', '1', '-t', topic, '-m', message], { stdio: 'ignore' });
-  expect((await exitOf(child)).code).toBe(0);
+async function acknowledge(port: number, topic: string, message: string): Promise<void> {
+  const result = await mosquittoPub({ port, topic, message, qos: 1 });
+  expect(result.code, result.output).toBe(0);
 }
 
 describe('alerts end to end', () => {
@@ -86,7 +85,7 @@ describe('alerts end to end', () => {
 
   it('reminds until acknowledged over MQTT, recording who', async () => {
     await sub.next((m) => m.topic === 'city/lab/events/alerts' && m.payload.includes('"kind":"reminder"'));
-    await mosquittoPub(gw.mqttPort, `${TOPIC}/ack`, '{"by":"duty officer ana"}');
+    await acknowledge(gw.mqttPort, `${TOPIC}/ack`, '{"by":"duty officer ana"}');
     const result = await sub.next((m) => m.topic === `${TOPIC}/ack/result`);
     expect(JSON.parse(result.payload)).toEqual({ ok: true, by: 'duty officer ana' });
     const acked = await sub.next((m) => m.topic === TOPIC && m.payload.includes('duty officer ana'));
