@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config/load.js';
 import { ConfigError } from './config/errors.js';
 import { Gateway } from './gateway.js';
+import { installProcessGuard } from './process-guard.js';
 import { createLogger } from './util/log.js';
 
 const defaultConfig = fileURLToPath(new URL('../config/default.yaml', import.meta.url));
@@ -33,6 +34,7 @@ async function main(): Promise<number> {
 
   const log = createLogger({ level: config.log.level });
   const gateway = new Gateway(config, log);
+  installProcessGuard({ log: log.child('process'), stop: () => gateway.stop() });
   try {
     await gateway.start();
   } catch (error) {
