@@ -61,7 +61,8 @@ export class DevicePoller {
 
   start(): void {
     this.running = true;
-    this.nextDue = Date.now();
+    // The schedule runs on the monotonic clock: a wall clock set back an hour must not hold the next poll an hour.
+    this.nextDue = performance.now();
     this.schedule(0);
   }
 
@@ -79,7 +80,7 @@ export class DevicePoller {
   }
 
   private afterPoll(ok: boolean): void {
-    const now = Date.now();
+    const now = performance.now();
     if (ok) {
       this.consecutiveFailures = 0;
       // Keep to the grid of the interval; after an overrun start again from now rather than firing a burst.

@@ -1,5 +1,6 @@
 import type { DeviceStatus, Reading } from '../model.js';
 import type { Sink } from '../pipeline/sink.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { AlertEvent } from './alert.js';
 import type { AlertStore } from './alert-store.js';
@@ -19,7 +20,7 @@ export interface AlertingParts {
   readonly dispatch: AlertDispatch;
   readonly store: AlertStore;
   readonly log: Logger;
-  readonly now?: () => number;
+  readonly clock?: Clock;
   /** How often time-driven conditions (`for`, staleness, reminders) are checked. */
   readonly tickMs?: number;
 }
@@ -37,8 +38,8 @@ export class Alerting implements Sink {
   private closed = false;
 
   private constructor(private readonly parts: AlertingParts) {
-    const now = parts.now ?? Date.now;
-    this.engine = new RuleEngine(parts.site, now, {
+    const clock = parts.clock ?? systemClock;
+    this.engine = new RuleEngine(parts.site, clock, {
       event: (event, alert, notify) => {
         parts.topics.event(event, alert);
         if (notify.length) parts.dispatch.send(event, notify);
@@ -46,7 +47,7 @@ export class Alerting implements Sink {
         if (event.kind === 'firing') parts.log.warn('alert firing', fields);
         else if (event.kind === 'resolved') parts.log.info('alert resolved', fields);
       },
-      acknowledged: (alert) => this.republish(alert, now()),
+      acknowledged: (alert) => this.republish(alert, clock.now()),
       changed: () => parts.store.save(() => this.engine.active()),
     });
     this.timer = setInterval(() => this.engine.tick(), parts.tickMs ?? 250);
@@ -59,7 +60,7 @@ export class Alerting implements Sink {
     // Restored first, so that alerts of rules removed meanwhile are resolved by setRules.
     alerting.engine.restore(parts.store.load());
     alerting.setRules(rules);
-    const now = (parts.now ?? Date.now)();
+    const now = (parts.clock ?? systemClock).now();
     const restored = alerting.engine.active();
     // The broker's retained messages did not survive the restart; the alerts did.
     for (const alert of restored) alerting.republish(alert, now);

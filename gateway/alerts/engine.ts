@@ -1,4 +1,5 @@
 import type { DeviceStatus, Reading, ReadingValue } from '../model.js';
+import type { Clock } from '../util/clock.js';
 import type { Acknowledgement, AlertEvent, AlertEventKind } from './alert.js';
 import { RateWindow } from './rate-window.js';
 import type { Rule, Verdict } from './rule.js';
@@ -41,12 +42,20 @@ interface SeriesInfo {
 }
 
 interface SeriesSeen {
+  /** Monotonic time of the last good reading. */
   at: number;
   readonly device: string;
   readonly domain: string;
   readonly metric: string;
   readonly unit: string | undefined;
   readonly tags: Readonly<Record<string, string>> | undefined;
+}
+
+/** Monotonic marks of an active alert: durations (`for`, reminders) must not jump with the wall clock. */
+interface AlertMarks {
+  /** Pending: when the condition started to hold. Firing: when it fired. */
+  changedAt: number;
+  notifiedAt: number;
 }
 
 /** The metric name of device-level alerts (offline). */
@@ -56,8 +65,9 @@ export const DEVICE_METRIC = 'status';
  * Evaluates readings and device statuses against the rules and keeps one state machine per (rule, series):
  * ok → pending (the condition holds, `for` not yet elapsed) → firing → resolved (back to ok), in the manner of
  * Prometheus. Every transition that people care about (firing, resolved, reminders) is emitted exactly once.
- * Bad-quality readings never trip or clear value rules. Time comes from `now`, so tests drive it by hand; `tick`
- * advances what depends on time alone (`for`, staleness, reminders).
+ * Bad-quality readings never trip or clear value rules. Time comes from `clock`, so tests drive it by hand: timestamps
+ * from its wall clock, durations from its monotonic one. `tick` advances what depends on time alone (`for`,
+ * staleness, reminders).
  */
 export class RuleEngine {
   private rules: Rule[] = [];
@@ -65,6 +75,7 @@ export class RuleEngine {
   private byName = new Map<string, Rule>();
   private offlineRules: Rule[] = [];
   private readonly alerts = new Map<string, ActiveAlert>();
+  private readonly marks = new Map<string, AlertMarks>();
   /** The rules that watch each series, found once per series (cleared when the rules change). */
   private readonly rulesBySeries = new Map<string, { readonly tags: Reading['tags']; readonly rules: readonly Rule[] }>();
   private readonly rates = new Map<string, RateWindow>();
@@ -73,7 +84,7 @@ export class RuleEngine {
 
   constructor(
     private readonly site: string,
-    private readonly now: () => number,
+    private readonly clock: Clock,
     private readonly output: EngineOutput,
   ) {}
 
@@ -101,7 +112,12 @@ export class RuleEngine {
 
   /** Puts back the alerts a previous run left active; they are not announced again. */
   restore(alerts: readonly ActiveAlert[]): void {
-    for (const alert of alerts) this.alerts.set(alert.id, { ...alert });
+    // Monotonic time does not survive a restart: a restored alert counts its `for` and reminders from now.
+    const now = this.clock.elapsed();
+    for (const alert of alerts) {
+      this.alerts.set(alert.id, { ...alert });
+      this.marks.set(alert.id, { changedAt: now, notifiedAt: now });
+    }
   }
 
   active(): ActiveAlert[] {
@@ -127,17 +143,19 @@ export class RuleEngine {
 
   /** Advances what depends on time alone: `for` durations, staleness and reminders. Call it often (e.g. 4×/s). */
   tick(): void {
-    const now = this.now();
+    const elapsed = this.clock.elapsed();
     for (const [id, seen] of this.seen) {
       const rule = this.ruleNamed(ruleNameOf(id));
-      if (rule && now - seen.at > rule.config.stale! && !this.alerts.has(id)) this.apply(rule, id, seen, 'trip', undefined);
+      if (rule && elapsed - seen.at > rule.config.stale! && !this.alerts.has(id)) this.apply(rule, id, seen, 'trip', undefined);
     }
     for (const alert of this.alerts.values()) {
       const rule = this.ruleNamed(alert.rule);
-      if (!rule) continue;
-      if (alert.state === 'pending' && now - alert.since >= rule.forMs) this.fire(alert, rule);
-      else if (alert.state === 'firing' && rule.renotifyMs !== undefined && !alert.acknowledged && now - alert.lastNotified >= rule.renotifyMs) {
-        alert.lastNotified = now;
+      const marks = this.marks.get(alert.id);
+      if (!rule || !marks) continue;
+      if (alert.state === 'pending' && elapsed - marks.changedAt >= rule.forMs) this.fire(alert, rule);
+      else if (alert.state === 'firing' && rule.renotifyMs !== undefined && !alert.acknowledged && elapsed - marks.notifiedAt >= rule.renotifyMs) {
+        alert.lastNotified = this.clock.now();
+        marks.notifiedAt = elapsed;
         this.emit('reminder', alert, rule, alert.value);
         this.output.changed();
       }
@@ -148,7 +166,7 @@ export class RuleEngine {
   acknowledge(id: string, by: string): boolean {
     const alert = this.alerts.get(id);
     if (!alert) return false;
-    alert.acknowledged = { by, at: this.now() };
+    alert.acknowledged = { by, at: this.clock.now() };
     this.output.acknowledged(alert);
     this.output.changed();
     return true;
@@ -160,7 +178,7 @@ export class RuleEngine {
       const id = `${rule.name}/${reading.device}/${reading.metric}`;
       switch (rule.kind) {
         case 'stale': {
-          this.seen.set(id, { at: this.now(), device: reading.device, domain: reading.domain, metric: reading.metric, unit: reading.unit, tags: reading.tags });
+          this.seen.set(id, { at: this.clock.elapsed(), device: reading.device, domain: reading.domain, metric: reading.metric, unit: reading.unit, tags: reading.tags });
           const alert = this.alerts.get(id);
           if (alert) this.apply(rule, id, alert, 'clear', reading.value);
           break;
@@ -184,8 +202,9 @@ export class RuleEngine {
     const alert = this.alerts.get(id);
     if (verdict === 'trip') {
       if (!alert) {
-        const created: ActiveAlert = { id, rule: rule.name, device: series.device, domain: series.domain, metric: series.metric, unit: series.unit, tags: series.tags, state: 'pending', since: this.now(), value, acknowledged: undefined, lastNotified: 0 };
+        const created: ActiveAlert = { id, rule: rule.name, device: series.device, domain: series.domain, metric: series.metric, unit: series.unit, tags: series.tags, state: 'pending', since: this.clock.now(), value, acknowledged: undefined, lastNotified: 0 };
         this.alerts.set(id, created);
+        this.marks.set(id, { changedAt: this.clock.elapsed(), notifiedAt: 0 });
         if (rule.forMs === 0) this.fire(created, rule);
         else this.output.changed();
         return;
@@ -193,13 +212,14 @@ export class RuleEngine {
       alert.value = value ?? alert.value;
       alert.unit = series.unit ?? alert.unit;
       alert.tags = series.tags ?? alert.tags;
-      if (alert.state === 'pending' && this.now() - alert.since >= rule.forMs) this.fire(alert, rule);
+      if (alert.state === 'pending' && this.clock.elapsed() - (this.marks.get(id)?.changedAt ?? 0) >= rule.forMs) this.fire(alert, rule);
       return;
     }
     if (!alert) return;
     // A pending alert needs its condition to hold without a break; inside the hysteresis band it does not.
     if (alert.state === 'pending') {
       this.alerts.delete(id);
+      this.marks.delete(id);
       this.output.changed();
       return;
     }
@@ -208,23 +228,26 @@ export class RuleEngine {
   }
 
   private fire(alert: ActiveAlert, rule: Rule): void {
-    const now = this.now();
+    const now = this.clock.now();
+    const elapsed = this.clock.elapsed();
     alert.state = 'firing';
     alert.since = now;
     alert.lastNotified = now;
+    this.marks.set(alert.id, { changedAt: elapsed, notifiedAt: elapsed });
     this.emit('firing', alert, rule, alert.value);
     this.output.changed();
   }
 
   private end(alert: ActiveAlert, rule: Rule | undefined, value: ReadingValue | undefined, why: string | undefined): void {
     this.alerts.delete(alert.id);
+    this.marks.delete(alert.id);
     // Only a firing alert was announced, so only a firing alert is announced as ended.
     if (alert.state === 'firing') this.emit('resolved', alert, rule, value, why);
     this.output.changed();
   }
 
   private emit(kind: AlertEventKind, alert: ActiveAlert, rule: Rule | undefined, value: ReadingValue | undefined, why?: string): void {
-    const now = this.now();
+    const now = this.clock.now();
     const message = rule ? renderMessage(rule, alert, value, this.site) : `${alert.device} ${alert.metric}`;
     const event: AlertEvent = {
       id: alert.id,

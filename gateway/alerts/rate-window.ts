@@ -10,10 +10,19 @@ export class RateWindow {
 
   constructor(private readonly perMs: number) {}
 
-  /** Adds a sample (timestamps in ms, in order) and returns the rate, or undefined while the window is too short. */
+  /**
+   * Adds a sample (timestamps in ms, in order) and returns the rate, or undefined while the window is too short.
+   * A sample a little out of order is ignored; one more than a window behind means the clock went back, and the
+   * window starts afresh rather than ignoring everything until the clock has caught up.
+   */
   add(ts: number, value: number): number | undefined {
     const last = this.times.at(-1);
-    if (last !== undefined && ts <= last) return undefined;
+    if (last !== undefined && ts <= last) {
+      if (last - ts <= this.perMs) return undefined;
+      this.times = [];
+      this.values = [];
+      this.head = 0;
+    }
     this.times.push(ts);
     this.values.push(value);
     while (this.head < this.times.length - 1 && ts - this.times[this.head]! > this.perMs) this.head++;

@@ -55,7 +55,8 @@ export class MqttIngest {
     this.declared = new Map(ctx.declared.map((device) => [device.name, device]));
     this.rejectLog = new LogLimiter(ctx.log, REJECT_LOG_INTERVAL_MS);
     if (ctx.declared.some((device) => device.stale_after !== undefined)) {
-      this.staleTimer = setInterval(() => this.markStale(Date.now()), 1000);
+      // Silence is a duration: measured on the monotonic clock, so a wall clock jump cannot call every device stale.
+      this.staleTimer = setInterval(() => this.markStale(performance.now()), 1000);
       this.staleTimer.unref();
     }
   }
@@ -85,7 +86,7 @@ export class MqttIngest {
     }
     if (readings.length === 0) return;
     this.counts.readings += readings.length;
-    this.seen(client, device, now);
+    this.seen(client, device, performance.now());
     const stored = this.ctx.publish(readings, qos > 0);
     if (!stored) return;
     return stored.catch((error: unknown) => {

@@ -32,9 +32,9 @@ export class SinkQueue {
   private dropped = 0;
   private failed = 0;
   private droppedSinceLog = 0;
-  private lastDropLog = 0;
+  private lastDropLog = -Infinity;
   private failedSinceLog = 0;
-  private lastFailureLog = 0;
+  private lastFailureLog = -Infinity;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -137,7 +137,7 @@ export class SinkQueue {
     const count = excess - toDrop;
     this.dropped += count;
     this.droppedSinceLog += count;
-    const now = Date.now();
+    const now = performance.now();
     if (now - this.lastDropLog >= DROP_LOG_INTERVAL_MS) {
       this.log.warn('sink is falling behind: dropped oldest readings', { sink: this.sink.name, dropped: this.droppedSinceLog, total_dropped: this.dropped, capacity: this.capacity });
       this.lastDropLog = now;
@@ -161,7 +161,7 @@ export class SinkQueue {
     this.failed += readings.length;
     this.failedSinceLog += readings.length;
     // A lasting failure (a full disk under the buffer) fails every batch: say it at once, then at most every interval.
-    const now = Date.now();
+    const now = performance.now();
     if (now - this.lastFailureLog < DROP_LOG_INTERVAL_MS) return;
     this.log.error('sink failed to take readings', { sink: this.sink.name, readings: this.failedSinceLog, total_failed: this.failed, error: error instanceof Error ? error.message : String(error) });
     this.lastFailureLog = now;

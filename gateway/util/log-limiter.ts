@@ -23,7 +23,7 @@ export class LogLimiter {
   }
 
   private write(level: 'warn' | 'error', key: string, msg: string, fields: LogFields): void {
-    const now = Date.now();
+    const now = performance.now();
     const last = this.last.get(key);
     if (last && now - last.at < this.intervalMs) {
       last.suppressed++;

@@ -15,9 +15,12 @@ export interface GatewayProcess {
   cleanup(): Promise<void>;
 }
 
-/** Starts the gateway on `configFile` and resolves once it logs "gateway running". */
-export async function spawnGateway(configFile: string): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts the gateway on `configFile` and resolves once it logs "gateway running"; `env` adds to the test's environment. */
+export async function spawnGateway(configFile: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts', '--config', configFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env },
+  });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));

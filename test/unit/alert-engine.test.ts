@@ -5,14 +5,15 @@ import { Rule } from '../../gateway/alerts/rule.js';
 import { ruleSchema, rulesSchema } from '../../gateway/alerts/rule-config.js';
 import type { Reading } from '../../gateway/model.js';
 
-/** An engine on a clock the test moves by hand, recording what it emits. */
+/** An engine on a clock the test moves by hand (time passing, or the wall clock jumping), recording what it emits. */
 function harness(rules: unknown[]) {
-  let now = 1_000_000;
+  let elapsed = 1_000_000;
+  let wallOffset = 0;
   const events: AlertEvent[] = [];
   const notified: string[][] = [];
   const acks: ActiveAlert[] = [];
   let changes = 0;
-  const engine = new RuleEngine('district-7', () => now, {
+  const engine = new RuleEngine('district-7', { now: () => elapsed + wallOffset, elapsed: () => elapsed }, {
     event: (event, _alert, notify) => {
       events.push(event);
       notified.push([...notify]);
@@ -22,7 +23,7 @@ function harness(rules: unknown[]) {
   });
   engine.setRules(rulesSchema.parse(rules).map((config) => new Rule(config)));
   const read = (value: Reading['value'], over: Partial<Reading> = {}): void =>
-    engine.onReadings([{ device: 'pump-3', domain: 'water', metric: 'level', value, unit: 'm', ts: now, quality: 'good', tags: { zone: 'north' }, ...over }]);
+    engine.onReadings([{ device: 'pump-3', domain: 'water', metric: 'level', value, unit: 'm', quality: 'good', tags: { zone: 'north' }, ts: elapsed + wallOffset, ...over }]);
   return {
     engine,
     events,
@@ -31,11 +32,16 @@ function harness(rules: unknown[]) {
     read,
     kinds: () => events.map((e) => e.kind),
     advance(ms: number) {
-      now += ms;
+      elapsed += ms;
+      engine.tick();
+    },
+    /** The wall clock jumps (NTP), time itself does not pass. */
+    jumpWall(ms: number) {
+      wallOffset += ms;
       engine.tick();
     },
     get now() {
-      return now;
+      return elapsed + wallOffset;
     },
     get changes() {
       return changes;
@@ -171,6 +177,35 @@ describe('RuleEngine: other conditions', () => {
     expect(h.kinds()).toEqual(['firing']);
     h.read(1.1);
     expect(h.kinds()).toEqual(['firing', 'resolved']);
+  });
+
+  it('a wall clock jump an hour forward or back neither trips staleness nor hurries or stalls `for` and reminders', () => {
+    const h = harness([
+      { name: 'silent', match: { domain: 'water' }, stale: '2m' },
+      { name: 'high', match: { metric: 'level' }, above: 5, for: '10s', severity: 'critical', renotify: '1m' },
+    ]);
+    h.read(6);
+    h.jumpWall(3_600_000);
+    expect(h.events, 'nothing fires from a jump forward').toHaveLength(0);
+    h.advance(10_000);
+    h.read(6);
+    expect(h.kinds()).toEqual(['firing']);
+    h.jumpWall(-7_200_000);
+    h.advance(30_000);
+    h.read(6);
+    expect(h.kinds(), 'no reminder before its minute').toEqual(['firing']);
+    h.advance(30_000);
+    h.read(6);
+    expect(h.kinds(), 'the reminder comes on time after a jump back').toEqual(['firing', 'reminder']);
+  });
+
+  it('rate: starts afresh after the clock went back instead of going blind until it catches up', () => {
+    const h = harness([{ name: 'level-rising', match: { metric: 'level' }, rate: { above: 0.5, per: '1m' } }]);
+    const at = (seconds: number, value: number) => h.read(value, { ts: 1_000_000 + seconds * 1000 });
+    for (let s = 0; s <= 60; s += 10) at(s, 1);
+    // An hour back, then a steep rise: 1.2 m per minute.
+    for (let s = -3600; s <= -3540; s += 10) at(s, 1 + (1.2 * (s + 3600)) / 60);
+    expect(h.kinds()).toEqual(['firing']);
   });
 
   it('offline: from device status, with for', () => {
