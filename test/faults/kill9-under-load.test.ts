@@ -1,0 +1,119 @@
+/**
+ * kill -9 under QoS 1 load: a device publishes as fast as its window of unacknowledged messages allows while the
+ * gateway is killed with SIGKILL at random moments and started again, InfluxDB up the whole time. Every reading the
+ * gateway acknowledged (PUBACK) must be in InfluxDB at the end, and a Modbus device polled beside the load must keep
+ * its schedule in each life of the gateway.
+ */
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { afterAll, describe, expect, it } from 'vitest';
+import { hashPassword } from '../../gateway/broker/password.js';
+import { mosquittoSub } from '../peers/mosquitto-sub.js';
+import { freePort, waitFor } from '../peers/net.js';
+import { outageLab } from '../support/outage-lab.js';
+
+const ROUNDS = 4;
+const WINDOW = 20;
+const DEVICES = 10;
+
+describe('kill -9 under QoS 1 load', () => {
+  const lab = outageLab('gw-kill9-load-');
+  let load: MqttClient | undefined;
+  afterAll(async () => {
+    await load?.endAsync(true);
+  });
+
+  it('keeps every acknowledged reading across repeated kills, and polling resumes each time', { timeout: 240_000 }, async () => {
+    const mqttPort = await freePort();
+    const slavePort = await freePort();
+    const config = join(lab.dir, 'gateway.yaml');
+    writeFileSync(
+      config,
+      `site: lab
+data_dir: ${join(lab.dir, 'data')}
+profiles_dir: ${resolve('config', 'profiles')}
+mqtt:
+  listeners: [{ host: 127.0.0.1, port: ${mqttPort} }]
+  users:
+    - { username: loader, role: device, devices: ["load-*"], password_hash: "${await hashPassword('loader-pass', { ln: 10 })}" }
+  limits: { publish_rate: 100000, publish_burst: 100000 }
+simulator:
+  slaves: [{ model: energy-meter, port: ${slavePort}, profile: sim-energy-meter, seed: 11 }]
+devices:
+  - { name: feeder-1, driver: modbus-tcp, host: 127.0.0.1, port: ${slavePort}, profile: sim-energy-meter, poll_interval: 200ms, timeout: 1s }
+influx:
+  url: ${lab.influx.url}
+  api: v1
+  database: city
+  create_database: true
+  flush_interval: 50ms
+  retry_initial: 50ms
+  retry_max: 300ms
+`,
+    );
+
+    let gateway = await lab.spawn(config);
+    load = await connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { username: 'loader', password: 'loader-pass', reconnectPeriod: 100, connectTimeout: 2_000 });
+    load.on('error', () => undefined); // refused reconnects while the gateway is dead are expected
+    const acknowledged = new Set<number>();
+    let sequence = 0;
+    let inFlight = 0;
+    let running = true;
+    const lastTs = new Map<string, number>();
+    const pump = (): void => {
+      while (running && load!.connected && inFlight < WINDOW) {
+        const n = sequence++;
+        const device = `load-${n % DEVICES}`;
+        const ts = Math.max(Date.now(), (lastTs.get(device) ?? 0) + 1);
+        lastTs.set(device, ts);
+        inFlight++;
+        load!.publish(`city/lab/ingest/load/${device}`, JSON.stringify({ seq: { value: n, ts } }), { qos: 1 }, (error) => {
+          inFlight--;
+          if (!error) acknowledged.add(n);
+          setImmediate(pump);
+        });
+      }
+    };
+    load.on('connect', pump);
+    // mqtt.js keeps unacknowledged messages across reconnects: the window frees up as they are acknowledged or fail.
+    const kick = setInterval(pump, 50);
+    pump();
+
+    try {
+      for (let round = 0; round < ROUNDS; round++) {
+        const polled = mosquittoSub({ port: mqttPort, topic: 'city/lab/energy/feeder-1/frequency' });
+        await polled.ready();
+        const before = acknowledged.size;
+        await waitFor(() => (acknowledged.size >= before + 500 ? true : undefined), { what: `500 acknowledged publishes in life ${round + 1}`, timeoutMs: 60_000 });
+        // Polling keeps its schedule under the load: 5 polls a second, judged generously.
+        const from = polled.messages.length;
+        const started = performance.now();
+        await waitFor(() => (performance.now() - started >= 2_000 ? true : undefined), { timeoutMs: 10_000 });
+        expect((polled.messages.length - from) / ((performance.now() - started) / 1000), `polls/s in life ${round + 1}`).toBeGreaterThan(2);
+        await polled.stop();
+        // A random moment within the next half second.
+        await new Promise((done) => setTimeout(done, Math.random() * 500));
+        await gateway.kill9();
+        gateway = await lab.spawn(config);
+      }
+      const before = acknowledged.size;
+      await waitFor(() => (acknowledged.size >= before + 500 ? true : undefined), { what: 'acknowledged publishes after the last restart', timeoutMs: 60_000 });
+    } finally {
+      running = false;
+      clearInterval(kick);
+    }
+
+    const stored = await waitFor(
+      async () => {
+        const [series] = await lab.influx.query('SELECT seq FROM load', 'city');
+        const values = new Set((series?.values ?? []).map((row) => Number(row[1])));
+        return [...acknowledged].every((n) => values.has(n)) ? values : undefined;
+      },
+      { what: `all ${acknowledged.size} acknowledged readings in InfluxDB`, timeoutMs: 90_000 },
+    );
+    expect(acknowledged.size).toBeGreaterThan(ROUNDS * 500);
+    expect([...acknowledged].filter((n) => !stored.has(n))).toEqual([]);
+    expect(gateway.child.exitCode).toBeNull();
+  });
+});
