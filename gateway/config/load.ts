@@ -216,7 +216,8 @@ function readYaml(file: string, shown: string, env: NodeJS.ProcessEnv, needs: st
     throw new ConfigError([`${shown}: cannot read (${(error as Error).message})`]);
   }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
+  // logLevel error: a mapping used as a key is refused as an unknown key, not also warned about on stderr.
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter, logLevel: 'error' });
   const [error] = doc.errors;
   if (error) {
     // Only the first: after a syntax error the parser's further complaints are echoes of it.
