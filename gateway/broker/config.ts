@@ -101,7 +101,7 @@ const ingestSchema = z.strictObject({
   /** How far a device's clock may run ahead before its timestamps are refused. */
   max_future: duration().default(5 * 60_000),
   /** How old a timestamp may be: a device that stored readings during an outage sends them late. */
-  max_age: duration({ min: 1000 }).default(30 * 24 * 3_600_000),
+  max_age: duration({ min: 1000, max: Number.MAX_SAFE_INTEGER }).default(30 * 24 * 3_600_000),
 });
 
 export const mqttSchema = z

@@ -1,4 +1,8 @@
 import type { z } from 'zod';
+import { describeExpected } from './expected.js';
+import { defOf, schemasAt, unwrap, valueAt } from './schema-walk.js';
+
+export { valueAt } from './schema-walk.js';
 
 /** A config that cannot be used. `problems` are complete lines: `file: path.to.key: what is wrong (what is allowed)`. */
 export class ConfigError extends Error {
@@ -18,7 +22,11 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out || '(top level)';
 }
 
-/** Turns zod issues into one operator-readable line each, naming the file and the key. */
+/**
+ * Turns zod issues into one operator-readable line each, naming the file and the key. This is the one place where
+ * zod's generic messages ("Invalid input", "expected int") become what the key expects, read from the schema; a value
+ * that breaks several checks at once (a huge integer: past the safe range and past the maximum) gets one line.
+ */
 export function describeIssues(file: string, issues: readonly z.core.$ZodIssue[], input: unknown, schema: z.ZodType): string[] {
   const lines: string[] = [];
   for (const issue of issues) {
@@ -30,84 +38,69 @@ export function describeIssues(file: string, issues: readonly z.core.$ZodIssue[]
       }
       continue;
     }
-    if (issue.code === 'invalid_union' && 'options' in issue && Array.isArray(issue.options)) {
-      // A discriminated union (the device's `driver`) whose tag matched none of its options; the path ends at the tag.
-      const given = valueAt(input, issue.path);
-      const allowed = issue.options.map((option) => String(option)).join(', ');
-      lines.push(`${file}: ${formatPath(issue.path)}: ${given === undefined ? 'missing' : `${show(given)} is not known`} (allowed: ${allowed})`);
-      continue;
-    }
-    lines.push(`${file}: ${formatPath(issue.path)}: ${describeIssue(issue, valueAt(input, issue.path))}`);
+    const given = valueAt(input, issue.path);
+    lines.push(`${file}: ${formatPath(issue.path)}: ${describeIssue(issue, given, () => expectedAt(schema, issue.path, input))}`);
   }
-  return lines;
+  return [...new Set(lines)];
 }
 
-function describeIssue(issue: z.core.$ZodIssue, given: unknown): string {
+function describeIssue(issue: z.core.$ZodIssue, given: unknown, expected: () => string | undefined): string {
   switch (issue.code) {
+    case 'invalid_union':
+      // A discriminated union (the device's `driver`) whose tag matched none of its options; the path ends at the tag.
+      if ('options' in issue && Array.isArray(issue.options)) return `${given === undefined ? 'missing' : `${show(given)} is not known`} (allowed: ${issue.options.map(String).join(', ')})`;
+      return mismatch(given, expected()) ?? issue.message;
     case 'invalid_type':
-      return given === undefined ? `missing (required, ${issue.expected})` : `${show(given)} is not a ${issue.expected}`;
+      return mismatch(given, expected()) ?? issue.message;
     case 'invalid_value':
       return `${show(given)} is not allowed (allowed: ${issue.values.map((v) => String(v)).join(', ')})`;
     case 'too_small':
-      return issue.origin === 'array' ? `needs at least ${String(issue.minimum)} entries` : `${show(given)} is too small (minimum ${String(issue.minimum)})`;
+      if (issue.origin === 'array' || issue.origin === 'set') return `needs at least ${count(issue.minimum, 'entry', 'entries')}`;
+      if (issue.origin === 'string') return Number(issue.minimum) <= 1 ? 'must not be empty' : `${show(given)} is shorter than ${count(issue.minimum, 'character', 'characters')}`;
+      return mismatch(given, expected()) ?? `${show(given)} is too small (minimum ${String(issue.minimum)})`;
     case 'too_big':
-      return `${show(given)} is too large (maximum ${String(issue.maximum)})`;
+      if (issue.origin === 'array' || issue.origin === 'set') return `has more than ${count(issue.maximum, 'entry', 'entries')}`;
+      if (issue.origin === 'string') return `is longer than ${count(issue.maximum, 'character', 'characters')}`;
+      return mismatch(given, expected()) ?? `${show(given)} is too large (maximum ${String(issue.maximum)})`;
     case 'invalid_format':
       return `${show(given)} ${issue.message}`;
+    case 'invalid_key':
+      // The path ends at the key itself; the key's own schema says what is wrong with it.
+      return issue.issues.map((inner) => inner.message).join('; ');
     default:
       return issue.message;
   }
 }
 
-interface SchemaDef {
-  type: string;
-  shape?: Record<string, z.ZodType>;
-  element?: z.ZodType;
-  valueType?: z.ZodType;
-  innerType?: z.ZodType;
-  in?: z.ZodType;
-  options?: z.ZodType[];
-  discriminator?: string;
+/** "expected a whole number from 1 to 65535, got 1e+23", or "missing (required: ...)" when nothing was given. */
+function mismatch(given: unknown, expected: string | undefined): string | undefined {
+  if (expected === undefined) return undefined;
+  return given === undefined ? `missing (required: ${expected})` : `expected ${expected}, got ${show(given)}`;
 }
 
-const defOf = (schema: z.ZodType): SchemaDef => (schema as unknown as { _zod: { def: SchemaDef } })._zod.def;
+/** What the schema expects at `path`; when the input leaves open which option of a union applies, only if they agree. */
+function expectedAt(schema: z.ZodType, path: readonly PropertyKey[], input: unknown): string | undefined {
+  const phrases = new Set(schemasAt(schema, path, input).map(describeExpected));
+  const [phrase] = phrases;
+  return phrases.size === 1 ? phrase : undefined;
+}
 
 /** The keys an object schema accepts at `path` (zod does not say which keys it expected when it finds an unknown one). */
 function keysAt(schema: z.ZodType, path: readonly PropertyKey[], input: unknown): string[] | undefined {
-  let node: z.ZodType | undefined = schema;
-  let value = input;
-  let depth = 0;
-  while (node) {
-    const def = defOf(node);
-    if (def.type === 'optional' || def.type === 'default' || def.type === 'nullable') node = def.innerType;
-    else if (def.type === 'pipe') node = def.in;
-    else if (def.type === 'union' && def.discriminator) {
-      const tag = valueAt(value, [def.discriminator]);
-      node = def.options?.find((option) => literalOf(defOf(option).shape?.[def.discriminator!]) === tag);
-    } else if (depth === path.length) return def.type === 'object' && def.shape ? Object.keys(def.shape) : undefined;
-    else {
-      const key = path[depth++]!;
-      value = valueAt(value, [key]);
-      node = def.type === 'object' ? def.shape?.[String(key)] : def.type === 'array' ? def.element : def.type === 'record' ? def.valueType : undefined;
-    }
-  }
-  return undefined;
+  const keys = new Set(schemasAt(schema, path, input).map((node) => Object.keys(defOf(unwrap(node)).shape ?? {}).join(', ')));
+  const [list] = keys;
+  return keys.size === 1 && list ? list.split(', ') : undefined;
 }
 
-function literalOf(schema: z.ZodType | undefined): unknown {
-  const values = schema ? (defOf(schema) as { values?: unknown[] }).values : undefined;
-  return values?.[0];
+function count(n: number | bigint, one: string, many: string): string {
+  return `${String(n)} ${Number(n) === 1 ? one : many}`;
 }
 
 function show(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : typeof value === 'object' && value !== null ? (Array.isArray(value) ? 'a list' : 'a mapping') : String(value);
-}
-
-export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let node = root;
-  for (const key of path) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<PropertyKey, unknown>)[key];
-  }
-  return node;
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null) return 'nothing (null)';
+  if (typeof value === 'object') return Array.isArray(value) ? 'a list' : 'a mapping';
+  // YAML's .inf and .nan, or a number too large for a double (1e400), which YAML reads as infinity.
+  if (typeof value === 'number' && !Number.isFinite(value)) return Number.isNaN(value) ? '.nan (not a number)' : `${value} (.inf or a number too large to hold)`;
+  return String(value);
 }

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import type { SerialLineDeviceConfig } from '../../drivers/serial-line/config.js';
 import type { MqttDeviceConfig } from '../ingest/config.js';
@@ -216,7 +216,8 @@ function readYaml(file: string, shown: string, env: NodeJS.ProcessEnv, needs: st
     throw new ConfigError([`${shown}: cannot read (${(error as Error).message})`]);
   }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
+  // logLevel error: a mapping used as a key is refused as an unknown key, not also warned about on stderr.
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter, logLevel: 'error' });
   const [error] = doc.errors;
   if (error) {
     // Only the first: after a syntax error the parser's further complaints are echoes of it.
@@ -224,10 +225,23 @@ function readYaml(file: string, shown: string, env: NodeJS.ProcessEnv, needs: st
     throw new ConfigError([`${shown}: line ${line}, column ${col}: ${firstLine(error.message)} (YAML syntax)`]);
   }
   const problems = substituteEnv(doc, env, shown);
-  const value: unknown = doc.toJS();
+  const value = toData(doc, shown);
   if (value === null || value === undefined) throw new ConfigError([`${shown}: ${formatPath([])}: the file is empty (it needs at least ${needs})`]);
   if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError([`${shown}: ${formatPath([])}: must be a mapping (it needs at least ${needs})`]);
   return { value, problems };
+}
+
+/** The document as plain data. The yaml library refuses an alias bomb ("billion laughs") here, by throwing. */
+function toData(doc: Document, shown: string): unknown {
+  try {
+    return doc.toJS();
+  } catch (error) {
+    const message = (error as Error).message;
+    if (/excessive alias count/i.test(message)) {
+      throw new ConfigError([`${shown}: ${formatPath([])}: its YAML aliases (*name) expand to too much data (write the values out, or use fewer aliases)`]);
+    }
+    throw new ConfigError([`${shown}: ${formatPath([])}: cannot be read as data (${firstLine(message)})`]);
+  }
 }
 
 function firstLine(message: string): string {

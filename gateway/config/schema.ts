@@ -10,7 +10,8 @@ import { notifiersSchema } from '../alerts/notify/config.js';
 import { duration } from './duration.js';
 import { serialLineDeviceSchema } from '../../drivers/serial-line/config.js';
 import { serialPortFields } from './serial.js';
-import { mqttSchema } from '../broker/config.js';
+import { mqttSchema, type MqttConfig } from '../broker/config.js';
+import { describeHost, findPortClashes } from './listen-addresses.js';
 import { bufferSchema } from '../buffer/config.js';
 import { bridgeSchema } from '../bridge/config.js';
 import { mqttDeviceSchema } from '../ingest/config.js';
@@ -228,6 +229,7 @@ export const configSchema = z
       if (owner) ctx.addIssue({ code: 'custom', path: ['devices', index, 'port'], message: `${device.port} is already used by ${owner} (one serial port, one owner)` });
       else portOwners.set(device.port, `devices[${index}]`);
     });
+    checkPortClashes(config, ctx);
     config.devices.forEach((device, index) => {
       if (device.driver === 'modbus-rtu' && !buses.includes(device.bus)) {
         ctx.addIssue({ code: 'custom', path: ['devices', index, 'bus'], message: `no bus "${device.bus}" (defined under buses: ${buses.length ? buses.join(', ') : 'none'})` });
@@ -236,3 +238,18 @@ export const configSchema = z
   });
 
 export type GatewayConfig = z.output<typeof configSchema>;
+
+/** Two sockets of the gateway (MQTT listeners, simulated slaves) on one address and port would fail at start. */
+function checkPortClashes(config: { mqtt: MqttConfig; simulator?: { slaves: SimulatedSlaveConfig[] } | undefined }, ctx: z.RefinementCtx): void {
+  const addresses = [
+    ...config.mqtt.listeners.map((l, index) => ({ at: `mqtt.listeners[${index}]`, path: ['mqtt', 'listeners', index, 'port'], host: l.host, port: l.port })),
+    ...(config.simulator?.slaves ?? []).map((s, index) => ({ at: `simulator.slaves[${index}]`, path: ['simulator', 'slaves', index, 'port'], host: s.host, port: s.port })),
+  ];
+  for (const { address, taken } of findPortClashes(addresses)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: address.path,
+      message: `${address.host}:${address.port} is already taken by ${taken.at} (${taken.host}:${taken.port}${describeHost(taken.host)}); give one of them another port`,
+    });
+  }
+}

@@ -38,8 +38,8 @@ describe('notifiers config', () => {
 
   it('refuses an email notifier without recipients', () => {
     const { to: _to, ...withoutTo } = mail;
-    expect(problems({ mail: withoutTo })).toEqual(['gateway.yaml: notifiers.mail.to: missing (required, array)']);
-    expect(problems({ mail: { ...mail, to: [] } })).toEqual(['gateway.yaml: notifiers.mail.to: needs at least 1 entries']);
+    expect(problems({ mail: withoutTo })).toEqual(['gateway.yaml: notifiers.mail.to: missing (required: a list)']);
+    expect(problems({ mail: { ...mail, to: [] } })).toEqual(['gateway.yaml: notifiers.mail.to: needs at least 1 entry']);
     expect(problems({ mail: { ...mail, to: ['duty at example.org'] } })).toEqual([
       'gateway.yaml: notifiers.mail.to[0]: "duty at example.org" is not a mail address (e.g. duty@example.org or "Duty <duty@example.org>")',
     ]);

@@ -383,7 +383,7 @@ describe('serialLineDeviceSchema', () => {
   it('refuses an unknown or missing parser type, listing the known ones', () => {
     expect(problems({ ...base, parser: { type: 'xml', fields: {} } })).toEqual(['city.yaml: parser.type: "xml" is not known (allowed: csv, kv, regex, json)']);
     expect(problems({ ...base, parser: { fields: {} } })).toEqual(['city.yaml: parser.type: missing (allowed: csv, kv, regex, json)']);
-    expect(problems(base)).toEqual(['city.yaml: parser: missing (required, object)']);
+    expect(problems(base)).toEqual(['city.yaml: parser: missing (required: a mapping)']);
   });
 
   it('names every other mistake by its key', () => {
@@ -399,15 +399,15 @@ describe('serialLineDeviceSchema', () => {
       }),
     ).toEqual([
       'city.yaml: name: "probe 1" must be letters, digits, "_", "-" or "." (it becomes an MQTT topic level)',
-      'city.yaml: domain: missing (required, string)',
+      'city.yaml: domain: missing (required: text)',
       'city.yaml: framing.delimiter: "\\q" has an unknown escape (use \\n, \\r, \\t, \\0, \\\\ or \\xHH)',
-      'city.yaml: framing.max_line: 4 is too small (minimum 8)',
+      'city.yaml: framing.max_line: expected a whole number from 8 to 1048576, got 4',
       'city.yaml: checksum: "crc" is not allowed (allowed: none, nmea)',
       'city.yaml: parser.columns.1.scale: scale and offset apply to type number only (this field is boolean)',
       'city.yaml: parser.columns.a: "a" is not a column number (columns are 0-based indexes: 0, 1, 2...)',
       'city.yaml: parser.columns.a.metric: "level" is already the metric of column 1 (one reading per metric and line)',
       'city.yaml: parser.typo: unknown key (allowed here: type, separator, columns)',
-      'city.yaml: stale_after: "1 min" is not a duration (use e.g. 500ms, 2s, 5m, 1h)',
+      'city.yaml: stale_after: expected a duration like 500ms, 2s, 5m or 1h, got "1 min"',
     ]);
   });
 
