@@ -5,5 +5,12 @@ export const topicLevel = z
   .string()
   .regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, "_", "-" or "." (it becomes an MQTT topic level)');
 
-/** A device's own tags, added to each of its readings (Influx tags). */
-export const tags = z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'tag names are letters, digits, "_", "-" or "."'), z.string());
+/**
+ * A device's own tags, added to each of its readings (Influx tags). InfluxDB 1.x cannot store a backslash before a
+ * separator or at the end of a tag (it refuses the line), nor a control character: such values are refused here,
+ * where the operator can fix them, rather than dead-lettered later.
+ */
+export const tags = z.record(
+  z.string().regex(/^[A-Za-z0-9_.-]+$/, 'tag names are letters, digits, "_", "-" or "."'),
+  z.string().regex(/^[^\\\p{Cc}]*$/u, 'tag values cannot hold a backslash or a control character (InfluxDB cannot store them as written)'),
+);

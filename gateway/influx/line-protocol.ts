@@ -39,27 +39,13 @@ export class LineEncoder {
 function seriesPrefix(site: string, reading: Reading): string {
   // The configured tags cannot override the two the schema defines.
   const tags: Record<string, string> = { ...reading.tags, site, device: reading.device };
-  let line = escape.measurement(guardBackslashes(reading.domain));
+  let line = escape.measurement(reading.domain);
   for (const key of Object.keys(tags).sort()) {
     const value = tags[key]!;
     // InfluxDB refuses an empty tag key or value; an empty tag is the same as no tag.
-    if (key !== '' && value !== '') line += ',' + escapeTag(key) + '=' + escapeTag(value);
+    if (key !== '' && value !== '') line += ',' + escape.tag(key) + '=' + escape.tag(value);
   }
-  return line + ' ' + escapeTag(reading.metric) + '=';
-}
-
-function escapeTag(text: string): string {
-  return escape.tag(guardBackslashes(text));
-}
-
-/**
- * InfluxDB's parser takes a backslash as escaping the next character, and the client's escape functions leave
- * backslashes alone: a value ending in one (`C:\`) or holding one before a separator would swallow the separator and
- * merge the next tag into it. Doubling such a run of backslashes keeps the line's structure; InfluxDB 1.x then stores
- * them doubled (it has no exact way to write them).
- */
-function guardBackslashes(text: string): string {
-  return text.replace(/\\+(?=[,= ]|$)/g, '$&$&');
+  return line + ' ' + escape.tag(reading.metric) + '=';
 }
 
 /** Numbers are always floats (no `i` suffix), so a series never changes field type when a value happens to be whole. */

@@ -36,6 +36,23 @@ describe('loadConfig', () => {
     expect(config.mqtt).toMatchObject({ prefix: 'city', listeners: [{ type: 'tcp', host: '127.0.0.1', port: 1883 }] });
   });
 
+  it('refuses a tag value InfluxDB could not store as written (a backslash, a control character)', () => {
+    const file = writeConfig(`site: lab
+devices:
+  - { name: gauge-1, driver: mqtt, domain: water, tags: { share: 'C:\\', zone: "north\\tside", ok: "north zone, 2" } }
+`);
+    let problems: readonly string[] = [];
+    try {
+      loadConfig(file, {});
+    } catch (error) {
+      problems = (error as ConfigError).problems;
+    }
+    expect(problems.map((p) => p.replace(/^.*?: /, ''))).toEqual([
+      expect.stringMatching(/^devices\[0\]\.tags\.share: .*backslash or a control character/),
+      expect.stringMatching(/^devices\[0\]\.tags\.zone: .*backslash or a control character/),
+    ]);
+  });
+
   it('substitutes ${VAR} and ${VAR:-default}; an unquoted whole reference takes its YAML type, a quoted one stays a string', () => {
     const file = writeConfig(`
 site: \${SITE}
