@@ -19,7 +19,7 @@ export class Topics {
     return `${this.root}/alerts/${rule}/${device}/${metric}`;
   }
 
-  /** Where staff acknowledge an alert: `{alert topic}/ack`, payload `{"by":"name"}`; the answer comes on `.../ack/result`. */
+  /** Where staff acknowledge an alert: `{alert topic}/ack` (any payload; the login says who); the answer comes on `.../ack/result`. */
   get alertAckFilter(): string {
     return `${this.root}/alerts/+/+/+/ack`;
   }

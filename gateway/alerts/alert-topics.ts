@@ -9,11 +9,12 @@ import type { ActiveAlert } from './engine.js';
  *  - `{prefix}/{site}/alerts/{rule}/{device}/{metric}`: the alert's state, retained while it fires (so staff who connect
  *    later see it), `"state":"resolved"` once it ends, then the retained message is cleared;
  *  - `{prefix}/{site}/events/alerts`: every firing, reminder and resolved event, in order;
- *  - `{...alert topic}/ack` with `{"by":"name"}` acknowledges; the answer comes on `{...}/ack/result`.
+ *  - a publish on `{...alert topic}/ack` acknowledges, in the name of the user logged in as the publishing client (its
+ *    payload is not read: a name in it would be anyone's claim); the answer comes on `{...}/ack/result`.
  * QoS 1 throughout: an alert is worth a retransmission.
  */
 export class AlertTopics {
-  private unsubscribe: (() => Promise<void>) | undefined;
+  private unwatch: (() => void) | undefined;
 
   constructor(
     private readonly broker: Broker,
@@ -22,11 +23,12 @@ export class AlertTopics {
   ) {}
 
   /** Listens for acknowledgements; `acknowledge` answers whether the alert existed. */
-  async listen(acknowledge: (id: string, by: string) => boolean): Promise<void> {
+  listen(acknowledge: (id: string, by: string) => boolean): void {
     const prefix = this.topics.alert('', '', '').slice(0, -2);
-    this.unsubscribe = await this.broker.subscribe(this.topics.alertAckFilter, (topic, payload) => {
+    // Watched as the client publishes it (the ACL has allowed it): a subscription would not say who sent it.
+    this.unwatch = this.broker.watchPublishes(this.topics.alertAckFilter, (client, topic) => {
       const id = topic.slice(prefix.length, -'/ack'.length);
-      const by = acknowledgerOf(payload);
+      const by = client.identity.user;
       const ok = acknowledge(id, by);
       if (ok) this.log.info('alert acknowledged', { alert: id, by });
       else this.log.warn('acknowledgement of an alert that is not active', { alert: id, by });
@@ -52,8 +54,8 @@ export class AlertTopics {
     this.send(this.topics.alert(alert.rule, alert.device, alert.metric), statePayload(alert, event, 'firing'), true);
   }
 
-  async close(): Promise<void> {
-    await this.unsubscribe?.();
+  close(): void {
+    this.unwatch?.();
   }
 
   private send(topic: string, payload: string, retain: boolean): void {
@@ -76,16 +78,4 @@ function statePayload(alert: ActiveAlert, event: Pick<AlertEvent, 'severity' | '
     ts: event.ts,
     acknowledged: alert.acknowledged ?? null,
   });
-}
-
-/** `{"by":"ana"}`, or plain text "ana"; anonymous when neither says who. */
-function acknowledgerOf(payload: Buffer): string {
-  const text = payload.toString('utf8').trim();
-  try {
-    const parsed = JSON.parse(text) as { by?: unknown };
-    if (parsed && typeof parsed.by === 'string' && parsed.by.trim()) return parsed.by.trim().slice(0, 200);
-  } catch {
-    // Not JSON: the text itself names who acknowledged.
-  }
-  return text && !text.startsWith('{') ? text.slice(0, 200) : 'anonymous';
 }

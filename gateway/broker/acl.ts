@@ -2,12 +2,14 @@ import type { Topics } from '../topics.js';
 
 /**
  * Who a connected client is, once authenticated. Roles (DESIGN.md, MQTT contract):
+ * - viewer: reads everything, publishes nothing (anonymous loopback clients by default: a local script may watch, but
+ *   neither command a device nor acknowledge an alert);
  * - device: publishes only under its own ingest topics and command results, reads only its own commands;
  * - staff: reads alerts and device status, acknowledges alerts;
  * - operator: reads everything, sends commands, acknowledges alerts;
  * - internal: the gateway's own helpers (Node-RED): reads everything, may also ingest readings for any device.
  */
-export const roles = ['device', 'staff', 'operator', 'internal'] as const;
+export const roles = ['viewer', 'device', 'staff', 'operator', 'internal'] as const;
 export type Role = (typeof roles)[number];
 
 export interface Identity {
@@ -37,6 +39,8 @@ export class Acl {
     if (!levels) return false;
     const [kind] = levels;
     switch (identity.role) {
+      case 'viewer':
+        return false;
       case 'device':
         // ingest/{domain}/{device} and command/{device}/{point}/result for its own devices
         if (kind === 'ingest' && levels.length === 3) return this.speaksFor(identity, levels[2]!);
@@ -51,11 +55,17 @@ export class Acl {
     }
   }
 
+  /**
+   * Whether the client may subscribe to the filter. Only filters that can match a contract topic (under the site
+   * root) are granted: anything else could never receive a message, and a misconfigured client learns so at once
+   * (SUBACK 0x80) instead of waiting in silence; it also keeps aedes' own `$SYS` topics private.
+   */
   maySubscribe(identity: Identity, filter: string, clientId: string): boolean {
     switch (identity.role) {
+      case 'viewer':
       case 'operator':
       case 'internal':
-        return true;
+        return this.reachesRoot(filter);
       case 'staff':
         return [`${this.root}/alerts/#`, `${this.root}/status/#`, `${this.root}/events/#`, this.topics.clientErrors(clientId)].some((allowed) => filterWithin(filter, allowed));
       case 'device': {
@@ -70,6 +80,18 @@ export class Acl {
   /** Whether a device-role identity may speak for this device name. */
   speaksFor(identity: Identity, device: string): boolean {
     return identity.devices.some((pattern) => this.globOf(pattern).test(device));
+  }
+
+  /** Whether the filter matches some topic below the site root. */
+  private reachesRoot(filter: string): boolean {
+    const levels = filter.split('/');
+    const rootLevels = this.root.split('/');
+    for (let i = 0; i < rootLevels.length; i++) {
+      const level = levels[i];
+      if (level === '#') return true;
+      if (level === undefined || (level !== '+' && level !== rootLevels[i])) return false;
+    }
+    return levels.length > rootLevels.length;
   }
 
   /** The topic's levels below the site root, or undefined when it is not under it. */

@@ -4,6 +4,7 @@ import type { Topics } from '../topics.js';
 import type { Logger } from '../util/log.js';
 import { LogLimiter } from '../util/log-limiter.js';
 import type { Acl, Identity } from './acl.js';
+import { answerUnsupportedProtocol, capPacketSize, deliverOncePerMessage, publishNothingMarked, topicMatches } from './aedes-patches.js';
 import type { Authenticator } from './authenticator.js';
 import type { ListenerConfig, MqttConfig } from './config.js';
 import { openListeners, type BoundListener, type ConnectionOrigin, type OpenListener } from './listeners.js';
@@ -38,9 +39,12 @@ export interface ClientInfo {
 /**
  * Sees every publish a client makes once it is allowed. A returned promise holds back the client's acknowledgement
  * (PUBACK) until it settles — that is how a QoS 1 ingest is acknowledged only once its readings are durable; a
- * rejection closes the connection unacknowledged, so the client sends it again.
+ * rejection closes the connection unacknowledged, so the client sends it again. `'refused'`: the publish is
+ * acknowledged but reaches no subscriber (a payload the handler refused).
  */
-export type ClientPublishHandler = (client: ClientInfo, topic: string, payload: Buffer, qos: 0 | 1 | 2) => void | Promise<void>;
+export type ClientPublishHandler = (client: ClientInfo, topic: string, payload: Buffer, qos: 0 | 1 | 2) => void | 'refused' | Promise<void>;
+/** Sees the allowed client publishes on a topic filter, with the client that made them (alert acknowledgements). */
+export type PublishWatcher = (client: ClientInfo, topic: string, payload: Buffer) => void;
 /** `clean`: the client said DISCONNECT; otherwise its connection was lost or timed out (where a last will fires). */
 export type ClientGoneHandler = (client: ClientInfo, clean: boolean) => void;
 
@@ -54,14 +58,13 @@ export interface BrokerStats {
   readonly payloadsTooLarge: number;
   readonly publishesThrottled: number;
   readonly floodDisconnects: number;
+  /** CONNECTs of a protocol level other than MQTT 3.1/3.1.1, answered with CONNACK 0x01. */
+  readonly protocolsRefused: number;
 }
 
 const DEFAULT_LIMITS: BrokerLimits = { max_connections: 5000, max_payload: 256 * 1024, publish_rate: 200, publish_burst: 1000, max_throttle: 10_000 };
 /** How long close() lets in-flight internal publishes land before it closes the broker anyway. */
 const CLOSE_GRACE_MS = 2000;
-/** Where a refused publish is routed: `$` topics match no wildcard subscription and nobody may subscribe under `$GW/`. */
-const DROPPED_ROOT = '$GW/';
-const DROPPED_TOPIC = `${DROPPED_ROOT}dropped`;
 const REFUSAL_LOG_INTERVAL_MS = 10_000;
 /** Room beside the payload in a PUBLISH: a topic of up to 64 KB, its length, the packet id. */
 const PACKET_OVERHEAD_BYTES = 65_536 + 4;
@@ -81,8 +84,11 @@ export class Broker {
   private readonly origins = new WeakMap<Duplex, ConnectionOrigin>();
   private readonly sessions = new WeakMap<Client, Session>();
   private readonly limits: BrokerLimits;
-  private readonly counts = { connectionsAccepted: 0, loginsRefused: 0, connectionsOverLimit: 0, publishesDenied: 0, subscriptionsDenied: 0, payloadsTooLarge: 0, publishesThrottled: 0, floodDisconnects: 0 };
+  private readonly counts = { connectionsAccepted: 0, loginsRefused: 0, connectionsOverLimit: 0, publishesDenied: 0, subscriptionsDenied: 0, payloadsTooLarge: 0, publishesThrottled: 0, floodDisconnects: 0, protocolsRefused: 0 };
   private readonly refusals: LogLimiter;
+  private readonly watchers = new Set<{ readonly filter: string; readonly watch: PublishWatcher }>();
+  /** Marks a refused publish so that aedes publishes it to nobody (yet acknowledges it). */
+  private readonly publishToNobody: (packet: PublishPacket) => void;
   /** Internal publishes not yet settled, so close() can let them land first. */
   private inFlight = 0;
   private settled: (() => void) | undefined;
@@ -94,6 +100,7 @@ export class Broker {
     this.limits = opts.limits ?? DEFAULT_LIMITS;
     this.refusals = new LogLimiter(log, REFUSAL_LOG_INTERVAL_MS);
     this.aedes = new Aedes(this.aedesOptions());
+    this.publishToNobody = publishNothingMarked(this.aedes);
   }
 
   /** A broker with its listeners open. */
@@ -159,6 +166,16 @@ export class Broker {
     return () => new Promise<void>((resolve) => this.aedes.unsubscribe(filter, deliver, resolve));
   }
 
+  /**
+   * Calls `watch` for each allowed client publish on a topic matching the filter, with the client that made it —
+   * unlike subscribe(), which sees messages but not who sent them. Returns a function that ends the watch.
+   */
+  watchPublishes(filter: string, watch: PublishWatcher): () => void {
+    const watcher = { filter, watch };
+    this.watchers.add(watcher);
+    return () => this.watchers.delete(watcher);
+  }
+
   /** Tells a client why something it sent was refused, on its own error topic (`{root}/clients/{id}/errors`). */
   tellClient(clientId: string, topic: string, reasons: readonly string[]): void {
     const root = this.opts.access?.topics;
@@ -190,9 +207,14 @@ export class Broker {
 
   private accept(stream: Duplex, origin: ConnectionOrigin): void {
     this.origins.set(stream, origin);
-    capPacketSize(this.aedes.handle(stream), this.limits.max_payload + PACKET_OVERHEAD_BYTES, (bytes) => {
+    const client = this.aedes.handle(stream);
+    capPacketSize(client, this.limits.max_payload + PACKET_OVERHEAD_BYTES, (bytes) => {
       this.counts.payloadsTooLarge++;
       this.refusals.warn(`packet:${origin.remoteAddress ?? ''}`, 'connection cut: packet over the size limit', { from: origin.remoteAddress, listener: origin.listener.url, bytes });
+    });
+    answerUnsupportedProtocol(client, () => {
+      this.counts.protocolsRefused++;
+      this.refusals.warn(`protocol:${origin.remoteAddress ?? ''}`, 'connection refused: unsupported MQTT protocol level (3.1 and 3.1.1 are spoken)', { from: origin.remoteAddress, listener: origin.listener.url });
     });
   }
 
@@ -204,7 +226,7 @@ export class Broker {
       preConnect: (client, packet, callback) => {
         // [MQTT-3.1.3-8] an empty client id requires clean session; aedes would accept it otherwise.
         if (!packet.clientId && packet.clean === false) emptyIdWithSession.add(client);
-        keepEveryMessage(client);
+        deliverOncePerMessage(client);
         callback(null, true);
       },
       authenticate: (client, username, password, callback) => {
@@ -273,14 +295,16 @@ export class Broker {
       return callback(new Error('publishing faster than allowed'));
     }
     const handle = (): void => {
-      let result: void | Promise<void> = undefined;
+      let result: ReturnType<ClientPublishHandler> = undefined;
       try {
+        this.notifyWatchers(info, packet.topic, payload);
         result = this.opts.onPublish?.(info, packet.topic, payload, packet.qos);
       } catch (error) {
         this.log.error('publish handler failed', { client: info.id, topic: packet.topic, error });
       }
+      if (result === 'refused') this.publishToNobody(packet);
       // QoS 0 has no acknowledgement to hold back.
-      if (result === undefined || packet.qos === 0) return callback(null);
+      if (result === undefined || result === 'refused' || packet.qos === 0) return callback(null);
       result.then(
         () => callback(null),
         (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
@@ -296,17 +320,27 @@ export class Broker {
     this.refusals.warn(`publish:${client.id}`, 'publish refused', { client: client.id, user: client.identity.user, topic: packet.topic, reason });
     this.tellClient(client.id, packet.topic, [reason]);
     if (this.opts.access?.denyAction === 'disconnect') return callback(new Error(reason));
-    // MQTT 3.1.1 cannot say "refused" [MQTT-3.3.5-2]: acknowledge as usual and route it nowhere, as Mosquitto does.
-    packet.topic = DROPPED_TOPIC;
-    packet.retain = false;
+    // MQTT 3.1.1 cannot say "refused" [MQTT-3.3.5-2]: acknowledge as usual and publish it to nobody, as Mosquitto does.
+    this.publishToNobody(packet);
     callback(null);
+  }
+
+  private notifyWatchers(client: ClientInfo, topic: string, payload: Buffer): void {
+    for (const { filter, watch } of this.watchers) {
+      if (!topicMatches(filter, topic)) continue;
+      try {
+        watch(client, topic, payload);
+      } catch (error) {
+        this.log.error('publish watcher failed', { filter, client: client.id, topic, error });
+      }
+    }
   }
 
   private authorizeSubscribe(client: Client, subscription: Subscription): Subscription | null {
     const session = this.sessions.get(client);
     const access = this.opts.access;
     if (!session || !access) return subscription;
-    if (!subscription.topic.startsWith(DROPPED_ROOT) && access.acl.maySubscribe(session.info.identity, subscription.topic, client.id)) return subscription;
+    if (access.acl.maySubscribe(session.info.identity, subscription.topic, client.id)) return subscription;
     this.counts.subscriptionsDenied++;
     this.refusals.warn(`subscribe:${client.id}`, 'subscription refused', { client: client.id, user: session.info.identity.user, filter: subscription.topic });
     this.tellClient(client.id, subscription.topic, [`not allowed to subscribe to ${subscription.topic} (${session.info.identity.role} ${session.info.identity.user})`]);
@@ -322,43 +356,8 @@ export class Broker {
   }
 }
 
-/**
- * Closes a connection whose next packet announces more than `maxBytes`, as soon as its length field arrives. aedes
- * has no packet size limit and its parser (mqtt-packet) buffers a whole packet — up to 256 MB by the protocol — before
- * anything can look at it; a few such connections would exhaust a small gateway's memory. This reaches into the
- * parser's length state (mqtt-packet 9: `_parseLength`, `packet.length`); test/integration/mqtt-limits.test.ts fails
- * if an upgrade moves it.
- */
-function capPacketSize(client: Client, maxBytes: number, onTooLarge: (bytes: number) => void): void {
-  const parser = (client as unknown as { _parser: { _parseLength(): boolean; packet: { length: number }; emit(event: 'error', error: Error): void } })._parser;
-  const parseLength = parser._parseLength.bind(parser);
-  parser._parseLength = () => {
-    const complete = parseLength();
-    if (complete && parser.packet.length > maxBytes) {
-      onTooLarge(parser.packet.length);
-      parser.emit('error', new Error(`packet of ${parser.packet.length} bytes is over the limit of ${maxBytes}`));
-      client.conn.destroy();
-      return false;
-    }
-    return complete;
-  };
-}
-
 function connackError(returnCode: 2 | 3 | 4 | 5, message: string): AuthenticateError {
   const error = new Error(message) as AuthenticateError;
   error.returnCode = returnCode;
   return error;
-}
-
-/**
- * Turns off aedes' per-client dedupe, which silently loses messages here. It drops a packet whose broker counter is
- * not above the last one delivered to the client, assuming packets reach clients in counter order; but a retained or
- * QoS 1 publish (a device status, an alert) waits on persistence before it is emitted while a QoS 0 reading does not,
- * so a reading published a moment later overtakes it and the status or alert is dropped as a "duplicate"
- * (moscajs/aedes#994, #955, open). Dedupe exists for overlapping subscriptions of one client; without it such a
- * client gets one copy per matching subscription, which [MQTT-3.3.5-1] allows and Mosquitto 2 does too.
- */
-function keepEveryMessage(client: Client): void {
-  const neverSeen = new Proxy<Record<string, number>>({}, { get: () => undefined, set: () => true, deleteProperty: () => true });
-  (client as unknown as { duplicates: Record<string, number> }).duplicates = neverSeen;
 }

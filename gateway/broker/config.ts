@@ -110,7 +110,8 @@ export const mqttSchema = z
     listeners: z.array(listenerInput).min(1).default([{ type: 'tcp', host: '127.0.0.1', port: 1883 }]),
     /** Clients without credentials, on loopback listeners only (never on a network-facing one). */
     allow_anonymous: z.boolean().default(true),
-    anonymous_role: z.enum(roles).default('operator'),
+    /** viewer: they may watch everything and publish nothing; any local process can connect anonymously. */
+    anonymous_role: z.enum(roles).default('viewer'),
     users: z.array(userSchema).default([]),
     /** What a publish the ACL refuses gets: `ignore` acknowledges and drops it (as Mosquitto does); `disconnect` closes the connection. */
     deny_action: z.enum(['ignore', 'disconnect']).default('ignore'),

@@ -61,8 +61,11 @@ export class MqttIngest {
     }
   }
 
-  /** The broker's publish handler: a promise for QoS 1 ingest holds the PUBACK until the readings are durable. */
-  onPublish(client: ClientInfo, topic: string, payload: Buffer, qos: 0 | 1 | 2): void | Promise<void> {
+  /**
+   * The broker's publish handler: a promise for QoS 1 ingest holds the PUBACK until the readings are durable. A payload
+   * refused as a whole is `'refused'`: acknowledged, and its raw bytes reach no subscriber.
+   */
+  onPublish(client: ClientInfo, topic: string, payload: Buffer, qos: 0 | 1 | 2): void | 'refused' | Promise<void> {
     if (!topic.startsWith(this.prefix)) return;
     const slash = topic.indexOf('/', this.prefix.length);
     const domain = topic.slice(this.prefix.length, slash);
@@ -70,7 +73,7 @@ export class MqttIngest {
     const problem = slash < 0 ? `ingest topics are ${this.prefix}{domain}/{device}` : this.topicProblem(domain, device);
     if (problem) {
       this.reject(client, topic, device, [problem], 0);
-      return;
+      return 'refused';
     }
     const declared = this.declared.get(device);
     const now = Date.now();
@@ -84,7 +87,7 @@ export class MqttIngest {
         rejections.filter((r) => r.metric !== undefined).length,
       );
     }
-    if (readings.length === 0) return;
+    if (readings.length === 0) return 'refused';
     this.counts.readings += readings.length;
     this.seen(client, device, performance.now());
     const stored = this.ctx.publish(readings, qos > 0);

@@ -12,7 +12,7 @@ describe('embedded broker delivery', () => {
 
   beforeAll(async () => {
     gw = await startGateway('site: lab\n');
-    sub = mosquittoSub({ port: gw.mqttPort, topic: ['lab/#', 'lab/status/#'] });
+    sub = mosquittoSub({ port: gw.mqttPort, topic: ['city/lab/#', 'city/lab/status/#'] });
     await sub.ready();
   });
   afterAll(async () => {
@@ -24,8 +24,8 @@ describe('embedded broker delivery', () => {
     const broker = gw.gateway.mqttBroker!;
     const sent: string[] = [];
     for (let i = 0; i < 50; i++) {
-      void broker.publish(`lab/status/dev-${i}`, `status ${i}`, 1, true);
-      void broker.publish(`lab/data/dev-${i}`, `reading ${i}`, 0, false);
+      void broker.publish(`city/lab/status/dev-${i}`, `status ${i}`, 1, true);
+      void broker.publish(`city/lab/data/dev-${i}`, `reading ${i}`, 0, false);
       sent.push(`status ${i}`, `reading ${i}`);
     }
     await sub.next((m) => m.payload === 'status 49');

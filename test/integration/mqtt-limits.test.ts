@@ -26,6 +26,7 @@ describe('MQTT limits', () => {
     gw = await startGateway(`site: lab
 mqtt:
   listeners: [{ type: tcp, host: 127.0.0.1, port: 0 }]
+  anonymous_role: operator # the test's clients publish commands without a login
   limits: { max_connections: 4, publish_rate: 50, publish_burst: 50, max_throttle: 1s }
 `);
     all = mosquittoSub({ port: gw.mqttPort, topic: 'city/lab/command/#', qos: 1 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Acl, filterWithin, type Identity } from '../../gateway/broker/acl.js';
+import { topicMatches } from '../../gateway/broker/aedes-patches.js';
 import { Authenticator } from '../../gateway/broker/authenticator.js';
 import type { BoundListener, ConnectionOrigin } from '../../gateway/broker/listeners.js';
 import { hashPassword } from '../../gateway/broker/password.js';
@@ -10,6 +11,7 @@ const device: Identity = { user: 'lora-gw', role: 'device', devices: ['lora-*', 
 const staff: Identity = { user: 'desk', role: 'staff', devices: [] };
 const operator: Identity = { user: 'ops', role: 'operator', devices: [] };
 const internal: Identity = { user: 'internal:nodered', role: 'internal', devices: [] };
+const viewer: Identity = { user: 'anonymous', role: 'viewer', devices: [] };
 
 describe('Acl', () => {
   it.each([
@@ -33,6 +35,9 @@ describe('Acl', () => {
     [internal, 'city/d7/ingest/water/pump-7', true],
     [internal, 'city/d7/water/pump-7/level', false],
     [operator, '$SYS/broker/uptime', false],
+    [viewer, 'city/d7/command/pump-7/valve', false],
+    [viewer, 'city/d7/alerts/overflow/pump-7/level/ack', false],
+    [viewer, 'city/d7/ingest/water/pump-7', false],
   ])('publish %#: %o on %s → %s', (identity, topic, allowed) => {
     expect(acl.mayPublish(identity, topic)).toBe(allowed);
   });
@@ -54,7 +59,20 @@ describe('Acl', () => {
     [staff, 'city/d7/+/pump-7/level', false],
     [staff, 'city/d7/water/#', false],
     [operator, '#', true],
+    [operator, '+/#', true],
+    [operator, 'city/+/water/#', true],
+    [operator, 'city/d7/command/pump-7/valve', true],
+    [operator, 'city/#', true],
+    [operator, 'city/d7', false],
+    [operator, 'city/+', false],
+    [operator, 'city/other/#', false],
+    [operator, 'test/nosubscribe', false],
+    [operator, '$SYS/#', false],
     [internal, 'city/d7/#', true],
+    [internal, 'elsewhere/#', false],
+    [viewer, '#', true],
+    [viewer, 'city/d7/water/+/level', true],
+    [viewer, '$SYS/#', false],
   ])('subscribe %#: %o to %s → %s', (identity, filter, allowed) => {
     expect(acl.maySubscribe(identity, filter, 'c-1')).toBe(allowed);
   });
@@ -65,6 +83,15 @@ describe('Acl', () => {
     expect(filterWithin('a', 'a/#')).toBe(true);
     expect(filterWithin('a/#', 'a/+')).toBe(false);
     expect(filterWithin('a/b', 'a/b/c')).toBe(false);
+  });
+
+  it('matches topics against filters, keeping `$` topics from leading wildcards [MQTT-4.7.2-1]', () => {
+    expect(topicMatches('city/+/water/#', 'city/d7/water/pump-7/level')).toBe(true);
+    expect(topicMatches('city/d7/#', 'city/d7')).toBe(true);
+    expect(topicMatches('city/d7/+', 'city/d7/water/pump-7')).toBe(false);
+    expect(topicMatches('#', '$SYS/broker/uptime')).toBe(false);
+    expect(topicMatches('+/broker/uptime', '$SYS/broker/uptime')).toBe(false);
+    expect(topicMatches('$SYS/#', '$SYS/broker/uptime')).toBe(true);
   });
 });
 

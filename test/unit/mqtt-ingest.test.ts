@@ -56,6 +56,16 @@ describe('MqttIngest', () => {
     expect(ingest.stats()).toMatchObject({ payloadsRejected: 3, readings: 0 });
   });
 
+  it('marks a payload refused as a whole, so the broker relays it to nobody; a partly good one is not', () => {
+    const { ingest } = setup();
+    const on = (payload: string) => ingest.onPublish(client('c1'), 'city/lab/ingest/water/gauge-1', Buffer.from(payload), 0);
+    expect(on('{"level": 1.5')).toBe('refused');
+    expect(on('{"level": null}')).toBe('refused');
+    expect(ingest.onPublish(client('c1'), 'city/lab/ingest/water/pump-station-3', Buffer.from('{"flow": 1}'), 0)).toBe('refused');
+    expect(on('{"level": 1.5, "flow": null}')).toBeUndefined();
+    expect(ingest.onPublish(client('c1'), 'city/lab/command/x/y', Buffer.from('{}'), 0)).toBeUndefined();
+  });
+
   it('keeps a device online while any of its connections lives', () => {
     const { ingest, changes } = setup();
     const [a, b] = [client('a'), client('b')];

@@ -1,0 +1,141 @@
+/**
+ * Where the broker reaches into aedes 1.2 and mqtt-packet 9 internals, to hold the MQTT contract where their hooks
+ * cannot. Each patch names the internal it relies on; test/faults/broker-contract.test.ts and
+ * test/integration/mqtt-limits.test.ts fail if an upgrade moves one.
+ */
+import type { Aedes, Client, PublishPacket } from 'aedes';
+import { filterWithin } from './acl.js';
+
+/** CONNACK, return code 0x01: unacceptable protocol level. */
+const CONNACK_UNACCEPTABLE_PROTOCOL = Buffer.from([0x20, 0x02, 0x00, 0x01]);
+
+interface PacketParser {
+  packet: { cmd?: string; length: number };
+  error: Error | null;
+  _parseLength(): boolean;
+  _emitError(error: Error): void;
+  emit(event: 'error', error: Error): void;
+}
+
+function parserOf(client: Client): PacketParser {
+  return (client as unknown as { _parser: PacketParser })._parser;
+}
+
+/**
+ * Closes a connection whose next packet announces more than `maxBytes`, as soon as its length field arrives. aedes
+ * has no packet size limit and its parser (mqtt-packet) buffers a whole packet — up to 256 MB by the protocol — before
+ * anything can look at it; a few such connections would exhaust a small gateway's memory. Relies on the parser's
+ * length state (`_parseLength`, `packet.length`).
+ */
+export function capPacketSize(client: Client, maxBytes: number, onTooLarge: (bytes: number) => void): void {
+  const parser = parserOf(client);
+  const parseLength = parser._parseLength.bind(parser);
+  parser._parseLength = () => {
+    const complete = parseLength();
+    if (complete && parser.packet.length > maxBytes) {
+      onTooLarge(parser.packet.length);
+      parser.emit('error', new Error(`packet of ${parser.packet.length} bytes is over the limit of ${maxBytes}`));
+      client.conn.destroy();
+      return false;
+    }
+    return complete;
+  };
+}
+
+/**
+ * [MQTT-3.1.2-2] answers a CONNECT of an unsupported protocol level with CONNACK 0x01, then disconnects. mqtt-packet
+ * refuses such a level while parsing (levels 3-5 reach aedes, which answers 5 itself), so aedes never sees the
+ * CONNECT and just drops the connection; a client would not learn why. Relies on the parser's `_emitError`.
+ */
+export function answerUnsupportedProtocol(client: Client, onRefused: () => void): void {
+  const parser = parserOf(client);
+  const emitError = parser._emitError.bind(parser);
+  parser._emitError = (error) => {
+    if (parser.packet.cmd !== 'connect' || error.message !== 'Invalid protocol version') return emitError(error);
+    parser.error = error; // stops the parse loop, as emitError would
+    onRefused();
+    // end() flushes the CONNACK before closing; an error event would destroy the socket with it unsent.
+    client.conn.end(CONNACK_UNACCEPTABLE_PROTOCOL, () => client.conn.destroy());
+  };
+}
+
+type Deliver = (packet: PublishPacket & { brokerId?: string; brokerCounter?: number }, done: () => void) => void;
+interface Subscriptions {
+  readonly subscriptions: Record<string, { qos: number } | undefined>;
+  duplicates: Record<string, number>;
+  deliver0: Deliver;
+  deliverQoS: Deliver;
+}
+
+/**
+ * One copy of each message per client, at the highest QoS among its subscriptions that match, never above the
+ * publish's [MQTT-3.3.5-1]. Must run before the client's subscriptions exist (preConnect).
+ *
+ * aedes gets both wrong on its own: it downgrades a copy by the subscription whose filter equals the topic, so a
+ * wildcard subscription granted QoS 1 receives QoS 2; and its per-client dedupe silently loses messages — it drops a
+ * packet whose broker counter is not above the last one delivered, assuming counter order, but a retained or QoS 1
+ * publish waits on persistence while a QoS 0 one does not, so a status or alert overtaken by a reading is dropped
+ * (moscajs/aedes#994, #955). The copies of one message for one client are delivered in one synchronous pass over the
+ * matching subscriptions, so a copy whose broker id and counter equal the previous one's is a duplicate.
+ * Relies on the client's `deliver0`/`deliverQoS`/`duplicates`/`subscriptions`.
+ */
+export function deliverOncePerMessage(client: Client): void {
+  const inner = client as unknown as Subscriptions;
+  // aedes' own dedupe, disabled: every packet looks never seen.
+  inner.duplicates = new Proxy<Record<string, number>>({}, { get: () => undefined, set: () => true, deleteProperty: () => true });
+  const writeQoS0 = inner.deliver0;
+  const writeQoS = inner.deliverQoS;
+  let lastId: string | undefined;
+  let lastCounter: number | undefined;
+  const deliver: Deliver = (packet, done) => {
+    if (packet.brokerId !== undefined && packet.brokerId === lastId && packet.brokerCounter === lastCounter) return void setImmediate(done);
+    lastId = packet.brokerId;
+    lastCounter = packet.brokerCounter;
+    const qos = Math.min(packet.qos, grantedQos(inner.subscriptions, packet.topic, packet.qos)) as PublishPacket['qos'];
+    if (qos === 0) return writeQoS0(packet, done);
+    writeQoS(qos === packet.qos ? packet : { ...packet, qos }, done);
+  };
+  // Read by aedes when a subscription is added (and for retained messages), so every path comes through here.
+  inner.deliver0 = deliver;
+  inner.deliverQoS = deliver;
+}
+
+/** The highest QoS granted to a subscription matching the topic (`fallback` when none does). */
+function grantedQos(subscriptions: Subscriptions['subscriptions'], topic: string, fallback: number): number {
+  let highest = -1;
+  let only: number | undefined;
+  let count = 0;
+  for (const filter in subscriptions) {
+    const qos = subscriptions[filter]?.qos ?? 0;
+    only = qos;
+    count++;
+    if (qos > highest && topicMatches(filter, topic)) highest = qos;
+  }
+  if (count === 1 && only !== undefined) return only;
+  return highest < 0 ? fallback : highest;
+}
+
+/** Whether the filter matches the topic; a filter starting with a wildcard never matches a `$` topic [MQTT-4.7.2-1]. */
+export function topicMatches(filter: string, topic: string): boolean {
+  if (topic.startsWith('$') && (filter.startsWith('#') || filter.startsWith('+'))) return false;
+  return filterWithin(topic, filter);
+}
+
+/**
+ * Lets the broker refuse a client's publish yet acknowledge it (deny_action: ignore): a marked packet is published to
+ * nobody — no live subscriber, no persistent session's offline queue, no retained store — while aedes still sends
+ * the PUBACK/PUBREC it owes. authorizePublish can only allow (publish) or fail (disconnect); re-routing the packet to
+ * a `$` topic is not enough, since aedes still queues it for persistent sessions subscribed to `#`. Relies on aedes'
+ * publish handler calling `broker.publish(packet, client, done)` with the packet authorizePublish saw.
+ */
+export function publishNothingMarked(aedes: Aedes): (packet: PublishPacket) => void {
+  const marked = new WeakSet<PublishPacket>();
+  type Publish = (packet: PublishPacket, client?: Client | null | ((error?: Error) => void), done?: (error?: Error) => void) => void;
+  const publish = (aedes.publish as Publish).bind(aedes);
+  (aedes as unknown as { publish: Publish }).publish = (packet, client, done) => {
+    if (!marked.has(packet)) return publish(packet, client, done);
+    marked.delete(packet);
+    (typeof client === 'function' ? client : done)?.();
+  };
+  return (packet) => marked.add(packet);
+}
