@@ -16,12 +16,14 @@ export function readLine(line: string): ReadLine {
   const [head, afterHead] = scanUntil(line, 0, ' ');
   const parts = splitUnescaped(head, ',');
   const measurement = parts[0]!.replace(/\\([, ])/g, '$1');
-  const tags: Record<string, string> = {};
+  const tagEntries: [string, string][] = [];
   for (const part of parts.slice(1)) {
     const [key, value] = splitUnescaped(part, '=');
     if (key === undefined || value === undefined || key === '' || value === '') throw new Error(`a bad tag ${part}`);
-    tags[unescapeTag(key)] = unescapeTag(value);
+    tagEntries.push([unescapeTag(key), unescapeTag(value)]);
   }
+  // fromEntries defines own properties, so a tag named __proto__ is read as a tag, not as the prototype.
+  const tags: Record<string, string> = Object.fromEntries(tagEntries);
   const [fieldKey, afterKey] = scanUntil(line, afterHead, '=');
   let at = afterKey;
   let value: string | number | boolean;
