@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { AlertStore } from './alerts/alert-store.js';
 import { AlertTopics } from './alerts/alert-topics.js';
 import { Alerting } from './alerts/alerting.js';
-import { notifierTarget } from './alerts/notify/config.js';
+import { notifierTarget, outboxRoot } from './alerts/notify/config.js';
 import { NotificationDispatcher, type NotifierStats } from './alerts/notify/dispatcher.js';
 import { Rule } from './alerts/rule.js';
 import { RuleReloader } from './alerts/rule-reloader.js';
@@ -198,7 +198,7 @@ export class Gateway {
     const { config, log } = this;
     const alertLog = log.child('alerts');
     const targets = Object.entries(config.notifiers).map(([name, notifier]) => notifierTarget(name, notifier, config.data_dir, alertLog.child(name)));
-    const dispatch = await NotificationDispatcher.open(targets, {}, alertLog);
+    const dispatch = await NotificationDispatcher.open(targets, { outboxRoot: outboxRoot(config.data_dir) }, alertLog);
     this.notifications = dispatch;
     const alerting = await Alerting.start(
       {

@@ -4,16 +4,20 @@
  * notification then arrives exactly once, critical ones before warnings, each severity in the order it happened; a
  * third run finds the outboxes empty (the deliveries were committed).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AlertEvent } from '../../gateway/alerts/alert.js';
+import { notifierTarget } from '../../gateway/alerts/notify/config.js';
+import { NotificationDispatcher } from '../../gateway/alerts/notify/dispatcher.js';
+import { createLogger } from '../../gateway/util/log.js';
 import { hashPassword } from '../../gateway/broker/password.js';
 import { parseMail } from '../peers/mail.js';
 import { mosquittoPub } from '../peers/mosquitto-pub.js';
 import { freePort, waitFor } from '../peers/net.js';
-import { startSmtpRelay, startWebhookReceiverOn, status } from '../peers/receivers.js';
+import { startSmtpRelay, startWebhookReceiver, startWebhookReceiverOn, status } from '../peers/receivers.js';
 import { spawnGateway, type GatewayProcess } from '../support/gateway-process.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -98,5 +102,54 @@ rules:
     for (const line of opened) expect(line).toContain('queued=0');
     expect(hook.received).toHaveLength(expected.length);
     expect(relay.mails).toHaveLength(expected.length);
+  });
+});
+
+const isRoot = process.getuid?.() === 0;
+
+/** Appends to `file` until the file system refuses: ENOSPC, page by page at the end. */
+function fillUp(file: string): void {
+  for (const chunk of [64 * 1024, 4096, 1]) {
+    try {
+      for (;;) appendFileSync(file, Buffer.alloc(chunk));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+    }
+  }
+}
+
+describe('notification outbox on a full disk', () => {
+  // Only root can mount the small tmpfs that makes a real ENOSPC; elsewhere this case cannot be set up.
+  it.skipIf(!isRoot)('keeps delivering, without resending, when the disk is too full to note a delivery', { timeout: 60_000 }, async () => {
+    const mount = mkdtempSync(join(tmpdir(), 'gw-notify-full-'));
+    cleanups.push(() => rmSync(mount, { recursive: true, force: true }));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mount]);
+    cleanups.push(() => {
+      execFileSync('umount', [mount]);
+    });
+    const receiver = await startWebhookReceiver(status(204));
+    cleanups.push(() => receiver.close());
+    const lines: string[] = [];
+    const log = createLogger({ sink: { write: (line) => lines.push(line) } });
+    const target = notifierTarget('duty-hook', { type: 'webhook', url: receiver.url, timeout: 2000, headers: {}, outbox: { max_size: 64 * 1024, max_age: 3_600_000 } }, mount);
+    const d = await NotificationDispatcher.open([target], { retryInitial: 50, retryMax: 200 }, log);
+    cleanups.push(() => d.close());
+    const firing: AlertEvent = {
+      id: 'level-high/pump-1/level', site: 'lab', rule: 'level-high', device: 'pump-1', metric: 'level', domain: 'water', kind: 'firing',
+      severity: 'critical', message: 'pump-1 level = 4.9 m', value: 4.9, unit: 'm', since: Date.now(), ts: Date.now(), acknowledged: undefined,
+    };
+
+    // Stored while there is room; the disk fills up before the receiver's answer is noted.
+    const filler = join(mount, 'filler');
+    d.send(firing, ['duty-hook']);
+    fillUp(filler);
+    await waitFor(() => (receiver.received.length >= 1 && d.stats()['duty-hook']!.delivered === 1 ? true : undefined), { what: 'the notification delivered' });
+    await waitFor(() => (lines.some((l) => l.includes('cannot note a delivery')) ? true : undefined), { what: 'the commit refused by the full disk' });
+
+    // Room again: the next event goes out, and the one already accepted is not sent a second time.
+    unlinkSync(filler);
+    d.send({ ...firing, device: 'pump-2' }, ['duty-hook']);
+    await waitFor(() => (d.stats()['duty-hook']!.delivered === 2 && d.stats()['duty-hook']!.queued === 0 ? true : undefined), { what: 'the second event delivered' });
+    expect(receiver.devices()).toEqual(['pump-1', 'pump-2']);
   });
 });

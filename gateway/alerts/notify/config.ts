@@ -127,10 +127,15 @@ export function createNotifier(name: string, config: NotifierConfig, log: Logger
   }
 }
 
+/** Where the notifiers' outboxes live: one folder per notifier name. */
+export function outboxRoot(dataDir: string): string {
+  return join(dataDir, 'alerts', 'outbox');
+}
+
 /** The notifier with its outbox in `dataDir`/alerts/outbox/<name>/, as the dispatcher takes it. */
 export function notifierTarget(name: string, config: NotifierConfig, dataDir: string, log: Logger = silentLogger): NotifierTarget {
   return {
     notifier: createNotifier(name, config, log),
-    outbox: { dir: join(dataDir, 'alerts', 'outbox', name), maxBytes: config.outbox.max_size, maxAge: config.outbox.max_age },
+    outbox: { dir: join(outboxRoot(dataDir), name), maxBytes: config.outbox.max_size, maxAge: config.outbox.max_age },
   };
 }

@@ -7,6 +7,8 @@
  * given up, and an outbox past its bound sheds the oldest of its least severe notifications. All of it is counted.
  */
 import { randomUUID } from 'node:crypto';
+import { readdirSync, type Dirent } from 'node:fs';
+import { join } from 'node:path';
 import { reconnectDelay } from '../../bridge/backoff.js';
 import { LogLimiter } from '../../util/log-limiter.js';
 import type { Logger } from '../../util/log.js';
@@ -27,6 +29,11 @@ export interface DispatcherOptions {
   readonly closeTimeout?: number;
   /** Interval of the rate-limited warnings (drops, expiries, unreadable entries) per notifier (ms). Default 1 min. */
   readonly logInterval?: number;
+  /**
+   * The folder holding one outbox per notifier name: an outbox there whose notifier is no longer configured (renamed,
+   * removed) is reported at start, since what it holds will not be delivered.
+   */
+  readonly outboxRoot?: string;
 }
 
 /** A notifier and where and how much it may hold. */
@@ -62,7 +69,7 @@ export interface NotifierStats {
   readonly last_success: number | undefined;
 }
 
-type Settings = Required<DispatcherOptions>;
+type Settings = Required<Omit<DispatcherOptions, 'outboxRoot'>>;
 
 const defaults: Settings = {
   retryInitial: 1000,
@@ -84,7 +91,8 @@ export class NotificationDispatcher {
 
   /** Opens each notifier's outbox (what an earlier run left is delivered first) and starts delivering. */
   static async open(targets: readonly NotifierTarget[], opts: DispatcherOptions, log: Logger): Promise<NotificationDispatcher> {
-    const settings = { ...defaults, ...definedOnly(opts) };
+    const { outboxRoot, ...timing } = opts;
+    const settings = { ...defaults, ...definedOnly(timing) };
     const limiter = new LogLimiter(log, settings.logInterval);
     const loops = new Map<string, NotifierLoop>();
     try {
@@ -100,6 +108,7 @@ export class NotificationDispatcher {
       await Promise.all([...loops.values()].map((loop) => loop.shutdown(Promise.resolve())));
       throw error;
     }
+    if (outboxRoot !== undefined) reportOrphanOutboxes(outboxRoot, new Set(targets.map((t) => t.outbox.dir)), log);
     for (const loop of loops.values()) loop.startNext();
     return new NotificationDispatcher(loops, settings, log);
   }
@@ -171,6 +180,8 @@ class NotifierLoop {
   private closed = false;
   /** Once the outbox is closed, a late outcome must not touch it (the notification is sent again next run). */
   private outboxClosed = false;
+  /** Accepted by the target, but the outbox could not note it (disk trouble): commit it again, never resend it. */
+  private uncommitted: string | undefined;
   private delivered = 0;
   private failedAttempts = 0;
   private dropped = 0;
@@ -260,7 +271,7 @@ class NotifierLoop {
     } catch (error) {
       // Reading the outbox failed (I/O error): try again later rather than stop delivering for good.
       this.lastError = `outbox: ${error instanceof Error ? error.message : String(error)}`;
-      this.limiter.error(`read:${this.name}`, 'cannot read the notification outbox, retrying', { notifier: this.name, dir: this.outbox.dir, error });
+      this.limiter.error(`read:${this.name}`, 'cannot read or update the notification outbox, retrying', { notifier: this.name, dir: this.outbox.dir, error });
       this.scheduleRetry();
       return;
     }
@@ -277,7 +288,13 @@ class NotifierLoop {
         this.unreadable++;
         this.limiter.warn(`unreadable:${this.name}`, 'damaged outbox entry skipped', { notifier: this.name, severity, line: line.slice(0, 200), unreadable: this.unreadable });
       });
-      if (!entry || Date.now() - entry.notification.queued_at < this.maxAge) return entry;
+      if (!entry) return undefined;
+      if (entry.notification.event_id === this.uncommitted) {
+        this.outbox.commit(entry);
+        this.uncommitted = undefined;
+        continue;
+      }
+      if (Date.now() - entry.notification.queued_at < this.maxAge) return entry;
       this.outbox.commit(entry);
       this.giveUp(entry.notification);
     }
@@ -294,13 +311,8 @@ class NotifierLoop {
     this.current = undefined;
     this.attempt = undefined;
     if (this.outboxClosed) return;
-    try {
-      if (failure) this.onFailure(current, failure.error);
-      else this.onSuccess(current);
-    } catch (error) {
-      // Committing touches the disk; whatever fails there, the loop must go on (the entry is sent again).
-      this.limiter.error(`commit:${this.name}`, 'cannot update the notification outbox', { notifier: this.name, dir: this.outbox.dir, error });
-    }
+    if (failure) this.onFailure(current, failure.error);
+    else this.onSuccess(current);
     this.startNext();
   }
 
@@ -319,8 +331,17 @@ class NotifierLoop {
   }
 
   private onSuccess(current: InFlight): void {
-    // A no-op when the bound shed the entry meanwhile: it was delivered all the same.
-    this.outbox.commit(current.entry);
+    try {
+      // A no-op when the bound shed the entry meanwhile: it was delivered all the same.
+      this.outbox.commit(current.entry);
+    } catch (error) {
+      // Committing writes to the disk. Resending would spam the receiver: note it here and commit on the next pass,
+      // after a backoff (a restart meanwhile sends it again, at least once).
+      this.uncommitted = current.entry.notification.event_id;
+      this.lastError = `outbox: ${error instanceof Error ? error.message : String(error)}`;
+      this.limiter.error(`commit:${this.name}`, 'cannot note a delivery in the notification outbox, retrying', { notifier: this.name, dir: this.outbox.dir, error });
+      this.scheduleRetry();
+    }
     this.delivered++;
     this.lastSuccess = Date.now();
     if (this.failingSince !== undefined) {
@@ -392,6 +413,23 @@ class NotifierLoop {
   }
 }
 
-function definedOnly(opts: DispatcherOptions): Partial<Settings> {
+/** Outboxes in `root` that no configured notifier owns: their notifications stay where they are, undelivered. */
+function reportOrphanOutboxes(root: string, owned: ReadonlySet<string>, log: Logger): void {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(root, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') log.warn('cannot list the notification outboxes', { dir: root, error });
+    return;
+  }
+  for (const entry of entries) {
+    const dir = join(root, entry.name);
+    if (entry.isDirectory() && !owned.has(dir)) {
+      log.warn('outbox of a notifier no longer configured: its notifications are not delivered (configure it again, or remove the folder)', { notifier: entry.name, dir });
+    }
+  }
+}
+
+function definedOnly(opts: Omit<DispatcherOptions, 'outboxRoot'>): Partial<Settings> {
   return Object.fromEntries(Object.entries(opts).filter(([, value]) => value !== undefined)) as Partial<Settings>;
 }
