@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import { AlertStore } from './alerts/alert-store.js';
 import { AlertTopics } from './alerts/alert-topics.js';
 import { Alerting } from './alerts/alerting.js';
-import { createNotifier } from './alerts/notify/config.js';
-import { NotificationDispatcher } from './alerts/notify/dispatcher.js';
+import { notifierTarget, outboxRoot } from './alerts/notify/config.js';
+import { NotificationDispatcher, type NotifierStats } from './alerts/notify/dispatcher.js';
 import { Rule } from './alerts/rule.js';
 import { RuleReloader } from './alerts/rule-reloader.js';
 import { ConfigError } from './config/errors.js';
@@ -42,6 +42,7 @@ export class Gateway {
   private simulator: SimulatedDistrict | undefined;
   private influx: InfluxSink | undefined;
   private alerting: Alerting | undefined;
+  private notifications: NotificationDispatcher | undefined;
   private reloader: RuleReloader | undefined;
   private ingest: MqttIngest | undefined;
   private bridge: Bridge | undefined;
@@ -102,6 +103,11 @@ export class Gateway {
   /** The alerting, once started (active alerts, acknowledgement). */
   get alerts(): Alerting | undefined {
     return this.alerting;
+  }
+
+  /** Per notifier: outbox backlog, deliveries, drops, expiries (empty before start). */
+  notifierStats(): Record<string, NotifierStats> {
+    return this.notifications?.stats() ?? {};
   }
 
   /** The InfluxDB forwarding's health, when the config has an `influx` section. */
@@ -191,19 +197,24 @@ export class Gateway {
   private async startAlerting(broker: Broker): Promise<Alerting> {
     const { config, log } = this;
     const alertLog = log.child('alerts');
-    const notifiers = Object.entries(config.notifiers).map(([name, notifier]) => createNotifier(name, notifier, alertLog.child(name)));
+    const targets = Object.entries(config.notifiers).map(([name, notifier]) => notifierTarget(name, notifier, config.data_dir, alertLog.child(name)));
+    const dispatch = await NotificationDispatcher.open(targets, { outboxRoot: outboxRoot(config.data_dir) }, alertLog);
+    this.notifications = dispatch;
     const alerting = await Alerting.start(
       {
         site: config.site,
         topics: new AlertTopics(broker, this.topics, alertLog),
-        dispatch: new NotificationDispatcher(notifiers, {}, alertLog),
+        dispatch,
         store: new AlertStore(join(config.data_dir, 'alerts', 'active.json'), alertLog),
         log: alertLog,
       },
       config.rules.map((rule) => new Rule(rule)),
-    );
+    ).catch(async (error: unknown) => {
+      await dispatch.close(); // releases the outboxes
+      throw error;
+    });
     this.alerting = alerting;
-    alertLog.info('alert rules loaded', { rules: config.rules.length, notifiers: notifiers.map((n) => n.name).join(',') || 'none' });
+    alertLog.info('alert rules loaded', { rules: config.rules.length, notifiers: Object.keys(config.notifiers).join(',') || 'none' });
     this.reloader = new RuleReloader(() => this.reloadRules(), alertLog);
     this.reloader.watch(config.ruleSources);
     return alerting;

@@ -41,8 +41,11 @@ export interface AlertEvent {
  */
 export interface Notifier {
   readonly name: string;
-  /** Delivers one event; resolves when the receiver has accepted it, rejects (with a clear message) otherwise. */
-  deliver(event: AlertEvent): Promise<void>;
+  /**
+   * Delivers one event; resolves when the receiver has accepted it, rejects (with a clear message) otherwise.
+   * `eventId` is unique per event and the same on every retry and after a restart: what a receiver deduplicates on.
+   */
+  deliver(event: AlertEvent, eventId: string): Promise<void>;
   /** Releases connections; called once on shutdown. */
   close?(): Promise<void>;
 }

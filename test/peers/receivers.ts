@@ -25,7 +25,12 @@ export interface Receiver {
 }
 
 /** A webhook receiver answering the i-th request with answers[i] (the last one from then on). */
-export async function startWebhookReceiver(...answers: Answer[]): Promise<Receiver> {
+export function startWebhookReceiver(...answers: Answer[]): Promise<Receiver> {
+  return startWebhookReceiverOn(0, ...answers);
+}
+
+/** The same on a given port (0: a free one), e.g. to bring a receiver up where a gateway already expects it. */
+export async function startWebhookReceiverOn(port: number, ...answers: Answer[]): Promise<Receiver> {
   const received: Received[] = [];
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -35,11 +40,11 @@ export async function startWebhookReceiver(...answers: Answer[]): Promise<Receiv
       answers[Math.min(received.length - 1, answers.length - 1)]!(res);
     });
   });
-  server.listen(0, '127.0.0.1');
+  server.listen(port, '127.0.0.1');
   await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}/hook`,
+    url: `http://127.0.0.1:${bound}/hook`,
     received,
     devices: () => received.map((r) => (JSON.parse(r.body) as AlertEvent).device),
     async close() {
@@ -70,8 +75,8 @@ export interface SmtpRelay {
   close(): Promise<void>;
 }
 
-/** An SMTP relay taking any mail without authentication or TLS, recording what it receives. */
-export async function startSmtpRelay(): Promise<SmtpRelay> {
+/** An SMTP relay taking any mail without authentication or TLS, recording what it receives; on `port` (0: a free one). */
+export async function startSmtpRelay(port = 0): Promise<SmtpRelay> {
   const mails: Mail[] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -89,6 +94,6 @@ export async function startSmtpRelay(): Promise<SmtpRelay> {
       });
     },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return { port: (server.server.address() as AddressInfo).port, mails, close: () => new Promise<void>((resolve) => server.close(resolve)) };
 }

@@ -21,9 +21,10 @@ describe('notifiers config', () => {
       'duty-mail': { ...mail, port: 587, secure: false, require_tls: true, username: 'gw', password: 'pw', to: ['a@example', 'b@example'], timeout: '10s' },
       'night.pager_2': hook,
     });
-    expect(parsed['duty-webhook']).toEqual({ ...hook, secret: 'abc', timeout: 5000, headers: { 'X-Team': 'water' } });
+    const outbox = { max_size: 1024 ** 2, max_age: 24 * 3_600_000 };
+    expect(parsed['duty-webhook']).toEqual({ ...hook, secret: 'abc', timeout: 5000, headers: { 'X-Team': 'water' }, outbox });
     expect(parsed['duty-mail']).toMatchObject({ port: 587, secure: false, require_tls: true, timeout: 10_000 });
-    expect(parsed['night.pager_2']).toEqual({ ...hook, timeout: 10_000, headers: {} });
+    expect(parsed['night.pager_2']).toEqual({ ...hook, timeout: 10_000, headers: {}, outbox });
     expect(notifiersSchema.parse({ m: mail }).m).toMatchObject({ secure: false, require_tls: true, timeout: 10_000 });
   });
 
@@ -52,7 +53,15 @@ describe('notifiers config', () => {
 
   it('names the allowed types and keys', () => {
     expect(problems({ x: { type: 'sms' } })).toEqual(['gateway.yaml: notifiers.x.type: "sms" is not known (allowed: webhook, email)']);
-    expect(problems({ x: { ...hook, secrett: 's' } })).toEqual(['gateway.yaml: notifiers.x.secrett: unknown key (allowed here: type, url, secret, timeout, headers)']);
+    expect(problems({ x: { ...hook, secrett: 's' } })).toEqual(['gateway.yaml: notifiers.x.secrett: unknown key (allowed here: type, url, secret, timeout, headers, outbox)']);
+  });
+
+  it('takes an outbox bound and max age per notifier, and refuses a bound too small to hold a backlog', () => {
+    const parsed = notifiersSchema.parse({ hook: { ...hook, outbox: { max_size: '4MB', max_age: '6h' } }, mail: { ...mail, outbox: { max_age: '1h' } } });
+    expect(parsed.hook!.outbox).toEqual({ max_size: 4 * 1024 ** 2, max_age: 6 * 3_600_000 });
+    expect(parsed.mail!.outbox).toEqual({ max_size: 1024 ** 2, max_age: 3_600_000 });
+    expect(problems({ hook: { ...hook, outbox: { max_size: '10KB' } } })).toEqual(['gateway.yaml: notifiers.hook.outbox.max_size: 10KB is too small (at least 65536 bytes)']);
+    expect(problems({ hook: { ...hook, outbox: { size: '1MB' } } })).toEqual(['gateway.yaml: notifiers.hook.outbox.size: unknown key (allowed here: max_size, max_age)']);
   });
 
   it('refuses headers the notifier sets itself, and half a login', () => {

@@ -3,9 +3,12 @@
  * object is strict so a misspelt key is an error rather than a silently ignored setting.
  */
 import { z } from 'zod';
+import { join } from 'node:path';
 import { duration } from '../../config/duration.js';
+import { size } from '../../config/size.js';
 import { silentLogger, type Logger } from '../../util/log.js';
 import type { Notifier } from '../alert.js';
+import type { NotifierTarget } from './dispatcher.js';
 import { EmailNotifier } from './email.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookNotifier } from './webhook.js';
 
@@ -32,6 +35,18 @@ const headerName = z
   .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'is not an HTTP header name')
   .refine((name) => !notifierOwnedHeaders.includes(name.toLowerCase()), { message: 'is set by the notifier itself' });
 
+const DEFAULT_OUTBOX = { max_size: 1024 ** 2, max_age: 24 * 3_600_000 };
+
+/** The notifier's durable outbox under data_dir/alerts/outbox/<name>/: what it may hold, and for how long. */
+const outboxSchema = z
+  .strictObject({
+    /** Beyond this the oldest of the least severe notifications are dropped (counted, logged). About 1,700 events a MiB. */
+    max_size: size({ min: 64 * 1024 }).default(DEFAULT_OUTBOX.max_size),
+    /** A notification undelivered this long is given up (counted, logged) rather than sent as if new. */
+    max_age: duration({ min: 1000 }).default(DEFAULT_OUTBOX.max_age),
+  })
+  .default(DEFAULT_OUTBOX);
+
 export const webhookNotifierSchema = z
   .strictObject({
     type: z.literal('webhook'),
@@ -41,6 +56,7 @@ export const webhookNotifierSchema = z
     /** Bound of one request, connection included. */
     timeout: duration({ min: 100 }).default(10_000),
     headers: z.record(headerName, z.string().regex(/^[^\r\n]*$/, 'must be on one line'), { error: keyProblem }).default({}),
+    outbox: outboxSchema,
   })
   .superRefine((webhook, ctx) => {
     const hasCredentials = URL.canParse(webhook.url) && new URL(webhook.url).username !== '';
@@ -72,6 +88,7 @@ export const emailNotifierSchema = z
     to: z.array(mailbox).min(1, 'list at least one recipient'),
     /** Bound of each step: connecting, waiting for the greeting, and any silence on the socket. */
     timeout: duration({ min: 100 }).default(10_000),
+    outbox: outboxSchema,
   })
   .superRefine((email, ctx) => {
     if ((email.username === undefined) !== (email.password === undefined)) {
@@ -108,4 +125,17 @@ export function createNotifier(name: string, config: NotifierConfig, log: Logger
         log,
       );
   }
+}
+
+/** Where the notifiers' outboxes live: one folder per notifier name. */
+export function outboxRoot(dataDir: string): string {
+  return join(dataDir, 'alerts', 'outbox');
+}
+
+/** The notifier with its outbox in `dataDir`/alerts/outbox/<name>/, as the dispatcher takes it. */
+export function notifierTarget(name: string, config: NotifierConfig, dataDir: string, log: Logger = silentLogger): NotifierTarget {
+  return {
+    notifier: createNotifier(name, config, log),
+    outbox: { dir: join(outboxRoot(dataDir), name), maxBytes: config.outbox.max_size, maxAge: config.outbox.max_age },
+  };
 }

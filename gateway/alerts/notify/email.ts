@@ -52,14 +52,17 @@ export class EmailNotifier implements Notifier {
     });
   }
 
-  async deliver(event: AlertEvent): Promise<void> {
+  async deliver(event: AlertEvent, eventId: string): Promise<void> {
     let refused: string[];
     try {
       const info = await this.transport.sendMail({
+        // The same Message-ID when a mail is sent again (after a crash between sending and noting it): mail
+        // systems and clients that deduplicate on it show the mail once.
+        messageId: `<${eventId}@${domainOf(this.options.from)}>`,
         from: this.options.from,
         to: [...this.options.to],
         subject: alertSubject(event),
-        text: alertText(event),
+        text: alertText(event, eventId),
         signal: AbortSignal.timeout(this.options.timeout * STEPS_PER_SEND),
       });
       refused = info.rejected;
@@ -81,7 +84,7 @@ export function alertSubject(event: AlertEvent): string {
 }
 
 /** The event's fields, one per line, so the mail stands on its own on a phone. */
-export function alertText(event: AlertEvent): string {
+export function alertText(event: AlertEvent, eventId: string): string {
   const rows: [string, string][] = [
     ['Site', event.site],
     ['Rule', event.rule],
@@ -95,10 +98,16 @@ export function alertText(event: AlertEvent): string {
     ['Event time', new Date(event.ts).toISOString()],
     ['Acknowledged', event.acknowledged ? `by ${event.acknowledged.by} at ${new Date(event.acknowledged.at).toISOString()}` : 'no'],
     ['Alert id', event.id],
+    ['Event id', eventId],
   ];
   const width = Math.max(...rows.map(([label]) => label.length)) + 1;
   const table = rows.map(([label, value]) => `${`${label}:`.padEnd(width)} ${value}`).join('\n');
   return `${event.message}\n\n${table}\n`;
+}
+
+/** `duty@example.org` or `Duty <duty@example.org>` → `example.org`. */
+function domainOf(mailbox: string): string {
+  return /@([^\s@<>]+)>?\s*$/.exec(mailbox)?.[1] ?? 'gateway.invalid';
 }
 
 function formatValue(event: AlertEvent): string {

@@ -12,7 +12,8 @@
  *   4. Refuse a timestamp more than a few minutes from the receiver's clock: a captured request cannot be replayed
  *      later. Every retry is signed afresh, so a late retry still carries a current timestamp.
  *
- * Retries can deliver the same event twice (an answer lost on the way back); `id` + `ts` + `kind` identify it.
+ * The body is the event with its `event_id` first. Retries, and a restart between the receiver's answer and the
+ * gateway noting it, can deliver the same event twice: `event_id` is the same each time, so a receiver deduplicates on it.
  */
 import { createHmac } from 'node:crypto';
 import type { AlertEvent, Notifier } from '../alert.js';
@@ -54,8 +55,8 @@ export class WebhookNotifier implements Notifier {
     this.shownUrl = `${this.target.origin}${this.target.pathname}`;
   }
 
-  async deliver(event: AlertEvent): Promise<void> {
-    const body = JSON.stringify(event);
+  async deliver(event: AlertEvent, eventId: string): Promise<void> {
+    const body = webhookBody(event, eventId);
     const headers = this.headersFor(body);
     let response: Response;
     try {
@@ -90,6 +91,11 @@ export class WebhookNotifier implements Notifier {
     }
     return headers;
   }
+}
+
+/** The JSON a receiver gets: `event_id`, then the event's own fields. */
+export function webhookBody(event: AlertEvent, eventId: string): string {
+  return JSON.stringify({ event_id: eventId, ...event });
 }
 
 /** hex(HMAC-SHA256(secret, "<timestamp>.<body>")): what X-Gateway-Signature carries after "sha256=". */
