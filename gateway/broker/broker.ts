@@ -269,7 +269,7 @@ export class Broker {
       return connackError(2, 'identifier rejected: this client id is in use by another user');
     }
     this.counts.connectionsAccepted++;
-    this.sessions.set(client, { info: { id: client.id, identity: result.identity }, throttle: new PublishThrottle(this.limits.publish_rate, this.limits.publish_burst, Date.now()) });
+    this.sessions.set(client, { info: { id: client.id, identity: result.identity }, throttle: new PublishThrottle(this.limits.publish_rate, this.limits.publish_burst, performance.now()) });
     this.log.debug('client connected', { client: client.id, user: result.identity.user, role: result.identity.role, listener: origin.listener.url });
     return undefined;
   }
@@ -288,7 +288,7 @@ export class Broker {
       this.counts.publishesDenied++;
       return this.refusePublish(info, packet, `not allowed to publish here (${info.identity.role} ${info.identity.user})`, callback);
     }
-    const wait = session.throttle.take(Date.now());
+    const wait = session.throttle.take(performance.now());
     if (wait > this.limits.max_throttle) {
       this.counts.floodDisconnects++;
       this.refusals.warn(`flood:${info.id}`, 'client disconnected: it keeps publishing faster than allowed', { client: info.id, user: info.identity.user, publish_rate: this.limits.publish_rate });

@@ -14,7 +14,10 @@ export class PublishThrottle {
     this.tokens = burst;
   }
 
-  /** Milliseconds this publish must wait before it is handled (0: at once). */
+  /**
+   * Milliseconds this publish must wait before it is handled (0: at once). `now` is monotonic (performance.now()):
+   * on the wall clock, a correction an hour back would hold every client's publishes for an hour.
+   */
   take(now: number): number {
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.rate) / 1000);
     this.last = now;
