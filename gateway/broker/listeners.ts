@@ -45,7 +45,7 @@ export async function openListeners(configs: readonly ListenerConfig[], handle: 
   const open: OpenListener[] = [];
   try {
     for (const config of configs) {
-      const listener = await openListener(config, handle);
+      const listener = await openListener(config, handle, log);
       open.push(listener);
       log.info('MQTT listener ready', { url: listener.bound.url, client_certificates: listener.bound.clientCertificates });
     }
@@ -56,7 +56,7 @@ export async function openListeners(configs: readonly ListenerConfig[], handle: 
   return open;
 }
 
-async function openListener(config: ListenerConfig, handle: ConnectionHandler): Promise<OpenListener> {
+async function openListener(config: ListenerConfig, handle: ConnectionHandler, log: Logger): Promise<OpenListener> {
   const clientCertificates = config.type === 'tcp' ? 'none' : config.client_certificates;
   const tls = config.type === 'tls' || (config.type === 'ws' && config.cert !== undefined) ? tlsOptions(config) : undefined;
   let bound: BoundListener | undefined;
@@ -68,6 +68,8 @@ async function openListener(config: ListenerConfig, handle: ConnectionHandler): 
     const http = tls ? createHttpsServer(tls) : createHttpServer();
     // MQTT over WebSocket [MQTT-6.0.0]: binary frames, subprotocol "mqtt" (older clients say "mqttv3.1").
     const wss = new WebSocketServer({ server: http, path: config.path, perMessageDeflate: false, handleProtocols: (protocols) => [...protocols].find((p) => p.startsWith('mqtt')) ?? false });
+    // ws re-emits the HTTP server's errors here: with no listener, one would end the process.
+    wss.on('error', (error) => log.error('MQTT WebSocket listener error', { listener: bound?.url, error }));
     wss.on('connection', (socket, request: IncomingMessage) => {
       (request.socket as Socket).setNoDelay(true);
       handle(createWebSocketStream(socket), origin(request.socket as Socket));
@@ -91,6 +93,8 @@ async function openListener(config: ListenerConfig, handle: ConnectionHandler): 
   } catch (error) {
     throw new Error(`cannot listen for MQTT on ${config.type} ${config.host}:${config.port}: ${(error as Error).message}`);
   }
+  // From now on an error (EMFILE on accept, say) is logged and the listener keeps serving the connections it has.
+  server.on('error', (error) => log.error('MQTT listener error', { listener: bound?.url, error }));
   const address = server.address() as AddressInfo;
   bound = {
     type: config.type,
