@@ -27,8 +27,8 @@ const RETRY_CODES = new Set(['EAGAIN', 'EWOULDBLOCK', 'EINTR']);
 export class HangupError extends Error {
   /** What serialport's bindings set on errors that mean the device went away. */
   readonly disconnect = true;
-  constructor(path: string) {
-    super(`end of file on ${path}: the device hung up`);
+  constructor() {
+    super('end of file: the device hung up');
     this.name = 'HangupError';
   }
 }
@@ -53,7 +53,7 @@ class HangupAwarePort implements BindingPortInterface {
       if (fd === null) throw new BindingsError('Port is not open', { canceled: true });
       try {
         const { bytesRead } = await readAsync(fd, buffer, offset, length, null);
-        if (bytesRead === 0) throw new HangupError(this.port.openOptions.path);
+        if (bytesRead === 0) throw new HangupError();
         return { buffer, bytesRead };
       } catch (error) {
         if (!RETRY_CODES.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
