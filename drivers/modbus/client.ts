@@ -24,19 +24,28 @@ interface ClientPort extends EventEmitter {
 }
 
 /**
- * Frees a client's transport at once, without waiting, whatever state it is in.
+ * Frees a client's transport, whatever state it is in; resolves once the port can be opened again.
  * - A TCP port is destroyed, not closed: modbus-serial calls close()'s callback only from the socket's 'close'
  *   event, which never comes when the peer has already gone, so awaiting it would stall the link for good.
  * - A serial port has no destroy(); modbus-serial's destroy() would then do nothing and leave the port open, still
- *   locked (the next open of the path fails) and still reading. It is closed instead.
+ *   locked (the next open of the path fails) and still reading. It is closed instead, and awaited: serialport locks
+ *   the ports it opens, so the path cannot be opened again until the close is done.
  * close() and destroy() detach the client from its port: `onLateError` hears what the port still reports (a write
- * that failed as it closed), which would otherwise be an unhandled 'error' event.
+ * that failed as it closed, "Port is not open" after a disconnection), which would otherwise be an unhandled 'error'.
  */
-export function releaseClient(client: ModbusClient, onLateError: (error: Error) => void): void {
+export function releaseClient(client: ModbusClient, onLateError: (error: Error) => void): Promise<void> {
   const port = (client as unknown as { _port?: ClientPort })._port;
   // Never connected: nothing to release.
-  if (!port) return;
+  if (!port) return Promise.resolve();
   port.on('error', onLateError);
-  if (typeof port.destroy === 'function') client.destroy(() => undefined);
-  else client.close((error: Error | null) => error && onLateError(error));
+  if (typeof port.destroy === 'function') {
+    client.destroy(() => undefined);
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    client.close((error: Error | null) => {
+      if (error) onLateError(error);
+      resolve();
+    });
+  });
 }

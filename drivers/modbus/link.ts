@@ -75,6 +75,8 @@ export class ModbusLink {
   private lastOpenError: ModbusFailure | undefined;
   /** The unit id of the transaction under way, for the log of a port error. */
   private unitInFlight: number | undefined;
+  /** The last transport let go of, until it is closed: a serial port can only be opened again after that. */
+  private released: Promise<void> = Promise.resolve();
   private readonly portErrorLog: LogLimiter;
   readonly stats: LinkStats = { transactions: 0, timeouts: 0, exceptions: 0, malformed: 0, linkErrors: 0, portErrors: 0, busyMs: 0 };
 
@@ -110,6 +112,7 @@ export class ModbusLink {
     this.closed = true;
     await this.tail;
     this.drop();
+    await this.released;
   }
 
   private async transact(unitId: number, request: ReadRequest, timeoutMs: number): Promise<BlockData> {
@@ -149,6 +152,7 @@ export class ModbusLink {
       // modbus-serial re-emits its port's errors on the client; unheard, an 'error' event ends the process.
       client.on('error', (error) => this.onPortError(error));
       client.setTimeout(timeoutMs);
+      await this.released;
       try {
         await this.opener(client, timeoutMs);
       } catch (error) {
@@ -189,7 +193,12 @@ export class ModbusLink {
     if ((error as { name?: string }).name === 'TransactionTimedOutError') {
       this.stats.timeouts++;
       // A silent device on a live connection is a timeout; a connection that died under us is a link failure.
-      if (this.client?.isOpen) return new ModbusFailure('timeout', 'no answer (timed out)');
+      if (this.client?.isOpen) {
+        // Part of an answer may have arrived (a device hanging mid-frame), or all of it may still come: either would
+        // be read as the start of the next answer. A fresh connection starts from a clean stream.
+        this.drop();
+        return new ModbusFailure('timeout', 'no answer (timed out)');
+      }
     }
     this.stats.linkErrors++;
     this.drop();
@@ -213,7 +222,8 @@ export class ModbusLink {
 
   private release(client: ModbusClient): void {
     // What a released port still reports ("Port is not open" as it closes after a disconnection) changes nothing.
-    releaseClient(client, (error) => this.log.debug('released port reported an error', { link: this.label, error: describe(error) }));
+    const releasing = releaseClient(client, (error) => this.log.debug('released port reported an error', { link: this.label, error: describe(error) }));
+    this.released = Promise.all([this.released, releasing]).then(() => undefined);
   }
 }
 
