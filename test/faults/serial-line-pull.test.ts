@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startModbusSlave, type ModbusSlave } from '../peers/modbus-slave.js';
 import { startPtyPair, type PtyPair } from '../peers/socat.js';
+import { waitFor } from '../peers/net.js';
 import { startTtyFlood, type TtyFlood } from '../peers/tty-flood.js';
 import { cpuShareOver, largestGap, startFaultGateway, until, type FaultGateway, type Sample } from './driver-rig.js';
 
@@ -66,7 +67,15 @@ describe('serial-line port pulled under a fast stream', () => {
       await probe.kill();
       await flood.ended;
       await until(() => (gw.state('probe') === 'offline' ? true : undefined), `probe offline after pull ${pull}`);
-      // Every line read before the pull has been published by now: the port is gone.
+      // Measured once the lines read before the pull have all been published: the port is gone, nothing arrives.
+      let last = -1;
+      const settled = () => {
+        const now = gw.samples('probe', 'seq').length;
+        const still = now === last;
+        last = now;
+        return still ? true : undefined;
+      };
+      await waitFor(settled, { intervalMs: 300, what: 'the last lines before the pull published' });
       runs.push(gw.samples('probe', 'seq').slice(from));
       cpu.push(await cpuShareOver(gw, 2000));
       gw.expectAlive();
@@ -85,7 +94,8 @@ describe('serial-line port pulled under a fast stream', () => {
         `other device's largest gap ${pumpGap} ms (interval ${TCP_INTERVAL} ms)`,
     );
     gw.expectAlive();
-    for (const share of cpu) expect(share).toBeLessThan(25);
+    // The spinning read loop took 85-90 %.
+    for (const share of cpu) expect(share).toBeLessThan(30);
     // Every line of each run that reached the gateway became a reading, in order.
     for (const run of runs) expect(gapsIn(run)).toEqual([]);
     expect(pumpGap).toBeLessThan(TCP_INTERVAL * 5);
