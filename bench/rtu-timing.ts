@@ -26,7 +26,7 @@ function modelledClient(baud: number): ModbusClient {
   // Rounded up like the link's silences, so the model is never faster than the wire (Node truncates fractional delays).
   const read = (_start: number, count: number) =>
     new Promise((resolve) => setTimeout(() => resolve({ data: new Array<number>(count).fill(0), buffer: Buffer.alloc(count * 2) }), Math.ceil(wireMs(baud, count))));
-  return { isOpen: true, setID() {}, setTimeout() {}, readHoldingRegisters: read, readInputRegisters: read, destroy() {} } as unknown as ModbusClient;
+  return { isOpen: true, setID() {}, setTimeout() {}, readHoldingRegisters: read, readInputRegisters: read, destroy() {}, on() {} } as unknown as ModbusClient;
 }
 
 function device(name: string, unit: number, registers: number): ModbusRtuDevice {
@@ -35,7 +35,7 @@ function device(name: string, unit: number, registers: number): ModbusRtuDevice 
 }
 
 async function measure(baud: number, registers: number, devices: number): Promise<string> {
-  const link = new ModbusLink('model', async () => undefined, { turnaroundMs: interFrameSilenceMs(baud), createClient: () => modelledClient(baud) });
+  const link = new ModbusLink('model', async () => undefined, silentLogger, { turnaroundMs: interFrameSilenceMs(baud), createClient: () => modelledClient(baud) });
   const driver = new ModbusDriver('modbus-rtu', Array.from({ length: devices }, (_, i) => device(`meter-${i}`, i + 1, registers)), { keyOf: () => 'model', open: () => link });
   // Each device's registers are one coalesced request: a completed poll is a completed transaction.
   let polls = 0;

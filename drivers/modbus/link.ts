@@ -1,4 +1,6 @@
-import { createModbusClient, type ModbusClient } from './client.js';
+import type { Logger } from '../../gateway/util/log.js';
+import { LogLimiter } from '../../gateway/util/log-limiter.js';
+import { createModbusClient, releaseClient, type ModbusClient } from './client.js';
 import type { ReadRequest } from './plan.js';
 
 /** Why a transaction failed; the poller reacts differently to each. */
@@ -35,6 +37,11 @@ export interface LinkStats {
   /** Answers that were not valid responses (bad CRC, wrong length...). */
   malformed: number;
   linkErrors: number;
+  /**
+   * Errors the port or connection reported by itself, outside any answer: EIO on a write once an RS-485 adapter has
+   * vanished, a port failing as it closes. The transaction under way fails as a link error and the port is reopened.
+   */
+  portErrors: number;
   /** Time spent in transactions and the silences between them: busy / elapsed is the bus utilisation. */
   busyMs: number;
 }
@@ -49,6 +56,8 @@ export interface LinkOptions {
 
 /** First pause after a failed open; doubles with each failure up to reopenMaxMs. */
 const REOPEN_INITIAL_MS = 500;
+/** A port failing again and again (an adapter flapping) is logged once per this interval, with the count left out. */
+const PORT_ERROR_LOG_MS = 60_000;
 
 /**
  * One Modbus connection (a TCP socket or a serial bus) shared by the devices behind it. Transactions are queued
@@ -64,13 +73,21 @@ export class ModbusLink {
   private reopenAt = 0;
   private openFailures = 0;
   private lastOpenError: ModbusFailure | undefined;
-  readonly stats: LinkStats = { transactions: 0, timeouts: 0, exceptions: 0, malformed: 0, linkErrors: 0, busyMs: 0 };
+  /** The unit id of the transaction under way, for the log of a port error. */
+  private unitInFlight: number | undefined;
+  /** The last transport let go of, until it is closed: a serial port can only be opened again after that. */
+  private released: Promise<void> = Promise.resolve();
+  private readonly portErrorLog: LogLimiter;
+  readonly stats: LinkStats = { transactions: 0, timeouts: 0, exceptions: 0, malformed: 0, linkErrors: 0, portErrors: 0, busyMs: 0 };
 
   constructor(
     readonly label: string,
     private readonly opener: LinkOpener,
+    private readonly log: Logger,
     private readonly opts: LinkOptions = {},
-  ) {}
+  ) {
+    this.portErrorLog = new LogLimiter(log, PORT_ERROR_LOG_MS);
+  }
 
   /** Queues one read; it starts when every earlier transaction on this link has finished. */
   read(unitId: number, request: ReadRequest, timeoutMs: number): Promise<BlockData> {
@@ -95,11 +112,13 @@ export class ModbusLink {
     this.closed = true;
     await this.tail;
     this.drop();
+    await this.released;
   }
 
   private async transact(unitId: number, request: ReadRequest, timeoutMs: number): Promise<BlockData> {
     if (this.closed) throw new ModbusFailure('link', `${this.label}: link closed`);
     const client = await this.connect(timeoutMs);
+    this.unitInFlight = unitId;
     client.setID(unitId);
     client.setTimeout(timeoutMs);
     this.stats.transactions++;
@@ -118,6 +137,8 @@ export class ModbusLink {
       }
     } catch (error) {
       throw await this.classify(error);
+    } finally {
+      this.unitInFlight = undefined;
     }
   }
 
@@ -128,12 +149,15 @@ export class ModbusLink {
     if (this.lastOpenError && Date.now() < this.reopenAt) throw this.lastOpenError;
     this.opening ??= (async () => {
       const client = (this.opts.createClient ?? createModbusClient)();
+      // modbus-serial re-emits its port's errors on the client; unheard, an 'error' event ends the process.
+      client.on('error', (error) => this.onPortError(error));
       client.setTimeout(timeoutMs);
+      await this.released;
       try {
         await this.opener(client, timeoutMs);
       } catch (error) {
         this.stats.linkErrors++;
-        release(client);
+        this.release(client);
         this.lastOpenError = new ModbusFailure('link', `${this.label}: ${describe(error)}`);
         this.reopenAt = Date.now() + Math.min(REOPEN_INITIAL_MS * 2 ** this.openFailures++, this.opts.reopenMaxMs ?? 30_000);
         throw this.lastOpenError;
@@ -169,30 +193,37 @@ export class ModbusLink {
     if ((error as { name?: string }).name === 'TransactionTimedOutError') {
       this.stats.timeouts++;
       // A silent device on a live connection is a timeout; a connection that died under us is a link failure.
-      if (this.client?.isOpen) return new ModbusFailure('timeout', 'no answer (timed out)');
+      if (this.client?.isOpen) {
+        // Part of an answer may have arrived (a device hanging mid-frame), or all of it may still come: either would
+        // be read as the start of the next answer. A fresh connection starts from a clean stream.
+        this.drop();
+        return new ModbusFailure('timeout', 'no answer (timed out)');
+      }
     }
     this.stats.linkErrors++;
     this.drop();
     return new ModbusFailure('link', `${this.label}: ${describe(error)}`);
   }
 
+  /**
+   * The port failed by itself (EIO on write when the adapter vanished). The port closes under it, so the transaction
+   * under way fails (its timeout) and the next one opens the port again: here it is only counted and logged.
+   */
+  private onPortError(error: unknown): void {
+    this.stats.portErrors++;
+    this.portErrorLog.warn('port', 'port error', { link: this.label, unit_id: this.unitInFlight, error: describe(error), port_errors: this.stats.portErrors });
+  }
+
   private drop(): void {
     const client = this.client;
     this.client = undefined;
-    if (client) release(client);
+    if (client) this.release(client);
   }
-}
 
-/**
- * Frees a client's transport at once. Not close(): modbus-serial calls close()'s callback only from the socket's
- * 'close' event, which never comes when the peer has already gone, so awaiting it would stall the link for good.
- * destroy() also fails the transactions still pending on the client, and calls back synchronously.
- */
-function release(client: ModbusClient): void {
-  try {
-    client.destroy(() => undefined);
-  } catch {
-    // The transport never opened; there is nothing to release.
+  private release(client: ModbusClient): void {
+    // What a released port still reports ("Port is not open" as it closes after a disconnection) changes nothing.
+    const releasing = releaseClient(client, (error) => this.log.debug('released port reported an error', { link: this.label, error: describe(error) }));
+    this.released = Promise.all([this.released, releasing]).then(() => undefined);
   }
 }
 

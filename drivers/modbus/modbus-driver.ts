@@ -1,6 +1,8 @@
 import type { BusConfig } from '../../gateway/config/schema.js';
 import type { ModbusDevice, ModbusRtuDevice, ModbusTcpDevice } from '../../gateway/config/load.js';
+import type { Logger } from '../../gateway/util/log.js';
 import type { Driver, DriverContext } from '../driver.js';
+import { serialBindingOption } from '../serial-port/hangup-aware-binding.js';
 import { DevicePoller } from './device-poller.js';
 import { ModbusLink, type LinkStats } from './link.js';
 
@@ -8,7 +10,7 @@ import { ModbusLink, type LinkStats } from './link.js';
 export interface Transport {
   /** Devices with the same key share one link (one TCP endpoint, one serial bus). */
   keyOf(device: ModbusDevice): string;
-  open(device: ModbusDevice): ModbusLink;
+  open(device: ModbusDevice, log: Logger): ModbusLink;
 }
 
 /**
@@ -29,7 +31,7 @@ export class ModbusDriver implements Driver {
     for (const device of this.devices) {
       const key = this.transport.keyOf(device);
       let link = this.links.get(key);
-      if (!link) this.links.set(key, (link = this.transport.open(device)));
+      if (!link) this.links.set(key, (link = this.transport.open(device, ctx.log)));
       const poller = new DevicePoller(device, link, ctx, ctx.log);
       this.pollers.push(poller);
       ctx.log.info('polling device', { device: device.name, link: key, unit_id: device.unit_id, points: device.points.length, requests_per_poll: poller.requestsPerPoll, interval_ms: device.poll_interval });
@@ -51,9 +53,9 @@ export class ModbusDriver implements Driver {
 /** Modbus TCP: one link per host:port (a device, or a TCP-to-RTU gateway with several unit ids behind it). */
 export const tcpTransport: Transport = {
   keyOf: (device) => endpointOf(device as ModbusTcpDevice),
-  open(device) {
+  open(device, log) {
     const { host, port, backoff_max } = device as ModbusTcpDevice;
-    return new ModbusLink(endpointOf(device as ModbusTcpDevice), (client, timeoutMs) => client.connectTCP(host, { port, timeout: timeoutMs }), { reopenMaxMs: backoff_max });
+    return new ModbusLink(endpointOf(device as ModbusTcpDevice), (client, timeoutMs) => client.connectTCP(host, { port, timeout: timeoutMs }), log, { reopenMaxMs: backoff_max });
   },
 };
 
@@ -71,10 +73,11 @@ export function rtuTransport(buses: readonly BusConfig[]): Transport {
   };
   return {
     keyOf: (device) => busOf(device).name,
-    open(device) {
+    open(device, log) {
       const bus = busOf(device);
-      const options = { baudRate: bus.baud, dataBits: bus.data_bits, parity: bus.parity, stopBits: bus.stop_bits };
-      return new ModbusLink(bus.name, (client) => client.connectRTUBuffered(bus.port, options), { turnaroundMs: interFrameSilenceMs(bus.baud), reopenMaxMs: bus.reopen_max });
+      // modbus-serial hands these to serialport as they are: the binding that notices a vanished adapter goes along.
+      const options = { baudRate: bus.baud, dataBits: bus.data_bits, parity: bus.parity, stopBits: bus.stop_bits, ...serialBindingOption() };
+      return new ModbusLink(bus.name, (client) => client.connectRTUBuffered(bus.port, options), log, { turnaroundMs: interFrameSilenceMs(bus.baud), reopenMaxMs: bus.reopen_max });
     },
   };
 }

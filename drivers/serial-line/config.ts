@@ -148,8 +148,23 @@ export const serialLineDeviceSchema = z.strictObject({
   parser: lineParserSchema,
   /** No valid line for this long: the device is reported offline until the next one. */
   stale_after: duration({ min: 100 }).default(30_000),
+  /**
+   * No byte at all for this long: the port is closed and opened again, with the reopen backoff. A vanished adapter
+   * is not always reported by the system. Default: twice stale_after (see silenceBeforeReopen).
+   */
+  reopen_silent_after: duration({ min: 100 }).optional(),
 });
 export type SerialLineDeviceConfig = z.output<typeof serialLineDeviceSchema>;
+
+/** reopen_silent_after, or twice stale_after: the device is reported offline first, its port reopened after. */
+export function silenceBeforeReopen(device: Pick<SerialLineDeviceConfig, 'stale_after' | 'reopen_silent_after'>): number {
+  return device.reopen_silent_after ?? 2 * device.stale_after;
+}
+
+/** A duration in ms as an operator would write it: "30 s", "250 ms". */
+export function formatDuration(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
 
 /** The names of a pattern's named groups, or why it does not compile. */
 export function regexGroups(pattern: string): string[] | string {

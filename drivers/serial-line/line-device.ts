@@ -7,7 +7,7 @@ import type { DeviceState, Reading } from '../../gateway/model.js';
 import type { Logger } from '../../gateway/util/log.js';
 import type { DriverContext } from '../driver.js';
 import { BadLineLog, type BadLineKind } from './bad-line-log.js';
-import type { SerialLineDeviceConfig } from './config.js';
+import { formatDuration, silenceBeforeReopen, type SerialLineDeviceConfig } from './config.js';
 import { LineSplitter } from './framing.js';
 import { createLineDecoder, type LineDecoder } from './line-decoder.js';
 import { ReopeningPort } from './reopening-port.js';
@@ -56,7 +56,7 @@ export class SerialLineDevice {
     this.tags = Object.keys(device.tags).length ? Object.freeze({ ...device.tags }) : undefined;
     this.badLines = new BadLineLog(this.log, device.name);
     const settings = { path: device.port, baudRate: device.baud, dataBits: device.data_bits, parity: device.parity, stopBits: device.stop_bits };
-    this.port = new ReopeningPort(settings, device.reopen_max, {
+    this.port = new ReopeningPort(settings, { reopenMaxMs: device.reopen_max, silenceMs: silenceBeforeReopen(device) }, {
       opened: () => this.onOpened(),
       data: (chunk) => this.onData(chunk),
       down: (reason) => this.onDown(reason),
@@ -147,7 +147,7 @@ export class SerialLineDevice {
         return;
       }
       // Re-armed by the next valid line.
-      this.report('offline', `no valid line for ${formatMs(this.device.stale_after)}`);
+      this.report('offline', `no valid line for ${formatDuration(this.device.stale_after)}`);
     }, delayMs);
   }
 
@@ -158,8 +158,4 @@ export class SerialLineDevice {
     else this.log.warn('device offline', { device: this.device.name, error });
     this.ctx.status({ device: this.device.name, state, ts: Date.now(), ...(error === undefined ? {} : { error }) });
   }
-}
-
-function formatMs(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }

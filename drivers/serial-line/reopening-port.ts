@@ -1,9 +1,14 @@
 /**
  * One serial port that stays open: when it cannot be opened, or vanishes (a USB adapter pulled, a pty gone), it is
  * opened again with capped exponential backoff and jitter until it is back. The only file that touches `serialport`.
+ *
+ * A vanished port is not always reported: the port may hit end of file (turned into a disconnection by the hang-up
+ * aware binding) or just fall silent. A port that has delivered no byte for `silenceMs` is closed and reopened too.
  */
 import { SerialPort } from 'serialport';
 import type { Logger } from '../../gateway/util/log.js';
+import { serialBindingOption } from '../serial-port/hangup-aware-binding.js';
+import { formatDuration } from './config.js';
 
 export interface PortSettings {
   readonly path: string;
@@ -23,10 +28,20 @@ export interface PortEvents {
 /** First pause before reopening; doubles with each failed attempt up to the configured cap. */
 export const REOPEN_INITIAL_MS = 500;
 
+export interface ReopenPolicy {
+  /** Cap of the pause between attempts. */
+  readonly reopenMaxMs: number;
+  /** No byte for this long on an open port: it is closed and opened again. */
+  readonly silenceMs: number;
+}
+
 export class ReopeningPort {
   private port: SerialPort | undefined;
   private opening: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  private silenceTimer: NodeJS.Timeout | undefined;
+  private lastDataAt = 0;
+  /** Attempts since the port last delivered data: a port that opens but stays silent or dies backs off too. */
   private failures = 0;
   private stopped = false;
   private attempts = 0;
@@ -35,7 +50,7 @@ export class ReopeningPort {
 
   constructor(
     private readonly settings: PortSettings,
-    private readonly reopenMaxMs: number,
+    private readonly policy: ReopenPolicy,
     private readonly events: PortEvents,
     private readonly log: Logger,
   ) {}
@@ -58,6 +73,7 @@ export class ReopeningPort {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.silenceTimer);
     // Forgotten at once, so no more data is delivered; a port still opening is closed by open() itself.
     const port = this.port;
     this.port = undefined;
@@ -93,20 +109,37 @@ export class ReopeningPort {
       await this.close(port);
       return;
     }
-    this.failures = 0;
     this.port = port;
     port.on('data', (chunk: Buffer) => {
-      if (port === this.port) this.events.data(chunk);
+      if (port !== this.port) return;
+      this.lastDataAt = Date.now();
+      this.failures = 0;
+      this.events.data(chunk);
     });
     port.on('close', (error?: Error) => this.lost(port, error ? `${this.settings.path} disconnected (${describe(error)})` : `${this.settings.path} closed`));
     port.on('error', (error: Error) => this.lost(port, `${this.settings.path}: ${describe(error)}`));
+    this.lastDataAt = Date.now();
+    this.armSilenceCheck(port, this.policy.silenceMs);
     this.events.opened();
+  }
+
+  /** One timer per open port, re-armed for the remaining time rather than reset on every chunk. */
+  private armSilenceCheck(port: SerialPort, delayMs: number): void {
+    this.silenceTimer = setTimeout(() => {
+      this.silenceTimer = undefined;
+      if (port !== this.port) return;
+      const silentFor = Date.now() - this.lastDataAt;
+      if (silentFor < this.policy.silenceMs) this.armSilenceCheck(port, this.policy.silenceMs - silentFor);
+      else this.lost(port, `${this.settings.path}: no data for ${formatDuration(this.policy.silenceMs)}; reopening the port`);
+    }, delayMs);
   }
 
   /** The port closed or failed under us: release it and try again later. Called once per port whatever fires. */
   private lost(port: SerialPort, reason: string): void {
     if (port !== this.port || this.stopped) return;
     this.port = undefined;
+    clearTimeout(this.silenceTimer);
+    this.silenceTimer = undefined;
     if (port.isOpen) this.releasing = this.releasing.then(() => this.close(port));
     this.scheduleReopen();
     this.events.down(reason);
@@ -114,7 +147,7 @@ export class ReopeningPort {
 
   private scheduleReopen(): void {
     if (this.stopped || this.retryTimer) return;
-    const backoff = Math.min(REOPEN_INITIAL_MS * 2 ** this.failures++, this.reopenMaxMs);
+    const backoff = Math.min(REOPEN_INITIAL_MS * 2 ** this.failures++, this.policy.reopenMaxMs);
     // Jitter keeps gateways on one power circuit from hammering their adapters in lockstep after an outage.
     const delay = Math.round(backoff * (0.9 + Math.random() * 0.2));
     this.retryTimer = setTimeout(() => {
@@ -137,7 +170,7 @@ export class ReopeningPort {
 
 function openPort(settings: PortSettings): Promise<SerialPort> {
   return new Promise((resolve, reject) => {
-    const port = new SerialPort({ ...settings, autoOpen: false });
+    const port = new SerialPort({ ...settings, autoOpen: false, ...serialBindingOption() });
     port.open((error) => (error ? reject(error) : resolve(port)));
   });
 }

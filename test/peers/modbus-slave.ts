@@ -59,11 +59,19 @@ export interface ModbusSlave {
   set(unit: number, table: SlaveTable, address: number, values: ReadonlyArray<number | boolean>): Promise<void>;
   /** Every response waits this long from now on (a slow device); 0 turns it off. */
   delay(ms: number): Promise<void>;
+  /** Every response misbehaves this way from now on; null makes the slave behave again. */
+  misbehave(mode: Misbehaviour | null): Promise<void>;
   /** SIGTERM (and stdin EOF), wait for exit, SIGKILL if it takes too long. Idempotent. */
   stop(): Promise<void>;
   /** SIGKILL: the device dies without closing anything gracefully. Idempotent. */
   kill(): Promise<void>;
 }
+
+/**
+ * partial: the first half of the frame, then nothing (a device hanging mid-frame). wrong_unit: a valid frame from the
+ * next unit id. bad_crc: the last byte flipped (the CRC on RTU, the last data byte on TCP).
+ */
+export type Misbehaviour = 'partial' | 'wrong_unit' | 'bad_crc';
 
 export interface StartModbusSlaveOptions {
   spec: SlaveSpec;
@@ -222,6 +230,9 @@ export async function startModbusSlave(opts: StartModbusSlaveOptions): Promise<M
     },
     async delay(ms) {
       await command({ cmd: 'delay', ms });
+    },
+    async misbehave(mode) {
+      await command({ cmd: 'misbehave', mode });
     },
     stop: () => terminate('SIGTERM'),
     kill: () => terminate('SIGKILL'),

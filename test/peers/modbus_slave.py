@@ -14,6 +14,10 @@ Control: line-delimited JSON on stdin, one JSON line answered on stdout per comm
     {"cmd":"reset"}     -> {"ok":true}      (clears both logs)
     {"cmd":"set","unit":1,"table":"holding","address":5,"values":[1,2]} -> {"ok":true}
     {"cmd":"delay","ms":N} -> {"ok":true}   (every response waits N ms)
+    {"cmd":"misbehave","mode":M} -> {"ok":true}   (every response from now on, until mode null):
+        "partial"     sends the first half of the frame, then stalls (a device hanging mid-frame)
+        "wrong_unit"  answers as the next unit id (a valid frame, CRC included, from the wrong device)
+        "bad_crc"     flips the last byte (the CRC on RTU; on TCP the last data byte)
 Prints {"event":"ready"} once listening (with "port" for TCP; --tcp 0 picks a free one). Exits on SIGTERM, SIGINT or stdin EOF.
 """
 import argparse
@@ -51,6 +55,10 @@ class State:
         self.requests = []
         self.ignored = []
         self.delay_s = 0.0
+        self.misbehave = None
+
+
+MISBEHAVIOURS = ("partial", "wrong_unit", "bad_crc")
 
 
 STATE = State()
@@ -147,6 +155,22 @@ def traced(base):
             else:
                 super().execute(request, *addr)
 
+        def send(self, message, *addr, **kwargs):
+            mode = STATE.misbehave
+            if mode is None or kwargs.get("skip_encoding") or not message.should_respond:
+                super().send(message, *addr, **kwargs)
+                return
+            if mode == "wrong_unit":
+                message.unit_id = message.unit_id % 247 + 1
+                super().send(message, *addr, **kwargs)
+                return
+            packet = self.framer.buildPacket(message)
+            if mode == "partial":
+                packet = packet[: max(1, len(packet) // 2)]
+            else:
+                packet = packet[:-1] + bytes([packet[-1] ^ 0xFF])
+            super().send(packet, *addr, skip_encoding=True)
+
         def _late_execute(self, request, addr):
             if not self.running:
                 return  # the connection went away while we were "slow"
@@ -177,6 +201,12 @@ def run_command(context, line):
         if not isinstance(ms, (int, float)) or ms < 0:
             raise ValueError("delay needs ms >= 0")
         STATE.delay_s = ms / 1000.0
+        return {"ok": True}
+    if cmd == "misbehave":
+        mode = msg.get("mode")
+        if mode is not None and mode not in MISBEHAVIOURS:
+            raise ValueError(f"misbehave mode must be one of {MISBEHAVIOURS} or null, got {mode!r}")
+        STATE.misbehave = mode
         return {"ok": True}
     if cmd == "set":
         table = msg.get("table")

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { z } from 'zod';
 import { BadLineLog } from '../../drivers/serial-line/bad-line-log.js';
 import { checkLine, checkNmea, xorOf } from '../../drivers/serial-line/checksum.js';
-import { decodeEscapes, lineFieldSchema, serialLineDeviceSchema, type LineField } from '../../drivers/serial-line/config.js';
+import { decodeEscapes, lineFieldSchema, serialLineDeviceSchema, silenceBeforeReopen, type LineField } from '../../drivers/serial-line/config.js';
 import { LineSplitter, type FrameEvent } from '../../drivers/serial-line/framing.js';
 import { createLineDecoder } from '../../drivers/serial-line/line-decoder.js';
 import { convert, createParser, valueAtPath, type ParseResult } from '../../drivers/serial-line/parsers.js';
@@ -356,6 +356,14 @@ describe('serialLineDeviceSchema', () => {
       parser: { type: 'csv', separator: ',', columns: { 0: { metric: 'level', scale: 1, offset: 0, type: 'number' } } },
       stale_after: 30_000,
     });
+  });
+
+  it('reopens a silent port after twice stale_after unless reopen_silent_after says otherwise', () => {
+    const parser = { type: 'csv', columns: { 0: { metric: 'level' } } };
+    expect(silenceBeforeReopen(serialLineDeviceSchema.parse({ ...base, parser }))).toBe(60_000);
+    expect(silenceBeforeReopen(serialLineDeviceSchema.parse({ ...base, parser, stale_after: '5s' }))).toBe(10_000);
+    expect(silenceBeforeReopen(serialLineDeviceSchema.parse({ ...base, parser, stale_after: '5s', reopen_silent_after: '2m' }))).toBe(120_000);
+    expect(problems({ ...base, parser, reopen_silent_after: '50ms' })).toEqual([expect.stringContaining('reopen_silent_after')]);
   });
 
   it('decodes escapes as written in a plain or single-quoted YAML string', () => {
