@@ -146,7 +146,7 @@ export class ModbusLink {
     if (this.client?.isOpen) return this.client;
     if (this.client) this.drop();
     // While a port or host is gone, every device behind it would try to reopen it: one attempt per pause is enough.
-    if (this.lastOpenError && Date.now() < this.reopenAt) throw this.lastOpenError;
+    if (this.lastOpenError && performance.now() < this.reopenAt) throw this.lastOpenError;
     this.opening ??= (async () => {
       const client = (this.opts.createClient ?? createModbusClient)();
       // modbus-serial re-emits its port's errors on the client; unheard, an 'error' event ends the process.
@@ -159,7 +159,7 @@ export class ModbusLink {
         this.stats.linkErrors++;
         this.release(client);
         this.lastOpenError = new ModbusFailure('link', `${this.label}: ${describe(error)}`);
-        this.reopenAt = Date.now() + Math.min(REOPEN_INITIAL_MS * 2 ** this.openFailures++, this.opts.reopenMaxMs ?? 30_000);
+        this.reopenAt = performance.now() + Math.min(REOPEN_INITIAL_MS * 2 ** this.openFailures++, this.opts.reopenMaxMs ?? 30_000);
         throw this.lastOpenError;
       }
       this.openFailures = 0;

@@ -42,6 +42,7 @@ export class SerialLineDevice {
   private readonly counters: Counters = { lines: 0, readings: 0, malformed: 0, checksum_errors: 0, overlong: 0 };
   /** The last status reported; a status is only sent when it changes. */
   private reported: { state: DeviceState; error: string | undefined } | undefined;
+  /** Monotonic time of the last valid line: staleness is a duration, whatever the wall clock does. */
   private lastValidAt = 0;
   private staleTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
@@ -85,7 +86,7 @@ export class SerialLineDevice {
     this.splitter.reset();
     this.log.info('port open', { device: this.device.name, port: this.device.port });
     // Staleness counts from the moment the device could have spoken.
-    this.lastValidAt = Date.now();
+    this.lastValidAt = performance.now();
     this.armStaleCheck(this.device.stale_after);
   }
 
@@ -122,7 +123,7 @@ export class SerialLineDevice {
         tags: this.tags,
       }));
       this.counters.readings += readings.length;
-      this.lastValidAt = arrived;
+      this.lastValidAt = performance.now();
       this.ctx.emit(readings);
       this.report('online', undefined);
       if (!this.staleTimer) this.armStaleCheck(this.device.stale_after);
@@ -141,7 +142,7 @@ export class SerialLineDevice {
   private armStaleCheck(delayMs: number): void {
     this.staleTimer = setTimeout(() => {
       this.staleTimer = undefined;
-      const silentFor = Date.now() - this.lastValidAt;
+      const silentFor = performance.now() - this.lastValidAt;
       if (silentFor < this.device.stale_after) {
         this.armStaleCheck(this.device.stale_after - silentFor);
         return;

@@ -112,13 +112,13 @@ export class ReopeningPort {
     this.port = port;
     port.on('data', (chunk: Buffer) => {
       if (port !== this.port) return;
-      this.lastDataAt = Date.now();
+      this.lastDataAt = performance.now();
       this.failures = 0;
       this.events.data(chunk);
     });
     port.on('close', (error?: Error) => this.lost(port, error ? `${this.settings.path} disconnected (${describe(error)})` : `${this.settings.path} closed`));
     port.on('error', (error: Error) => this.lost(port, `${this.settings.path}: ${describe(error)}`));
-    this.lastDataAt = Date.now();
+    this.lastDataAt = performance.now();
     this.armSilenceCheck(port, this.policy.silenceMs);
     this.events.opened();
   }
@@ -128,7 +128,7 @@ export class ReopeningPort {
     this.silenceTimer = setTimeout(() => {
       this.silenceTimer = undefined;
       if (port !== this.port) return;
-      const silentFor = Date.now() - this.lastDataAt;
+      const silentFor = performance.now() - this.lastDataAt;
       if (silentFor < this.policy.silenceMs) this.armSilenceCheck(port, this.policy.silenceMs - silentFor);
       else this.lost(port, `${this.settings.path}: no data for ${formatDuration(this.policy.silenceMs)}; reopening the port`);
     }, delayMs);
