@@ -4,8 +4,7 @@
  * QoS 1 with mqtt.js (which sends an unacknowledged message again on every reconnect), and a live subscriber counts
  * what the gateway republishes on the normalised topics.
  */
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -15,8 +14,8 @@ import { startInfluxDb1, type InfluxDb1 } from '../peers/influxdb.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { stopChild } from '../peers/process.js';
 import { spawnGateway, type GatewayProcess } from '../support/gateway-process.js';
+import { canMountTmpfs, fillDisk, mountTmpfs, unmountTmpfs } from '../support/tmpfs.js';
 
-const isRoot = process.getuid?.() === 0;
 const METRICS = 200;
 const TOPIC = 'city/lab/ingest/water/gauge-4';
 
@@ -39,21 +38,6 @@ function droppedForSpace(output: string): number {
   return totals.at(-1) ?? 0;
 }
 
-/** Fills what is left of the file system with one file; returns its path. */
-function fillDisk(dir: string, name: string): string {
-  const path = join(dir, name);
-  const fd = openSync(path, 'w');
-  const chunk = Buffer.alloc(4096, 1);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-  } finally {
-    closeSync(fd);
-  }
-  return path;
-}
-
 /** The promise's value, or a failure naming what did not happen within `ms`. */
 async function within<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -69,7 +53,7 @@ function connect(port: number, opts: mqtt.IClientOptions): Promise<MqttClient> {
   return mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 200, connectTimeout: 5000, ...opts });
 }
 
-describe.skipIf(!isRoot)('disk full under data_dir (mounts a 2 MB tmpfs: needs root)', () => {
+describe.skipIf(!canMountTmpfs)('disk full under data_dir (mounts a 2 MB tmpfs: needs root)', () => {
   let influx: InfluxDb1 | undefined;
   let dir = '';
   let dataDir = '';
@@ -81,15 +65,14 @@ describe.skipIf(!isRoot)('disk full under data_dir (mounts a 2 MB tmpfs: needs r
     influx = await startInfluxDb1();
     dir = mkdtempSync(join(tmpdir(), 'gw-disk-full-'));
     dataDir = join(dir, 'data');
-    mkdirSync(dataDir);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dataDir]);
+    mountTmpfs(dataDir, '2m');
     mounted = true;
   });
   afterAll(async () => {
     for (const client of clients) await client.endAsync(true);
     for (const gateway of gateways) await gateway.cleanup();
     await influx?.remove();
-    if (mounted) execFileSync('umount', [dataDir]);
+    if (mounted) unmountTmpfs(dataDir);
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
