@@ -20,6 +20,8 @@ import { canMountTmpfs, fillDisk, mountTmpfs, unmountTmpfs } from '../support/tm
 
 let dir = '';
 let dataDir = '';
+let influx: InfluxDb1 | undefined;
+let sink: InfluxSink | undefined;
 const logs: string[] = [];
 const log = createLogger({ level: 'debug', sink: { write: (line) => logs.push(line) } });
 
@@ -30,24 +32,24 @@ beforeEach(() => {
   mountTmpfs(dataDir, '2m');
   logs.length = 0;
 });
-afterEach(() => {
-  if (!canMountTmpfs) return;
-  unmountTmpfs(dataDir);
-  rmSync(dir, { recursive: true, force: true });
-});
-
-describe.skipIf(!canMountTmpfs)('the InfluxDB sink on a full data disk (mounts a 2 MB tmpfs: needs root)', () => {
-  let influx: InfluxDb1 | undefined;
-  let sink: InfluxSink | undefined;
-  let port = 0;
-  beforeAll(async () => {
-    port = await freePort();
-  });
-  afterEach(async () => {
+afterEach(async () => {
+  try {
     await sink?.close();
+  } finally {
     sink = undefined;
     await influx?.remove();
     influx = undefined;
+    if (canMountTmpfs) {
+      unmountTmpfs(dataDir);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
+
+describe.skipIf(!canMountTmpfs)('the InfluxDB sink on a full data disk (mounts a 2 MB tmpfs: needs root)', () => {
+  let port = 0;
+  beforeAll(async () => {
+    port = await freePort();
   });
 
   const config = (): InfluxConfig => ({

@@ -11,8 +11,9 @@ export function mountTmpfs(dir: string, size: string): void {
   execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]);
 }
 
+/** Lazily, so a teardown after a failed test (files still open) does not leave the mount behind. */
 export function unmountTmpfs(dir: string): void {
-  execFileSync('umount', [dir]);
+  execFileSync('umount', ['--lazy', dir]);
 }
 
 /** Fills what is left of the file system with one file (another program's data, say); returns its path. */
