@@ -1,21 +1,34 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from '../util/log.js';
+import { LogLimiter } from '../util/log-limiter.js';
 import type { ActiveAlert } from './engine.js';
+
+/** After a failed save (a full disk), the next try waits this long, doubling up to the maximum. */
+const RETRY_INITIAL_MS = 1000;
+const RETRY_MAX_MS = 60_000;
+const ERROR_LOG_INTERVAL_MS = 60_000;
 
 /**
  * Keeps the active alerts on disk (`data_dir/alerts/active.json`), so that after a restart a firing alert is still
  * firing, with its start time, acknowledgement and reminder schedule, and is not announced as new. Writes are atomic
- * (write, then rename) and coalesced to one per event-loop turn.
+ * (write, then rename) and coalesced to one per event-loop turn. When a save fails (a full disk) the alerts carry
+ * on in memory and the save is tried again with a backoff, so the file catches up once there is room.
  */
 export class AlertStore {
   private pending: (() => readonly ActiveAlert[]) | undefined;
+  private scheduled = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryMs = RETRY_INITIAL_MS;
+  private failures = 0;
+  private readonly errorLog: LogLimiter;
 
   constructor(
     readonly path: string,
     private readonly log: Logger,
   ) {
     mkdirSync(dirname(path), { recursive: true });
+    this.errorLog = new LogLimiter(log, ERROR_LOG_INTERVAL_MS);
   }
 
   load(): ActiveAlert[] {
@@ -37,26 +50,43 @@ export class AlertStore {
     }
   }
 
-  /** Saves what `snapshot` returns at the end of this turn of the event loop (several changes, one write). */
+  /**
+   * Saves what `snapshot` returns at the end of this turn of the event loop (several changes, one write); while
+   * saves fail, at the next retry instead.
+   */
   save(snapshot: () => readonly ActiveAlert[]): void {
-    if (this.pending) {
-      this.pending = snapshot;
-      return;
-    }
     this.pending = snapshot;
-    setImmediate(() => this.flush());
+    if (this.scheduled || this.retryTimer) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
   }
 
-  /** Writes a pending save now (on shutdown). */
+  /** Writes a pending save now (on shutdown); when it fails the state stays pending and a retry is scheduled. */
   flush(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     const snapshot = this.pending;
-    this.pending = undefined;
     if (!snapshot) return;
+    const tmp = `${this.path}.tmp`;
     try {
-      writeFileSync(`${this.path}.tmp`, JSON.stringify(snapshot()));
-      renameSync(`${this.path}.tmp`, this.path);
+      writeFileSync(tmp, JSON.stringify(snapshot()));
+      renameSync(tmp, this.path);
     } catch (error) {
-      this.log.error('cannot save the active alerts', { file: this.path, error });
+      // A half-written temp file would hold on to the very space the next try needs.
+      rmSync(tmp, { force: true });
+      this.failures++;
+      this.errorLog.error('save', 'cannot save the active alerts; they are kept in memory and saved when possible', { file: this.path, error, retry_in_ms: this.retryMs, failed_saves: this.failures });
+      this.retryTimer = setTimeout(() => this.flush(), this.retryMs);
+      this.retryTimer.unref();
+      this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+      return;
     }
+    this.pending = undefined;
+    if (this.failures > 0) this.log.info('active alerts saved again', { file: this.path, failed_saves: this.failures });
+    this.failures = 0;
+    this.retryMs = RETRY_INITIAL_MS;
   }
 }

@@ -1,6 +1,9 @@
-import { closeSync, fsync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fsync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../util/log.js';
+import { CursorFile } from './cursor-file.js';
+import { DirLock } from './dir-lock.js';
+import { diskSpace, isNoSpace, NoSpaceError } from './no-space.js';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 
@@ -26,7 +29,14 @@ export interface SegmentQueueStats {
   readonly backlogLines: number;
   readonly backlogBytes: number;
   readonly segments: number;
+  /** Lines dropped unsent, for either reason below. */
   readonly droppedLines: number;
+  /** Dropped because the files reached `maxBytes`. */
+  readonly droppedMaxSizeLines: number;
+  /** Dropped to make room when the disk was full. */
+  readonly droppedDiskFullLines: number;
+  /** The disk refused a write lately and has not got a segment's worth of room back since. */
+  readonly diskFull: boolean;
   readonly appendedLines: number;
 }
 
@@ -68,22 +78,34 @@ export class SegmentQueue {
   private timer: NodeJS.Timeout | undefined;
   private dataWaiters: DataWaiter[] = [];
   private readBuffer: Buffer | undefined;
-  private droppedLines = 0;
+  private readonly dropped = { maxSize: 0, diskFull: 0 };
+  /** The head position of the last read: a drop of its segment counts the batch in flight as dropped... */
+  private lastRead: { seq: number; start: number } | undefined;
+  /** ...and if that batch is committed after all (the receiver got it), the count is taken back. */
+  private orphan: { seq: number; start: number; reason: keyof SegmentQueue['dropped'] } | undefined;
   private appendedLines = 0;
+  private diskFull = false;
   private closed = false;
   private readonly segmentBytes: number;
+  private readonly cursorFile: CursorFile;
 
   private constructor(
     readonly dir: string,
     private readonly opts: SegmentQueueOptions,
     private readonly log: Logger,
+    private readonly lock: DirLock,
   ) {
-    // Eight or more segments fit the limit, so dropping the oldest frees an eighth at most.
-    this.segmentBytes = Math.max(16 * 1024, Math.min(64 * 1024 ** 2, Math.floor(opts.maxBytes / 8)));
+    // Eight or more segments fit the limit and the disk, so that on either one dropping the oldest frees an eighth
+    // at most — and on a disk smaller than the limit there is always an older segment to drop before it is full.
+    this.segmentBytes = Math.max(16 * 1024, Math.min(64 * 1024 ** 2, Math.floor(Math.min(opts.maxBytes, diskSpace(dir).total) / 8)));
+    this.cursorFile = CursorFile.open(join(dir, 'cursor'));
     this.recover();
     const active = this.segments.at(-1) ?? this.newSegment();
     if (this.cursor.seq !== this.segments[0]!.seq) this.cursor = { seq: this.segments[0]!.seq, offset: 0, line: 0 };
     this.fd = openSync(this.pathOf(active.seq), 'a');
+    // On a disk that filled while we were away, these first writes may need the room of the oldest readings.
+    this.withSpace(() => this.cursorFile.write(this.cursor));
+    this.withSpace(() => lock.writeOwner());
     if (opts.fsync === 'interval') {
       this.timer = setInterval(() => void this.sync(), opts.fsyncIntervalMs);
       this.timer.unref();
@@ -93,18 +115,19 @@ export class SegmentQueue {
   /** Opens (creating it if needed) the queue in `dir`, recovering what a previous run left. */
   static open(dir: string, opts: SegmentQueueOptions, log: Logger): SegmentQueue {
     mkdirSync(dir, { recursive: true });
-    lock(dir);
+    const lock = DirLock.acquire(dir);
     try {
-      return new SegmentQueue(dir, opts, log);
+      return new SegmentQueue(dir, opts, log, lock);
     } catch (error) {
-      unlock(dir);
+      lock.release();
       throw error;
     }
   }
 
   /**
    * Appends lines (none may contain '\n'). They are in the OS once this returns; with fsync `always` the promise
-   * resolves when they are on disk (appends made meanwhile share one fsync).
+   * resolves when they are on disk (appends made meanwhile share one fsync). On a full disk the oldest segments are
+   * dropped (counted) to make room; when nothing of the buffer's own is left to drop it throws a NoSpaceError.
    */
   append(lines: readonly string[]): void | Promise<void> {
     if (lines.length === 0) return;
@@ -113,13 +136,8 @@ export class SegmentQueue {
       // A line a batch read cannot hold would block the queue for good: refuse it here, loudly.
       if (line.length > MAX_LINE_CHARS) throw new RangeError(`a line of ${line.length} characters is longer than the buffer takes (${MAX_LINE_CHARS})`);
     }
-    const text = lines.join('\n') + '\n';
-    const bytes = Buffer.byteLength(text);
-    let active = this.segments.at(-1)!;
-    if (active.bytes > 0 && active.bytes + bytes > this.segmentBytes) active = this.roll();
-    writeSync(this.fd, text);
-    active.bytes += bytes;
-    active.lines += lines.length;
+    const text = Buffer.from(lines.join('\n') + '\n');
+    this.withSpace(() => this.write(text, lines.length));
     this.appendedLines += lines.length;
     this.dirty = true;
     this.enforceLimit();
@@ -148,16 +166,28 @@ export class SegmentQueue {
       lines++;
     }
     if (lines === 0) return undefined;
+    this.lastRead = { seq: segment.seq, start: this.cursor.offset };
     return { text: this.readBuffer.toString('utf8', 0, end - 1), lines, seq: segment.seq, start: this.cursor.offset, end: this.cursor.offset + end };
   }
 
   /** Forgets a batch the receiver has; batches are committed in the order they were read. */
   commit(batch: Batch): void {
-    // The limit may have dropped the batch's segment while it was being sent: nothing is left to forget.
-    if (batch.seq !== this.cursor.seq || batch.start !== this.cursor.offset) return;
+    // The limit may have dropped the batch's segment while it was being sent: nothing is left to forget, and the
+    // batch, counted as dropped then, has reached the receiver after all.
+    if (batch.seq !== this.cursor.seq || batch.start !== this.cursor.offset) {
+      if (this.orphan?.seq === batch.seq && this.orphan.start === batch.start) {
+        this.dropped[this.orphan.reason] -= batch.lines;
+        this.log.info('buffer: readings counted as dropped were delivered after all', { dir: this.dir, readings: batch.lines, total_dropped: this.dropped.maxSize, total_dropped_disk_full: this.dropped.diskFull });
+      }
+      this.orphan = undefined;
+      return;
+    }
     this.cursor = { seq: batch.seq, offset: batch.end, line: this.cursor.line + batch.lines };
+    const active = this.segments.at(-1)!;
+    // All sent: the room the sent lines take goes back to the disk now, not when the segment is full.
+    if (this.segments.length === 1 && this.cursor.offset === active.bytes && active.bytes >= this.segmentBytes / 8) this.startSegment();
     this.skipFinishedSegments();
-    this.saveCursor();
+    this.cursorFile.write(this.cursor);
   }
 
   /** Resolves once at least `lines` lines wait (at once if they do), after `timeoutMs`, or when the queue closes. */
@@ -184,7 +214,16 @@ export class SegmentQueue {
       lines += segment.lines;
       bytes += segment.bytes;
     }
-    return { backlogLines: lines, backlogBytes: bytes, segments: this.segments.length, droppedLines: this.droppedLines, appendedLines: this.appendedLines };
+    return {
+      backlogLines: lines,
+      backlogBytes: bytes,
+      segments: this.segments.length,
+      droppedLines: this.dropped.maxSize + this.dropped.diskFull,
+      droppedMaxSizeLines: this.dropped.maxSize,
+      droppedDiskFullLines: this.dropped.diskFull,
+      diskFull: this.stillFull(),
+      appendedLines: this.appendedLines,
+    };
   }
 
   /** Flushes to disk and releases the files; the queue reopens from here next time. */
@@ -196,8 +235,9 @@ export class SegmentQueue {
     await this.syncing;
     if (this.opts.fsync !== 'never') fsyncSync(this.fd);
     closeSync(this.fd);
-    this.saveCursor();
-    unlock(this.dir);
+    this.cursorFile.write(this.cursor);
+    this.cursorFile.close();
+    this.lock.release();
   }
 
   /** fsync of the active segment; concurrent callers share the one in flight or the next. */
@@ -225,9 +265,90 @@ export class SegmentQueue {
     });
   }
 
+  /** Appends whole lines to the active segment (rolling first if they would overfill it); all or nothing. */
+  private write(text: Buffer, lines: number): void {
+    let active = this.segments.at(-1)!;
+    if (active.bytes > 0 && active.bytes + text.length > this.segmentBytes) active = this.roll();
+    let written = 0;
+    try {
+      // A write may be short when the disk fills mid-way: go on until all of it is in, or the disk refuses.
+      while (written < text.length) written += writeSync(this.fd, text, written);
+    } catch (error) {
+      // Cut what part of the lines got in, so the segment holds whole lines only and its count stays true.
+      ftruncateSync(this.fd, active.bytes);
+      throw error;
+    }
+    active.bytes += text.length;
+    active.lines += lines;
+  }
+
+  /**
+   * Runs a write; when the disk is full, drops the oldest segment (counted) and tries again, until it fits or
+   * nothing of the buffer's own is left to drop (then NoSpaceError).
+   */
+  private withSpace<T>(write: () => T): T {
+    for (;;) {
+      try {
+        return write();
+      } catch (error) {
+        if (!isNoSpace(error)) throw error;
+        this.diskFull = true;
+        if (!this.dropForSpace()) throw new NoSpaceError(this.dir, error);
+      }
+    }
+  }
+
+  /** Drops the oldest segment — the active one too when it is the only one — to make room; false when empty. */
+  private dropForSpace(): boolean {
+    const oldest = this.segments[0]!;
+    if (this.segments.length === 1) {
+      if (oldest.bytes === 0) return false;
+      // A fresh file (and seq) takes the appends, so a batch read from the dropped one is never committed into it.
+      this.startSegment();
+    }
+    const dropped = this.dropHead('diskFull');
+    this.trySaveCursor();
+    this.log.warn('data disk full: dropped the oldest readings to make room', { dir: this.dir, dropped, total_dropped_disk_full: this.dropped.diskFull });
+    return true;
+  }
+
+  /** The disk-full flag stays up until a segment's worth of room is free again. */
+  private stillFull(): boolean {
+    if (this.diskFull && diskSpace(this.dir).free >= this.segmentBytes) this.diskFull = false;
+    return this.diskFull;
+  }
+
+  /** Deletes the oldest segment (never the only one) and counts its unsent lines as dropped; returns that count. */
+  private dropHead(reason: keyof SegmentQueue['dropped']): number {
+    const oldest = this.segments.shift()!;
+    unlinkSync(this.pathOf(oldest.seq));
+    const unsent = oldest.seq === this.cursor.seq ? oldest.lines - this.cursor.line : oldest.lines;
+    if (this.lastRead?.seq === oldest.seq && this.lastRead.start === this.cursor.offset) this.orphan = { ...this.lastRead, reason };
+    this.cursor = { seq: this.segments[0]!.seq, offset: 0, line: 0 };
+    this.dropped[reason] += unsent;
+    return unsent;
+  }
+
+  /**
+   * Saves the cursor after a drop. Not needed for safety — a saved cursor that names a deleted segment means "from
+   * the oldest one left" — so a failure here is only logged.
+   */
+  private trySaveCursor(): void {
+    try {
+      this.cursorFile.write(this.cursor);
+    } catch (error) {
+      this.log.warn('cannot save the buffer cursor', { dir: this.dir, error });
+    }
+  }
+
   private roll(): Segment {
     // The finished segment reaches the disk before the next one takes appends (rare: once per segment).
     if (this.opts.fsync !== 'never') fsyncSync(this.fd);
+    return this.startSegment();
+  }
+
+  /** A new, empty segment takes the appends from now on. */
+  private startSegment(): Segment {
     closeSync(this.fd);
     const segment = this.newSegment();
     this.fd = openSync(this.pathOf(segment.seq), 'a');
@@ -247,17 +368,12 @@ export class SegmentQueue {
     for (const segment of this.segments) total += segment.bytes;
     let dropped = 0;
     while (total > this.opts.maxBytes && this.segments.length > 1) {
-      const oldest = this.segments.shift()!;
-      total -= oldest.bytes;
-      const unsent = oldest.seq === this.cursor.seq ? oldest.lines - this.cursor.line : oldest.lines;
-      dropped += unsent;
-      this.cursor = { seq: this.segments[0]!.seq, offset: 0, line: 0 };
-      unlinkSync(this.pathOf(oldest.seq));
+      total -= this.segments[0]!.bytes;
+      dropped += this.dropHead('maxSize');
     }
     if (dropped > 0) {
-      this.droppedLines += dropped;
-      this.saveCursor();
-      this.log.warn('buffer full: dropped the oldest readings', { dir: this.dir, dropped, total_dropped: this.droppedLines, max_bytes: this.opts.maxBytes });
+      this.trySaveCursor();
+      this.log.warn('buffer full: dropped the oldest readings', { dir: this.dir, dropped, total_dropped: this.dropped.maxSize, max_bytes: this.opts.maxBytes });
     }
   }
 
@@ -270,12 +386,6 @@ export class SegmentQueue {
       unlinkSync(this.pathOf(head.seq));
       this.cursor = { seq: this.segments[0]!.seq, offset: 0, line: 0 };
     }
-  }
-
-  private saveCursor(): void {
-    const path = join(this.dir, 'cursor');
-    writeFileSync(path + '.tmp', `${this.cursor.seq} ${this.cursor.offset}\n`);
-    renameSync(path + '.tmp', path);
   }
 
   /** Rebuilds the segment list and cursor from the files, repairing what a crash may have left. */
@@ -331,14 +441,13 @@ export class SegmentQueue {
     return lines;
   }
 
+  /** The saved commit position; none or a damaged one means "from the oldest segment" (a replay, never a loss). */
   private readCursor(): { seq: number; offset: number } {
-    try {
-      const [seq, offset] = readFileSync(join(this.dir, 'cursor'), 'utf8').trim().split(' ').map(Number);
-      if (Number.isSafeInteger(seq) && Number.isSafeInteger(offset)) return { seq: seq!, offset: offset! };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    const saved = this.cursorFile.read();
+    if (!saved && readdirSync(this.dir).some((name) => SEGMENT_PATTERN.test(name))) {
+      this.log.warn('buffer cursor missing or damaged: sending the buffer again from its oldest segment', { file: this.cursorFile.path });
     }
-    return { seq: 0, offset: 0 };
+    return saved ?? { seq: 0, offset: 0 };
   }
 
   private wakeReaders(): void {
@@ -349,47 +458,5 @@ export class SegmentQueue {
 
   private pathOf(seq: number): string {
     return join(this.dir, `${String(seq).padStart(16, '0')}.seg`);
-  }
-}
-
-/**
- * Two processes appending to one buffer would interleave and corrupt it: the `lock` file holds the owner's pid.
- * A lock whose process is gone (killed, power cut) is taken over.
- */
-const heldLocks = new Set<string>();
-
-function lock(dir: string): void {
-  const path = join(dir, 'lock');
-  for (;;) {
-    try {
-      writeFileSync(path, `${process.pid}\n`, { flag: 'wx' });
-      heldLocks.add(path);
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const owner = Number(readFileSync(path, 'utf8').trim());
-    // Our own pid is in use only if this process holds the lock: after a power cut a new process may get the old pid.
-    const inUse = owner === process.pid ? heldLocks.has(path) : Number.isSafeInteger(owner) && owner > 0 && isAlive(owner);
-    if (inUse) {
-      throw new Error(`the buffer in ${dir} is in use by process ${owner} (another gateway on the same data_dir?)`);
-    }
-    unlinkSync(path);
-  }
-}
-
-function unlock(dir: string): void {
-  const path = join(dir, 'lock');
-  heldLocks.delete(path);
-  unlinkSync(path);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -1,5 +1,6 @@
 import type { SegmentQueue } from '../buffer/segment-queue.js';
 import type { Logger } from '../util/log.js';
+import { LogLimiter } from '../util/log-limiter.js';
 import type { DeadLetterFile } from './dead-letter.js';
 import type { InfluxWriter, WriteOutcome } from './writer.js';
 
@@ -26,21 +27,35 @@ export interface InfluxHealth {
   readonly lastError: string | undefined;
   readonly lastErrorAt: number | undefined;
   readonly written: number;
-  /** Dropped because the buffer was full. */
+  /** Readings lost on the way, for any of the reasons in `droppedBy`. */
   readonly dropped: number;
+  readonly droppedBy: {
+    /** The oldest, when the buffer reached its `max_size`. */
+    readonly maxSize: number;
+    /** The oldest, to make room when the data disk was full. */
+    readonly diskFull: number;
+    /** Refused by InfluxDB for good, and the dead-letter file could not take them either. */
+    readonly deadLetterUnwritable: number;
+  };
+  /** The data disk refused a write lately (see SegmentQueueStats.diskFull). */
+  readonly diskFull: boolean;
   /** Refused by InfluxDB for good and set aside in the dead-letter file. */
   readonly deadLettered: number;
+  /** Unexpected errors the forwarding loop met and retried after (a bug or an I/O error: see the log). */
+  readonly unexpectedErrors: number;
 }
 
 /** Honour a server's Retry-After, but never sleep longer than this on its word. */
 const MAX_RETRY_AFTER_MS = 10 * 60_000;
+const ERROR_LOG_INTERVAL_MS = 60_000;
 
 /**
  * Drains the durable buffer into InfluxDB, oldest first, one batch at a time, and commits a batch only once InfluxDB
  * has acknowledged it. Failures are handled by class: unreachable / 5xx / 429 → the same batch again after a capped,
  * jittered exponential backoff (or the server's Retry-After); refused lines → the batch is bisected until the
  * offending lines stand alone, which go to the dead-letter file while the rest is written; bad credentials or a
- * missing database → said once in the log and in health, and the readings keep waiting in the buffer.
+ * missing database → said once in the log and in health, and the readings keep waiting in the buffer. Anything
+ * else (a bug, a disk error) is logged, counted and retried after a backoff: the loop ends only with stop().
  */
 export class InfluxForwarder {
   private running = false;
@@ -55,6 +70,9 @@ export class InfluxForwarder {
   private oldestTs: number | undefined;
   private written = 0;
   private deadLettered = 0;
+  private deadLetterUnwritable = 0;
+  private unexpectedErrors = 0;
+  private readonly errorLog: LogLimiter;
 
   constructor(
     private readonly queue: SegmentQueue,
@@ -62,15 +80,13 @@ export class InfluxForwarder {
     private readonly deadLetter: DeadLetterFile,
     private readonly opts: ForwarderOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.errorLog = new LogLimiter(log, ERROR_LOG_INTERVAL_MS);
+  }
 
   start(): void {
     this.running = true;
-    this.loop = this.run().catch((error: unknown) => {
-      // A bug, not an outage: say so loudly; the buffer keeps the readings for the next start.
-      this.log.error('InfluxDB forwarder stopped on an unexpected error', { error });
-      this.setState('stopped', String(error));
-    });
+    this.loop = this.run();
   }
 
   /** Stops sending (an in-flight request is abandoned: its batch stays in the buffer for the next start). */
@@ -94,24 +110,42 @@ export class InfluxForwarder {
       lastError: this.lastError,
       lastErrorAt: this.lastErrorAt,
       written: this.written,
-      dropped: stats.droppedLines,
+      dropped: stats.droppedLines + this.deadLetterUnwritable,
+      droppedBy: { maxSize: stats.droppedMaxSizeLines, diskFull: stats.droppedDiskFullLines, deadLetterUnwritable: this.deadLetterUnwritable },
+      diskFull: stats.diskFull,
       deadLettered: this.deadLettered,
+      unexpectedErrors: this.unexpectedErrors,
     };
   }
 
   private async run(): Promise<void> {
-    while (this.running) {
-      // A full batch goes at once; a partial one waits at most the flush interval for company.
-      await this.queue.waitForBacklog(1, this.opts.flushIntervalMs);
-      if (!this.running) return;
-      if (this.queue.stats().backlogLines < this.opts.batchSize) await this.queue.waitForBacklog(this.opts.batchSize, this.opts.flushIntervalMs);
-      const batch = this.queue.read(this.opts.batchSize);
-      if (!batch || !this.running) continue;
-      this.oldestTs = timestampOf(batch.text);
-      if (!(await this.deliver(batch.text, batch.lines))) return;
-      this.queue.commit(batch);
-      if (this.queue.stats().backlogLines === 0) this.oldestTs = undefined;
+    for (let failures = 0; this.running; ) {
+      try {
+        await this.forwardBatch();
+        failures = 0;
+      } catch (error) {
+        // Never the end of forwarding: the readings stay in the buffer, and the next try may well succeed.
+        this.unexpectedErrors++;
+        this.lastError = error instanceof Error ? error.message : String(error);
+        this.lastErrorAt = Date.now();
+        this.errorLog.error('forwarder', 'InfluxDB forwarder met an unexpected error; trying again after a pause', { target: this.writer.target, buffer: this.queue.dir, error, unexpected_errors: this.unexpectedErrors });
+        await this.sleep(this.backoff(failures++));
+      }
     }
+  }
+
+  /** Waits for readings, sends one batch and commits it once InfluxDB has it (or the forwarder is stopped). */
+  private async forwardBatch(): Promise<void> {
+    // A full batch goes at once; a partial one waits at most the flush interval for company.
+    await this.queue.waitForBacklog(1, this.opts.flushIntervalMs);
+    if (!this.running) return;
+    if (this.queue.stats().backlogLines < this.opts.batchSize) await this.queue.waitForBacklog(this.opts.batchSize, this.opts.flushIntervalMs);
+    const batch = this.queue.read(this.opts.batchSize);
+    if (!batch || !this.running) return;
+    this.oldestTs = timestampOf(batch.text);
+    if (!(await this.deliver(batch.text, batch.lines))) return;
+    this.queue.commit(batch);
+    if (this.queue.stats().backlogLines === 0) this.oldestTs = undefined;
   }
 
   /** Sends lines until InfluxDB has them (or has refused them for good); false when stopped first. */
@@ -156,9 +190,7 @@ export class InfluxForwarder {
   /** Bisects refused lines until each offender stands alone, dead-letters those and writes the rest. */
   private async isolate(text: string, lines: number, outcome: Extract<WriteOutcome, { kind: 'rejected' }>): Promise<boolean> {
     if (lines === 1) {
-      this.deadLetter.add(text, outcome.status, outcome.reason);
-      this.deadLettered++;
-      this.log.warn('InfluxDB refused a reading; set aside in the dead-letter file', { reason: outcome.reason, line: text.slice(0, 300), file: this.deadLetter.path });
+      this.setAside(text, outcome);
       return true;
     }
     const half = Math.ceil(lines / 2);
@@ -166,11 +198,25 @@ export class InfluxForwarder {
     return (await this.deliver(text.slice(0, cut), half)) && (await this.deliver(text.slice(cut + 1), lines - half));
   }
 
-  private backoff(attempt: number, outcome: WriteOutcome): number {
+  /** A line InfluxDB refused for good goes to the dead-letter file; when even that fails (a full disk) it is dropped, counted. */
+  private setAside(line: string, outcome: Extract<WriteOutcome, { kind: 'rejected' }>): void {
+    try {
+      this.deadLetter.add(line, outcome.status, outcome.reason);
+    } catch (error) {
+      // Holding the stream back for one line InfluxDB will never take would stall every reading behind it.
+      this.deadLetterUnwritable++;
+      this.errorLog.error('dead-letter', 'InfluxDB refused a reading and the dead-letter file cannot take it; dropped', { reason: outcome.reason, line: line.slice(0, 300), file: this.deadLetter.path, error, dropped: this.deadLetterUnwritable });
+      return;
+    }
+    this.deadLettered++;
+    this.log.warn('InfluxDB refused a reading; set aside in the dead-letter file', { reason: outcome.reason, line: line.slice(0, 300), file: this.deadLetter.path });
+  }
+
+  private backoff(attempt: number, outcome?: WriteOutcome): number {
     const exponential = Math.min(this.opts.retryMaxMs, this.opts.retryInitialMs * 2 ** Math.min(attempt, 30));
     // Jitter keeps gateways that lost the same server from coming back in lockstep.
     const jittered = exponential * (0.8 + 0.4 * Math.random());
-    if (outcome.kind === 'retry' && outcome.retryAfterMs !== undefined) return Math.max(Math.min(outcome.retryAfterMs, MAX_RETRY_AFTER_MS), jittered);
+    if (outcome?.kind === 'retry' && outcome.retryAfterMs !== undefined) return Math.max(Math.min(outcome.retryAfterMs, MAX_RETRY_AFTER_MS), jittered);
     return jittered;
   }
 

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { queueOptions } from '../buffer/config.js';
+import { NoSpaceError } from '../buffer/no-space.js';
 import { SegmentQueue } from '../buffer/segment-queue.js';
 import type { InfluxConfig } from '../config/schema.js';
 import type { Reading } from '../model.js';
@@ -13,6 +14,11 @@ import { InfluxWriter } from './writer.js';
 export interface InfluxSinkHealth extends InfluxHealth {
   /** Readings line protocol cannot carry (NaN, ±Infinity), not written. */
   readonly unrepresentable: number;
+  /**
+   * Readings the buffer could not take at all: the data disk was full with nothing of the buffer's own left to drop.
+   * A QoS 1 sender was not acknowledged (it sends again); polled and QoS 0 readings were lost.
+   */
+  readonly notStored: number;
 }
 
 /**
@@ -23,6 +29,7 @@ export interface InfluxSinkHealth extends InfluxHealth {
 export class InfluxSink implements Sink {
   readonly name = 'influx';
   readonly durable = true;
+  private notStored = 0;
 
   private constructor(
     private readonly encoder: LineEncoder,
@@ -53,11 +60,16 @@ export class InfluxSink implements Sink {
       const line = this.encoder.encode(reading);
       if (line !== undefined) lines.push(line);
     }
-    return this.queue.append(lines);
+    try {
+      return this.queue.append(lines);
+    } catch (error) {
+      if (error instanceof NoSpaceError) this.notStored += lines.length;
+      throw error;
+    }
   }
 
   health(): InfluxSinkHealth {
-    return { ...this.forwarder.health(), unrepresentable: this.encoder.unrepresentable };
+    return { ...this.forwarder.health(), unrepresentable: this.encoder.unrepresentable, notStored: this.notStored };
   }
 
   async close(): Promise<void> {

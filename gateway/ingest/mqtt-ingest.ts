@@ -94,7 +94,10 @@ export class MqttIngest {
     if (!stored) return;
     return stored.catch((error: unknown) => {
       this.counts.notAcknowledged++;
-      this.ctx.log.error('ingest not acknowledged: readings could not be stored; the device will send them again', { client: client.id, device, error });
+      const reason = `readings not stored, so not acknowledged (send them again later): ${error instanceof Error ? error.message : String(error)}`;
+      this.ctx.tell(client.id, topic, [reason]);
+      // A device sends an unacknowledged message again on every reconnect: once per client and interval is enough.
+      this.rejectLog.error(`store:${client.id}`, 'ingest not acknowledged: readings could not be stored; the device will send them again', { client: client.id, device, error });
       throw error;
     });
   }

@@ -26,23 +26,33 @@ export class Pipeline {
   }
 
   /**
-   * Publishes and resolves once every durable sink (the store-and-forward buffer) holds the readings, so the sender
-   * may be told they are safe; rejects when a durable sink dropped or failed them. With no durable sink it resolves
-   * at once: nothing in the gateway outlives a restart then.
+   * Hands the readings to the durable sinks (the store-and-forward buffer) first, and to the other sinks only once
+   * every durable one holds them; resolves then, so the sender may be told they are safe. When a durable sink drops
+   * or fails them it rejects and no other sink sees them: the sender, not acknowledged, sends them again, and they
+   * are published (alerts, MQTT) once, when finally stored. With no durable sink it resolves at once: nothing in
+   * the gateway outlives a restart then.
    */
   publishDurably(readings: readonly Reading[]): Promise<void> {
-    this.accepted += readings.length;
-    let pending = this.queues.filter((queue) => queue.sink.durable).length;
-    if (pending === 0) {
-      for (const queue of this.queues) queue.push(readings);
+    const durable = this.queues.filter((queue) => queue.sink.durable);
+    if (durable.length === 0) {
+      this.publish(readings);
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
+      let pending = durable.length;
+      let failed = false;
       const taken: Taken = (error) => {
-        if (error) reject(error);
-        else if (--pending === 0) resolve();
+        if (failed) return;
+        if (error) {
+          failed = true;
+          reject(error);
+        } else if (--pending === 0) {
+          this.accepted += readings.length;
+          for (const queue of this.queues) if (!queue.sink.durable) queue.push(readings);
+          resolve();
+        }
       };
-      for (const queue of this.queues) queue.push(readings, queue.sink.durable ? taken : undefined);
+      for (const queue of durable) queue.push(readings, taken);
     });
   }
 

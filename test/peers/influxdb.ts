@@ -26,6 +26,8 @@ export interface InfluxDb1 {
   /** http://127.0.0.1:PORT */
   readonly url: string;
   readonly port: number;
+  /** The influxd process id (to freeze it with SIGSTOP and thaw it with SIGCONT). */
+  readonly pid: number;
   /** Its temp dir: config, meta, data and WAL. Pass it back to startInfluxDb1 to restart on the same data. */
   readonly dataDir: string;
   /** The tail of its log (influxd logs to stderr). */
@@ -123,6 +125,7 @@ async function launch(dataDir: string, port: number, rpcPort: number): Promise<I
   return {
     url,
     port,
+    pid: child.pid!,
     dataDir,
     get log() {
       return log.text;

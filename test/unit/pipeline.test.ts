@@ -176,6 +176,27 @@ describe('Pipeline.publishDurably', () => {
     await expect(failing.publishDurably(batch(0, 1))).rejects.toThrow(/ENOSPC/);
   });
 
+  it('hands the readings to the other sinks only once they are stored, and never when refused (no republish of a redelivery)', async () => {
+    const pipeline = new Pipeline(100, silentLogger);
+    const others = new CollectingSink();
+    const durable = new DurableSink();
+    pipeline.attach(others);
+    pipeline.attach(durable);
+    const stored = pipeline.publishDurably(batch(0, 2));
+    expect(others.received).toEqual([]);
+    durable.releaseAll();
+    await stored;
+    expect(others.received).toEqual([0, 1]);
+
+    const full = new Pipeline(100, silentLogger);
+    const refused = new CollectingSink();
+    full.attach(refused);
+    full.attach({ name: 'full-disk', durable: true, write: () => { throw new Error('cannot be stored: no space left'); } });
+    for (let attempt = 0; attempt < 3; attempt++) await expect(full.publishDurably(batch(0, 2))).rejects.toThrow(/no space/);
+    expect(refused.received).toEqual([]);
+    expect(full.stats().accepted).toBe(0);
+  });
+
   it('resolves at once without a durable sink', async () => {
     const pipeline = new Pipeline(100, silentLogger);
     pipeline.attach(new StalledSink());

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -135,6 +135,38 @@ describe('SegmentQueue', () => {
   it('refuses a line too long for a batch read', () => {
     const queue = open(tempDir());
     expect(() => queue.append(['x'.repeat(2 * 1024 * 1024)])).toThrow(RangeError);
+  });
+});
+
+describe('SegmentQueue cursor', () => {
+  it('is one fixed-size record rewritten in place, so a commit needs no free space', () => {
+    const dir = tempDir();
+    const queue = open(dir);
+    queue.append(lines(0, 3));
+    queue.commit(queue.read(2)!);
+    expect(statSync(join(dir, 'cursor')).size).toBe(64);
+    expect(readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('reads the format before the checksum, and replays from the oldest segment when the record is damaged', async () => {
+    const dir = tempDir();
+    const first = open(dir);
+    first.append(lines(0, 4));
+    first.commit(first.read(1)!);
+    await first.close();
+    queues.pop();
+    const [seq, offset] = readFileSync(join(dir, 'cursor'), 'utf8').trim().split(/\s+/);
+    writeFileSync(join(dir, 'cursor'), `${seq} ${offset}\n`); // as an older gateway wrote it
+    const legacy = open(dir);
+    expect(drain(legacy)).toEqual(lines(1, 3));
+    await legacy.close();
+    queues.pop();
+
+    writeFileSync(join(dir, 'cursor'), `${seq} 9999 deadbeef`.padEnd(63) + '\n'); // torn or corrupted
+    const again = open(dir);
+    again.append(lines(10, 1));
+    // Sent again rather than lost: InfluxDB overwrites a point with the same series and timestamp.
+    expect(drain(again)).toEqual([...lines(0, 4), ...lines(10, 1)]);
   });
 });
 
