@@ -130,6 +130,6 @@ export function seededRandom(seed: number): () => number {
 }
 
 /** Waits on a condition with the fault suite's generous default bound. */
-export function until<T>(probe: () => T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
+export function until<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
   return waitFor(probe, { what, timeoutMs });
 }

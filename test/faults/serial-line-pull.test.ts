@@ -104,14 +104,23 @@ describe('serial-line port pulled under a fast stream', () => {
 
   it('closes and reopens the port of a device that has been silent for reopen_silent_after', async () => {
     const end = await open(quiet.devicePath, constants.O_WRONLY | constants.O_NOCTTY);
+    // The quiet port is closed and reopened every reopen_silent_after, and a line written while it is closed is
+    // flushed when it opens again: the device repeats its line until the gateway has read it, as a meter would.
+    const sayUntilRead = async (seq: number, what: string): Promise<void> => {
+      const read = () => gw.samples('quiet', 'seq').some((sample) => sample.value === seq);
+      await until(async () => {
+        if (read()) return true;
+        await end.write(`S,${seq}\n`);
+        await new Promise((done) => setTimeout(done, 200));
+        return read() ? true : undefined;
+      }, what);
+    };
     try {
-      await end.write('S,1\n');
-      await until(() => (gw.samples('quiet', 'seq').length === 1 ? true : undefined), 'the quiet device\'s line');
+      await sayUntilRead(1, "the quiet device's line");
       const opensBefore = gw.process.output().match(/"port open" device=quiet/g)?.length ?? 0;
       await until(() => (gw.process.output().includes('no data for 1 s') ? true : undefined), 'the silence noticed');
       await until(() => ((gw.process.output().match(/"port open" device=quiet/g)?.length ?? 0) > opensBefore ? true : undefined), 'the port reopened');
-      await end.write('S,2\n');
-      await until(() => (gw.samples('quiet', 'seq').length === 2 ? true : undefined), 'a line read through the reopened port');
+      await sayUntilRead(2, 'a line read through the reopened port');
     } finally {
       await end.close();
     }

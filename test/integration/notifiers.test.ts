@@ -296,7 +296,8 @@ describe('notification dispatcher', () => {
     expect(d.stats()['duty-webhook']).toMatchObject({ queued: 5, dropped: 2, queued_by_severity: { critical: 3, warning: 2, info: 0 } });
 
     open = true;
-    await waitFor(() => (accepted.length === 5 ? true : undefined), { what: 'the backlog delivered' });
+    // The receiver answers before the dispatcher notes the delivery: wait for both.
+    await waitFor(() => (accepted.length === 5 && d.stats()['duty-webhook']!.delivered === 5 ? true : undefined), { what: 'the backlog delivered' });
     expect(accepted).toEqual(['pump-3', 'pump-6', 'pump-7', 'pump-1', 'pump-4']);
     expect(d.stats()['duty-webhook']).toMatchObject({ queued: 0, delivered: 5, dropped: 2 });
   });
