@@ -12,6 +12,7 @@ import { startInfluxDb1, type InfluxDb1 } from '../peers/influxdb.js';
 import { mosquittoSub, type MosquittoSub } from '../peers/mosquitto-sub.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { spawnGateway, type GatewayProcess } from '../support/gateway-process.js';
+import { influxV1Section } from '../support/influx-section.js';
 
 const HOUR = 3_600_000;
 const POLL_MS = 200;
@@ -52,15 +53,7 @@ rules:
   - { name: feeder-silent, match: { device: feeder-1, metric: frequency }, stale: 5s }
   - { name: feeder-down, offline: true, for: 2s }
   - { name: frequency-swing, match: { metric: frequency }, rate: { above: 1000, per: 10s } }
-influx:
-  url: ${influx.url}
-  api: v1
-  database: city
-  create_database: true
-  flush_interval: 100ms
-  retry_initial: 100ms
-  retry_max: 500ms
-`,
+${influxV1Section(influx.url)}`,
     );
     const clock = fakeClock(dir);
     gateway = await spawnGateway(config, { env: clock.env });

@@ -15,6 +15,7 @@ import { freePort, waitFor } from '../peers/net.js';
 import { stopChild } from '../peers/process.js';
 import { spawnGateway, type GatewayProcess } from '../support/gateway-process.js';
 import { canMountTmpfs, fillDisk, mountTmpfs, unmountTmpfs } from '../support/tmpfs.js';
+import { influxV1Section } from '../support/influx-section.js';
 
 const METRICS = 200;
 const TOPIC = 'city/lab/ingest/water/gauge-4';
@@ -90,15 +91,7 @@ mqtt:
     - { username: gauge-4, role: device, password_hash: "${await hashPassword('gauge-pass', { ln: 10 })}" }
 devices:
   - { name: gauge-4, driver: mqtt, domain: water, tags: { river: east } }
-influx:
-  url: ${lab.url}
-  api: v1
-  database: city
-  create_database: true
-  flush_interval: 50ms
-  retry_initial: 50ms
-  retry_max: 300ms
-`,
+${influxV1Section(lab.url)}`,
     );
     await lab.stop();
     const first = await spawnGateway(config);

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { mosquittoSub } from '../peers/mosquitto-sub.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { outageLab } from '../support/outage-lab.js';
+import { influxV1Section } from '../support/influx-section.js';
 
 const POLL_MS = 100;
 
@@ -32,16 +33,7 @@ simulator:
   slaves: [{ model: energy-meter, port: ${slavePort}, profile: sim-energy-meter, seed: 5 }]
 devices:
   - { name: feeder-1, driver: modbus-tcp, host: 127.0.0.1, port: ${slavePort}, profile: sim-energy-meter, poll_interval: ${POLL_MS}ms, timeout: 1s }
-influx:
-  url: ${lab.influx.url}
-  api: v1
-  database: city
-  create_database: true
-  flush_interval: 50ms
-  timeout: 1s
-  retry_initial: 50ms
-  retry_max: 500ms
-`,
+${influxV1Section(lab.influx.url, { timeout: '1s', retry_max: '500ms' })}`,
     );
     const gateway = await lab.spawn(config);
     const sub = mosquittoSub({ port: mqttPort, topic: 'city/lab/energy/feeder-1/+' });

@@ -12,6 +12,7 @@ import { hashPassword } from '../../gateway/broker/password.js';
 import { mosquittoSub } from '../peers/mosquitto-sub.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { outageLab } from '../support/outage-lab.js';
+import { influxV1Section } from '../support/influx-section.js';
 
 const ROUNDS = 4;
 const WINDOW = 20;
@@ -42,15 +43,7 @@ simulator:
   slaves: [{ model: energy-meter, port: ${slavePort}, profile: sim-energy-meter, seed: 11 }]
 devices:
   - { name: feeder-1, driver: modbus-tcp, host: 127.0.0.1, port: ${slavePort}, profile: sim-energy-meter, poll_interval: 200ms, timeout: 1s }
-influx:
-  url: ${lab.influx.url}
-  api: v1
-  database: city
-  create_database: true
-  flush_interval: 50ms
-  retry_initial: 50ms
-  retry_max: 300ms
-`,
+${influxV1Section(lab.influx.url)}`,
     );
 
     let gateway = await lab.spawn(config);

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { mosquittoSub } from '../peers/mosquitto-sub.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { outageLab } from '../support/outage-lab.js';
+import { influxV1Section } from '../support/influx-section.js';
 
 describe('a kill -9 of the gateway during an InfluxDB outage', () => {
   const lab = outageLab('gw-power-cut-');
@@ -28,15 +29,7 @@ simulator:
   slaves: [{ model: energy-meter, port: ${slavePort}, profile: sim-energy-meter, seed: 3 }]
 devices:
   - { name: feeder-1, driver: modbus-tcp, host: 127.0.0.1, port: ${slavePort}, profile: sim-energy-meter, poll_interval: 50ms, timeout: 1s }
-influx:
-  url: ${lab.influx.url}
-  api: v1
-  database: city
-  create_database: true
-  flush_interval: 50ms
-  retry_initial: 50ms
-  retry_max: 300ms
-`,
+${influxV1Section(lab.influx.url)}`,
     );
     await lab.influx.stop(); // the outage starts before the gateway does
 

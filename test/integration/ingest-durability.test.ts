@@ -9,6 +9,7 @@ import { hashPassword } from '../../gateway/broker/password.js';
 import { mosquittoPub } from '../peers/mosquitto-pub.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { outageLab } from '../support/outage-lab.js';
+import { influxV1Section } from '../support/influx-section.js';
 
 describe('kill -9 after PUBACK', () => {
   const lab = outageLab('gw-ingest-kill-');
@@ -25,15 +26,7 @@ mqtt:
     - { username: gauge-4, role: device, password_hash: "${await hashPassword('gauge-pass', { ln: 10 })}" }
 devices:
   - { name: gauge-4, driver: mqtt, domain: water, tags: { river: east } }
-influx:
-  url: ${lab.influx.url}
-  api: v1
-  database: city
-  create_database: true
-  flush_interval: 50ms
-  retry_initial: 50ms
-  retry_max: 300ms
-`,
+${influxV1Section(lab.influx.url)}`,
     );
     await lab.influx.stop(); // the uplink is down: the readings can only be in the buffer
 
