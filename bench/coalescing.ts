@@ -2,8 +2,9 @@
  * Requests per poll cycle: the planner's plan vs the exact minimum (dynamic programming) vs one request per point,
  * for the sample register maps (the simulated district's profiles and a few shapes met in the field).
  */
-import { isModbusDevice, loadConfig } from '../gateway/config/load.js';
-import { modbusPointSchema, type ModbusPoint } from '../gateway/config/schema.js';
+import { isModbusDevice } from '../drivers/modbus/config.js';
+import { loadConfig } from '../gateway/config-file/load.js';
+import { modbusPointSchema, type ModbusPoint } from '../drivers/modbus/config.js';
 import { minimumRequestCount, planReads } from '../drivers/modbus/plan.js';
 
 interface SampleMap {

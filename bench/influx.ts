@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { InfluxConfig } from '../gateway/config/schema.js';
+import type { InfluxConfig } from '../gateway/influx/config.js';
 import { InfluxSink } from '../gateway/influx/influx-sink.js';
 import type { Reading } from '../gateway/model.js';
 import { silentLogger } from '../gateway/util/log.js';

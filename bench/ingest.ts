@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { hashPassword } from '../gateway/broker/password.js';
-import { loadConfig } from '../gateway/config/load.js';
+import { loadConfig } from '../gateway/config-file/load.js';
 import { Gateway } from '../gateway/gateway.js';
 import { createLogger } from '../gateway/util/log.js';
 import { startMosquitto, type Mosquitto } from '../test/peers/mosquitto.js';

@@ -5,8 +5,8 @@
  * its inter-frame silence after each answer), pollers and driver run on top, several devices sharing the bus and
  * polling as often as they can. Achieved transactions/s are compared with the theoretical limit of the wire.
  */
-import type { ModbusRtuDevice } from '../gateway/config/load.js';
-import { modbusPointSchema } from '../gateway/config/schema.js';
+import type { ModbusRtuDevice } from '../drivers/modbus/config.js';
+import { modbusPointSchema } from '../drivers/modbus/config.js';
 import type { Reading } from '../gateway/model.js';
 import { silentLogger } from '../gateway/util/log.js';
 import type { ModbusClient } from '../drivers/modbus/client.js';

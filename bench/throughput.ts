@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { loadConfig } from '../gateway/config/load.js';
+import { loadConfig } from '../gateway/config-file/load.js';
 import { Gateway } from '../gateway/gateway.js';
 import type { Reading } from '../gateway/model.js';
 import { silentLogger } from '../gateway/util/log.js';

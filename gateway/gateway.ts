@@ -1,8 +1,7 @@
-import { ModbusDriver, rtuTransport, tcpTransport } from '../drivers/modbus/modbus-driver.js';
+import { ModbusDriver } from '../drivers/modbus/modbus-driver.js';
 import type { LinkStats } from '../drivers/modbus/link.js';
-import { SerialLineDriver } from '../drivers/serial-line/serial-line-driver.js';
 import type { Driver, DriverContext } from '../drivers/driver.js';
-import { SimulatedDistrict } from '../drivers/simulator/district.js';
+import { SimulatedDistrict } from '../tools/simulator/district.js';
 import { Bridge, type BridgeHealth } from './bridge/bridge.js';
 import type { BridgeConfig } from './bridge/config.js';
 import { Acl, type Identity } from './broker/acl.js';
@@ -20,7 +19,8 @@ import { NotificationDispatcher, type NotifierStats } from './alerts/notify/disp
 import { Rule } from './alerts/rule.js';
 import { RuleReloader } from './alerts/rule-reloader.js';
 import { ConfigError } from './config/errors.js';
-import { isModbusDevice, type LoadedConfig } from './config/load.js';
+import type { LoadedConfig } from './config-file/load.js';
+import { deviceKinds } from './plugins.js';
 import { InfluxSink, type InfluxSinkHealth } from './influx/influx-sink.js';
 import type { DeviceStatus, Reading } from './model.js';
 import { Pipeline } from './pipeline/pipeline.js';
@@ -155,13 +155,10 @@ export class Gateway {
       }
 
       const context = this.driverContext();
-      const modbus = config.devices.filter(isModbusDevice);
-      const tcp = modbus.filter((d) => d.driver === 'modbus-tcp');
-      const rtu = modbus.filter((d) => d.driver === 'modbus-rtu');
-      if (tcp.length) this.drivers.push(new ModbusDriver('modbus-tcp', tcp, tcpTransport));
-      if (rtu.length) this.drivers.push(new ModbusDriver('modbus-rtu', rtu, rtuTransport(config.buses)));
-      const lines = config.devices.filter((d) => d.driver === 'serial-line');
-      if (lines.length) this.drivers.push(new SerialLineDriver(lines));
+      for (const kind of deviceKinds) {
+        const driver = kind.createDriver(config.devices, config.sections, log.child(kind.driver));
+        if (driver) this.drivers.push(driver);
+      }
       for (const driver of this.drivers) await driver.start({ ...context, log: log.child(driver.name) });
     } catch (error) {
       await this.stop();

@@ -2,7 +2,7 @@
 /** Command line entry: `gateway [--config FILE]`. Loads the config, runs the gateway, stops cleanly on SIGINT/SIGTERM. */
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from './config/load.js';
+import { loadConfig } from './config-file/load.js';
 import { ConfigError } from './config/errors.js';
 import { Gateway } from './gateway.js';
 import { installProcessGuard } from './process-guard.js';

@@ -18,7 +18,8 @@
  *
  * 64-bit integers are read as BigInt and returned as the nearest Number: exact up to 2^53 in magnitude.
  */
-import type { ModbusPoint } from '../../gateway/config/schema.js';
+import type { ModbusPoint } from './config.js';
+import { registerSpan } from './registers.js';
 import type { ReadingValue } from '../../gateway/model.js';
 
 type Order = ModbusPoint['order'];
@@ -38,23 +39,6 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const UINT64_MAX = 2n ** 64n - 1n;
 
-/** Registers a point occupies; 1 for a coil or discrete input (one bit). */
-export function registerSpan(point: ModbusPoint): number {
-  switch (point.type) {
-    case 'int32':
-    case 'uint32':
-    case 'float32':
-      return 2;
-    case 'int64':
-    case 'uint64':
-    case 'float64':
-      return 4;
-    case 'string':
-      return stringLength(point);
-    default:
-      return 1;
-  }
-}
 
 /**
  * The value of a holding/input register point. `block` holds the registers of one read as on the wire (the `buffer`

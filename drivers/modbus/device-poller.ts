@@ -1,4 +1,4 @@
-import type { ModbusPoint } from '../../gateway/config/schema.js';
+import type { ModbusPoint } from './config.js';
 import type { Quality, Reading, ReadingValue } from '../../gateway/model.js';
 import type { Logger } from '../../gateway/util/log.js';
 import type { DriverContext } from '../driver.js';

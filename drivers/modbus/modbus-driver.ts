@@ -1,5 +1,4 @@
-import type { BusConfig } from '../../gateway/config/schema.js';
-import type { ModbusDevice, ModbusRtuDevice, ModbusTcpDevice } from '../../gateway/config/load.js';
+import type { BusConfig, ModbusDevice, ModbusRtuDevice, ModbusTcpDevice } from './config.js';
 import type { Logger } from '../../gateway/util/log.js';
 import type { Driver, DriverContext } from '../driver.js';
 import { serialBindingOption } from '../serial-port/hangup-aware-binding.js';

@@ -14,8 +14,8 @@
  * was a limit break, p(j) ends more than limit past p(j-1)'s start, hence past p(i)'s start. Either way no valid
  * request holds both: the r opening points need r requests in any plan, and the greedy plan has exactly r.
  */
-import { modbusTables, type ModbusPoint } from '../../gateway/config/schema.js';
-import { registerSpan } from './codec.js';
+import type { ModbusPoint } from './config.js';
+import { modbusTables, registerSpan } from './registers.js';
 
 export type ModbusTable = ModbusPoint['table'];
 

@@ -104,3 +104,8 @@ function show(value: unknown): string {
   if (typeof value === 'number' && !Number.isFinite(value)) return Number.isNaN(value) ? '.nan (not a number)' : `${value} (.inf or a number too large to hold)`;
   return String(value);
 }
+
+/** Zod reports a bad record key as "Invalid key in record"; the key's own message says what is wrong with it. */
+export function keyProblem(issue: z.core.$ZodRawIssue): string | undefined {
+  return issue.code === 'invalid_key' ? issue.issues[0]?.message : undefined;
+}

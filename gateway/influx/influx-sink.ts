@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { queueOptions } from '../buffer/config.js';
 import { NoSpaceError } from '../buffer/no-space.js';
 import { SegmentQueue } from '../buffer/segment-queue.js';
-import type { InfluxConfig } from '../config/schema.js';
+import type { InfluxConfig } from './config.js';
 import type { Reading } from '../model.js';
 import type { Sink } from '../pipeline/sink.js';
 import type { Logger } from '../util/log.js';

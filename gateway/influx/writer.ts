@@ -1,5 +1,5 @@
 import { HttpError, InfluxDB, type Transport } from '@influxdata/influxdb-client';
-import type { InfluxConfig } from '../config/schema.js';
+import type { InfluxConfig } from './config.js';
 
 /** What became of one write request; the forwarder decides what to do about each kind. */
 export type WriteOutcome =

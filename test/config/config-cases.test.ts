@@ -6,7 +6,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../gateway/config/errors.js';
-import { loadConfig } from '../../gateway/config/load.js';
+import { loadConfig } from '../../gateway/config-file/load.js';
 
 const casesDir = join('test', 'config-cases');
 const cases = readdirSync(casesDir).filter((name) => existsSync(join(casesDir, name, 'config.yaml')));

@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { planReads } from '../../drivers/modbus/plan.js';
 import { parseDuration } from '../../gateway/config/duration.js';
 import { ConfigError } from '../../gateway/config/errors.js';
-import { isModbusDevice, loadConfig } from '../../gateway/config/load.js';
+import { isModbusDevice } from '../../drivers/modbus/config.js';
+import { loadConfig } from '../../gateway/config-file/load.js';
 
 const dirs: string[] = [];
 afterEach(() => {

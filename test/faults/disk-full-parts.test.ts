@@ -10,7 +10,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AlertStore } from '../../gateway/alerts/alert-store.js';
 import type { ActiveAlert } from '../../gateway/alerts/engine.js';
 import { NoSpaceError } from '../../gateway/buffer/no-space.js';
-import type { InfluxConfig } from '../../gateway/config/schema.js';
+import type { InfluxConfig } from '../../gateway/influx/config.js';
 import { InfluxSink } from '../../gateway/influx/influx-sink.js';
 import type { Reading } from '../../gateway/model.js';
 import { createLogger } from '../../gateway/util/log.js';

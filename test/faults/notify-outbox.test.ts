@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AlertEvent } from '../../gateway/alerts/alert.js';
-import { notifierTarget } from '../../gateway/alerts/notify/config.js';
+import { notifierSchema, notifierTarget } from '../../gateway/alerts/notify/config.js';
 import { NotificationDispatcher } from '../../gateway/alerts/notify/dispatcher.js';
 import { createLogger } from '../../gateway/util/log.js';
 import { hashPassword } from '../../gateway/broker/password.js';
@@ -131,7 +131,7 @@ describe('notification outbox on a full disk', () => {
     cleanups.push(() => receiver.close());
     const lines: string[] = [];
     const log = createLogger({ sink: { write: (line) => lines.push(line) } });
-    const target = notifierTarget('duty-hook', { type: 'webhook', url: receiver.url, timeout: 2000, headers: {}, outbox: { max_size: 64 * 1024, max_age: 3_600_000 } }, mount);
+    const target = notifierTarget('duty-hook', notifierSchema.parse({ type: 'webhook', url: receiver.url, timeout: 2000, outbox: { max_size: 64 * 1024, max_age: 3_600_000 } }), mount);
     const d = await NotificationDispatcher.open([target], { retryInitial: 50, retryMax: 200 }, log);
     cleanups.push(() => d.close());
     const firing: AlertEvent = {

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ConfigError } from '../../gateway/config/errors.js';
-import { loadConfig } from '../../gateway/config/load.js';
+import { loadConfig } from '../../gateway/config-file/load.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gw-config-prop-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -2,7 +2,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodePoint, encodePoint } from '../../drivers/modbus/codec.js';
-import { byteOrders, modbusPointSchema, registerTypes, type ModbusPoint } from '../../gateway/config/schema.js';
+import { modbusPointSchema, type ModbusPoint } from '../../drivers/modbus/config.js';
+import { byteOrders, registerTypes } from '../../drivers/modbus/registers.js';
 import { wordsOf } from '../support/reference-encoding.js';
 
 const point = (type: (typeof registerTypes)[number], order: ModbusPoint['order'], extra: Record<string, unknown> = {}): ModbusPoint =>

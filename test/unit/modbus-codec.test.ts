@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from '../../drivers/simulator/random.js';
-import { decodeBit, decodePoint, encodePoint, registerSpan, shortestFloat32 } from '../../drivers/modbus/codec.js';
-import { byteOrders, modbusPointSchema, type ModbusPoint } from '../../gateway/config/schema.js';
+import { seededRandom } from '../../tools/simulator/random.js';
+import { decodeBit, decodePoint, encodePoint, shortestFloat32 } from '../../drivers/modbus/codec.js';
+import { registerSpan } from '../../drivers/modbus/registers.js';
+import { modbusPointSchema, type ModbusPoint } from '../../drivers/modbus/config.js';
+import { byteOrders } from '../../drivers/modbus/registers.js';
 import { wordsOf } from '../support/reference-encoding.js';
 
 type Order = ModbusPoint['order'];

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from '../../drivers/simulator/random.js';
-import { registerSpan } from '../../drivers/modbus/codec.js';
+import { seededRandom } from '../../tools/simulator/random.js';
+import { registerSpan } from '../../drivers/modbus/registers.js';
 import { MAX_BITS, MAX_REGISTERS, minimumRequestCount, planReads, splitRequest, type PlanOptions, type ReadRequest } from '../../drivers/modbus/plan.js';
-import { modbusPointSchema, type ModbusPoint } from '../../gateway/config/schema.js';
+import { modbusPointSchema, type ModbusPoint } from '../../drivers/modbus/config.js';
 
 let serial = 0;
 function point(fields: Record<string, unknown>): ModbusPoint {

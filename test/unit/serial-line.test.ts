@@ -6,7 +6,7 @@ import { decodeEscapes, lineFieldSchema, serialLineDeviceSchema, silenceBeforeRe
 import { LineSplitter, type FrameEvent } from '../../drivers/serial-line/framing.js';
 import { createLineDecoder } from '../../drivers/serial-line/line-decoder.js';
 import { convert, createParser, valueAtPath, type ParseResult } from '../../drivers/serial-line/parsers.js';
-import { seededRandom } from '../../drivers/simulator/random.js';
+import { seededRandom } from '../../tools/simulator/random.js';
 import { describeIssues } from '../../gateway/config/errors.js';
 import type { LogFields, Logger } from '../../gateway/util/log.js';
 

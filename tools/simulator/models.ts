@@ -1,4 +1,4 @@
-import type { SimulatorModel } from '../../gateway/config/schema.js';
+import type { SimulatorModel } from './config.js';
 import { Excursions } from './excursions.js';
 import { bump, hourOfDay, noise, seededRandom } from './random.js';
 

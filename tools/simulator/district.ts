@@ -1,4 +1,4 @@
-import type { SimulatedSlave } from '../../gateway/config/load.js';
+import type { SimulatedSlave } from './config.js';
 import type { Logger } from '../../gateway/util/log.js';
 import { SimulatedSlaveServer } from './simulated-slave.js';
 

@@ -1,8 +1,9 @@
 import { ServerTCP, type IServiceVector } from 'modbus-serial';
-import type { SimulatedSlave } from '../../gateway/config/load.js';
-import type { ModbusPoint } from '../../gateway/config/schema.js';
+import type { ModbusPoint } from '../../drivers/modbus/config.js';
+import { encodePoint } from '../../drivers/modbus/codec.js';
+import { registerSpan } from '../../drivers/modbus/registers.js';
 import type { Logger } from '../../gateway/util/log.js';
-import { encodePoint, registerSpan } from '../modbus/codec.js';
+import type { SimulatedSlave } from './config.js';
 import { createModel, type SignalModel } from './models.js';
 
 /** Modbus exception 2, as a real device answers a read of a register it does not have. */

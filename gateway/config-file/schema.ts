@@ -1,0 +1,109 @@
+/**
+ * The config file's schema, composed from the parts of the gateway and the registered device kinds (gateway/plugins.ts).
+ * TypeScript types are derived from it (z.infer), never kept by hand beside it. Every object is strict: an unknown key
+ * is an error, so a typo cannot be silently ignored.
+ */
+import { z } from 'zod';
+import type { Claim, ConfigSections } from '../../drivers/plugin.js';
+import { simulatorSchema, type SimulatedSlaveConfig } from '../../tools/simulator/config.js';
+import { notifiersSchema } from '../alerts/notify/config.js';
+import { rulesSchema } from '../alerts/rule-config.js';
+import { bridgeSchema } from '../bridge/config.js';
+import { mqttSchema, type MqttConfig } from '../broker/config.js';
+import { describeHost, findPortClashes } from '../config/listen-addresses.js';
+import { topicLevel } from '../config/names.js';
+import { influxSchema } from '../influx/config.js';
+import { deviceKinds } from '../plugins.js';
+
+const [firstKind, ...otherKinds] = deviceKinds;
+export const deviceSchema = z.discriminatedUnion('driver', [firstKind.schema, ...otherKinds.map((kind) => kind.schema)]);
+
+/** The top-level sections device kinds own (`buses:`), by name. */
+const kindSections: Record<string, z.ZodType> = Object.assign({}, ...deviceKinds.map((kind) => kind.sections));
+
+const baseShape = {
+    site: topicLevel,
+    log: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).default({ level: 'info' }),
+    mqtt: mqttSchema.default(mqttSchema.parse({})),
+    pipeline: z
+      .strictObject({
+        /** Readings each consumer may have waiting before the oldest are dropped (counted and logged). */
+        queue_size: z.number().int().min(1).default(100_000),
+      })
+      .default({ queue_size: 100_000 }),
+    /** Where the gateway keeps state that must survive a restart (buffers), relative to the config file. */
+    data_dir: z.string().default('data'),
+    influx: influxSchema.optional(),
+    /** Forwarding to the city platform's central broker (store-and-forward), and commands from it. */
+    bridge: bridgeSchema.optional(),
+    /** Directory of device profiles, relative to the config file. */
+    profiles_dir: z.string().default('profiles'),
+    // Here come the sections of device kinds (see configSchema), then the devices.
+    devices: z.array(deviceSchema).default([]),
+    /** Alert rules; reloaded when this file or a rule file changes. */
+    rules: rulesSchema.default([]),
+    /** More files of `rules:`, relative to the config file (e.g. one per team). */
+    rule_files: z.array(z.string().min(1)).default([]),
+    /** Named notification targets for rules' `notify` (webhook, email); MQTT publication always happens. */
+    notifiers: notifiersSchema.default({}),
+    simulator: simulatorSchema.optional(),
+};
+
+/** The base keys with the kinds' sections before `devices:` (the order problems are listed in). */
+function composeShape(): typeof baseShape {
+  const entries = Object.entries(baseShape);
+  const at = entries.findIndex(([key]) => key === 'devices');
+  // The kinds' sections are validated like every other key; their values are typed by the kinds that own them.
+  return Object.fromEntries([...entries.slice(0, at), ...Object.entries(kindSections), ...entries.slice(at)]) as typeof baseShape;
+}
+
+export const configSchema = z
+  .strictObject(composeShape())
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, number>();
+    config.devices.forEach((device, index) => {
+      const first = seen.get(device.name);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['devices', index, 'name'], message: `"${device.name}" is already the name of devices[${first}] (names must be unique)` });
+      } else seen.set(device.name, index);
+    });
+    const sections = sectionsOf(config);
+    checkClaims(
+      deviceKinds.flatMap((kind) => kind.claims(config.devices, sections)),
+      ctx,
+    );
+    checkPortClashes(config, ctx);
+    for (const kind of deviceKinds) kind.check(config.devices, sections, ctx);
+  });
+
+export type GatewayConfig = z.output<typeof configSchema>;
+
+/** The sections device kinds own, as they were parsed. */
+export function sectionsOf(config: Readonly<Record<string, unknown>>): ConfigSections {
+  return Object.fromEntries(Object.keys(kindSections).map((name) => [name, config[name]]));
+}
+
+/** A value claimed twice (a serial port used by a bus and a line device) is refused at the second claim. */
+function checkClaims(claims: readonly Claim[], ctx: z.RefinementCtx): void {
+  const owners = new Map<string, Claim>();
+  for (const claim of claims) {
+    const owner = owners.get(claim.resource);
+    if (owner) ctx.addIssue({ code: 'custom', path: [...claim.path], message: `${claim.value} is already used by ${owner.at} (${claim.rule})` });
+    else owners.set(claim.resource, claim);
+  }
+}
+
+/** Two sockets of the gateway (MQTT listeners, simulated slaves) on one address and port would fail at start. */
+function checkPortClashes(config: { mqtt: MqttConfig; simulator?: { slaves: SimulatedSlaveConfig[] } | undefined }, ctx: z.RefinementCtx): void {
+  const addresses = [
+    ...config.mqtt.listeners.map((l, index) => ({ at: `mqtt.listeners[${index}]`, path: ['mqtt', 'listeners', index, 'port'], host: l.host, port: l.port })),
+    ...(config.simulator?.slaves ?? []).map((s, index) => ({ at: `simulator.slaves[${index}]`, path: ['simulator', 'slaves', index, 'port'], host: s.host, port: s.port })),
+  ];
+  for (const { address, taken } of findPortClashes(addresses)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: address.path,
+      message: `${address.host}:${address.port} is already taken by ${taken.at} (${taken.host}:${taken.port}${describeHost(taken.host)}); give one of them another port`,
+    });
+  }
+}
