@@ -286,7 +286,7 @@ export async function ingestReport(): Promise<string> {
         const { user, system } = process.cpuUsage();
         return (user + system) / 1e6;
       },
-      readings: () => gw.ingestStats()?.readings ?? 0,
+      readings: () => gw.health().ingest?.readings ?? 0,
     };
     const gatewayConnectMs = await load.connect(`mqtt://127.0.0.1:${gw.mqttListeners[0]!.port}`, devices);
     gc?.();
@@ -294,8 +294,8 @@ export async function ingestReport(): Promise<string> {
     const gw0 = await measure(load, gatewayTarget, 0);
     const gw1 = await measure(load, gatewayTarget, 1);
     await load.all({ type: 'end' });
-    const ingest = gw.ingestStats();
-    const mqtt = gw.mqttStats();
+    const ingest = gw.health().ingest;
+    const mqtt = gw.health().broker;
     const sinks = gw.pipeline.stats().sinks;
     await gateway.stop();
 

@@ -14,4 +14,6 @@ export interface Driver {
   start(ctx: DriverContext): Promise<void>;
   /** Stops polling and releases sockets and ports; resolves when nothing of the driver is left running. */
   stop(): Promise<void>;
+  /** Its figures by link or device (transactions, timeouts, bad lines...), for health and metrics. */
+  stats(): Readonly<Record<string, unknown>>;
 }

@@ -1,16 +1,6 @@
-import { ModbusDriver } from '../drivers/modbus/modbus-driver.js';
-import type { LinkStats } from '../drivers/modbus/link.js';
-import type { Driver, DriverContext } from '../drivers/driver.js';
-import { SimulatedDistrict } from '../tools/simulator/district.js';
-import { Bridge, type BridgeHealth } from './bridge/bridge.js';
-import type { BridgeConfig } from './bridge/config.js';
-import { Acl, type Identity } from './broker/acl.js';
-import { Authenticator } from './broker/authenticator.js';
-import { Broker, type BrokerStats } from './broker/broker.js';
-import { ReadingPublisher } from './broker/reading-publisher.js';
-import { publishStatus } from './broker/status-publisher.js';
-import { MqttIngest, type IngestStats } from './ingest/mqtt-ingest.js';
 import { join } from 'node:path';
+import type { Driver } from '../drivers/driver.js';
+import { SimulatedDistrict } from '../tools/simulator/district.js';
 import { AlertStore } from './alerts/alert-store.js';
 import { AlertTopics } from './alerts/alert-topics.js';
 import { Alerting } from './alerts/alerting.js';
@@ -18,35 +8,70 @@ import { notifierTarget, outboxRoot } from './alerts/notify/config.js';
 import { NotificationDispatcher, type NotifierStats } from './alerts/notify/dispatcher.js';
 import { Rule } from './alerts/rule.js';
 import { RuleReloader } from './alerts/rule-reloader.js';
-import { ConfigError } from './config/errors.js';
+import { Bridge, type BridgeHealth } from './bridge/bridge.js';
+import type { BridgeConfig } from './bridge/config.js';
+import { Acl, type Identity } from './broker/acl.js';
+import { Authenticator } from './broker/authenticator.js';
+import { Broker, type BrokerStats } from './broker/broker.js';
+import { ReadingPublisher } from './broker/reading-publisher.js';
+import { publishStatus } from './broker/status-publisher.js';
 import type { LoadedConfig } from './config-file/load.js';
-import { deviceKinds } from './plugins.js';
+import { ConfigError } from './config/errors.js';
 import { InfluxSink, type InfluxSinkHealth } from './influx/influx-sink.js';
-import type { DeviceStatus, Reading } from './model.js';
+import { MqttIngest, type IngestStats } from './ingest/mqtt-ingest.js';
+import type { DeviceStatus } from './model.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import type { Sink } from './pipeline/sink.js';
+import { deviceKinds } from './plugins.js';
+import { service, type Service, type ServiceHealth } from './services/service.js';
+import { Supervisor } from './services/supervisor.js';
 import { StatusBoard } from './status-board.js';
 import { Topics } from './topics.js';
 import type { Logger } from './util/log.js';
 
+/** How the gateway is doing: each part's state, and the figures of the parts that run. */
+export interface GatewayHealth {
+  /** `ok` when every part runs; `degraded` while a part is being retried. */
+  readonly state: 'ok' | 'degraded';
+  readonly services: readonly ServiceHealth[];
+  readonly devices: readonly DeviceStatus[];
+  /** Connections, refused logins, denied publishes and subscriptions, throttling. */
+  readonly broker: BrokerStats | undefined;
+  /** Readings taken over MQTT ingest, and refusals. */
+  readonly ingest: IngestStats | undefined;
+  /** InfluxDB forwarding: backlog, writes, drops by reason (with an `influx` section). */
+  readonly influx: InfluxSinkHealth | undefined;
+  /** The upstream bridge's link and backlog (with a `bridge` section). */
+  readonly bridge: BridgeHealth | undefined;
+  /** Per notifier: outbox backlog, deliveries, drops, expiries. */
+  readonly notifiers: Readonly<Record<string, NotifierStats>>;
+  /** Per driver (`modbus-tcp`, `serial-line`...), its figures by link or device. */
+  readonly drivers: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+}
+
 /**
- * The composition root: builds drivers, pipeline, sinks and broker from the config and owns their start/stop
- * order. Start: broker (in-process) → sinks (InfluxDB forwarding replays its buffer) → bridge → MQTT listeners →
- * simulator → drivers. Stop: the reverse, flushing sinks and the bridge before the broker closes.
+ * The composition root: the parts of the gateway as services, in start order (stopped in reverse). The broker and
+ * the durable buffer are essential; any other part that fails to start is retried while the rest runs.
+ *
+ *   broker → bridge → pipeline → alerts → MQTT publisher → InfluxDB → device statuses → MQTT listeners → simulator → drivers
+ *
+ * Stopping in reverse: drivers and simulator stop, the pipeline flushes every sink and announces devices offline,
+ * the bridge sends those last words through the drained broker, and the broker closes last.
  */
 export class Gateway {
   readonly topics: Topics;
   readonly pipeline: Pipeline;
   readonly statuses: StatusBoard;
+  private readonly authenticator: Authenticator;
+  private readonly supervisor: Supervisor;
+  private readonly ingest: MqttIngest;
   private broker: Broker | undefined;
-  private simulator: SimulatedDistrict | undefined;
-  private influx: InfluxSink | undefined;
+  private bridge: Bridge | undefined;
   private alerting: Alerting | undefined;
   private notifications: NotificationDispatcher | undefined;
   private reloader: RuleReloader | undefined;
-  private ingest: MqttIngest | undefined;
-  private bridge: Bridge | undefined;
-  private readonly authenticator: Authenticator;
+  private influx: InfluxSink | undefined;
+  private simulator: SimulatedDistrict | undefined;
   private readonly drivers: Driver[] = [];
   private stopping: Promise<void> | undefined;
 
@@ -60,6 +85,8 @@ export class Gateway {
     this.pipeline = new Pipeline(config.pipeline.queue_size, log.child('pipeline'));
     this.statuses = new StatusBoard(log.child('devices'));
     this.authenticator = new Authenticator({ users: config.mqtt.users, allowAnonymous: config.mqtt.allow_anonymous, anonymousRole: config.mqtt.anonymous_role });
+    this.ingest = this.createIngest();
+    this.supervisor = new Supervisor(this.services(), log.child('parts'));
   }
 
   /** The bound MQTT listeners (useful when the config asks for port 0). */
@@ -71,19 +98,13 @@ export class Gateway {
     return this.broker;
   }
 
-  /** Connections, refused logins, denied publishes and subscriptions, throttling. */
-  mqttStats(): BrokerStats | undefined {
-    return this.broker?.stats();
+  /** The alerting, once started (active alerts, acknowledgement). */
+  get alerts(): Alerting | undefined {
+    return this.alerting;
   }
 
-  /** Readings taken over MQTT ingest and refusals. */
-  ingestStats(): IngestStats | undefined {
-    return this.ingest?.stats();
-  }
-
-  /** The upstream bridge's link state and backlog, when the config has a `bridge` section. */
-  bridgeHealth(): BridgeHealth | undefined {
-    return this.bridge?.health();
+  get simulatedDistrict(): SimulatedDistrict | undefined {
+    return this.simulator;
   }
 
   /** A login for a helper process of the gateway (Node-RED): role internal, loopback listeners only, this run only. */
@@ -91,112 +112,160 @@ export class Gateway {
     return this.authenticator.issueInternal(name);
   }
 
-  get simulatedDistrict(): SimulatedDistrict | undefined {
-    return this.simulator;
-  }
-
-  /** Per Modbus link (TCP endpoint or serial bus): transactions, timeouts, malformed answers, busy time. */
-  linkStats(): Record<string, LinkStats> {
-    return Object.assign({}, ...this.drivers.map((driver) => (driver instanceof ModbusDriver ? driver.linkStats() : {}))) as Record<string, LinkStats>;
-  }
-
-  /** The alerting, once started (active alerts, acknowledgement). */
-  get alerts(): Alerting | undefined {
-    return this.alerting;
-  }
-
-  /** Per notifier: outbox backlog, deliveries, drops, expiries (empty before start). */
-  notifierStats(): Record<string, NotifierStats> {
-    return this.notifications?.stats() ?? {};
-  }
-
-  /** The InfluxDB forwarding's health, when the config has an `influx` section. */
-  influxHealth(): InfluxSinkHealth | undefined {
-    return this.influx?.health();
+  health(): GatewayHealth {
+    const services = this.supervisor.health();
+    return {
+      state: services.every((part) => part.state === 'running') ? 'ok' : 'degraded',
+      services,
+      devices: this.statuses.all(),
+      broker: this.broker?.stats(),
+      ingest: this.ingest.stats(),
+      influx: this.influx?.health(),
+      bridge: this.bridge?.health(),
+      notifiers: this.notifications?.stats() ?? {},
+      drivers: Object.fromEntries(this.drivers.map((driver) => [driver.name, driver.stats()])),
+    };
   }
 
   async start(): Promise<void> {
     const { config, log } = this;
     log.info('starting gateway', { site: config.site, config: config.file, devices: config.devices.length });
-    try {
-      const ingest = this.startIngest();
-      const acl = new Acl(this.topics);
-      const broker = await Broker.create(
-        {
-          listeners: config.mqtt.listeners,
-          drainTimeoutMs: config.mqtt.drain_timeout,
-          access: { authenticator: this.authenticator, acl, topics: this.topics, denyAction: config.mqtt.deny_action },
-          limits: config.mqtt.limits,
-          onPublish: (client, topic, payload, qos) => ingest.onPublish(client, topic, payload, qos),
-          onClientGone: (client, clean) => ingest.onClientGone(client, clean),
-        },
-        log.child('mqtt'),
-      );
-      this.broker = broker;
-      // First consumer: a reading is judged by the rules before it is even published.
-      const alerting = await this.startAlerting(broker);
-      this.pipeline.attach(alerting);
-      this.statuses.onChange((status) => alerting.onStatus(status));
-      this.pipeline.attach(new ReadingPublisher(broker, this.topics));
-      if (config.influx) {
-        this.influx = InfluxSink.start(config.influx, config.site, config.data_dir, log.child('influx'));
-        this.pipeline.attach(this.influx);
-      }
-      for (const sink of this.extraSinks) this.pipeline.attach(sink);
-      this.statuses.onChange((status) => publishStatus(broker, this.topics, status, log));
-      if (config.bridge) this.bridge = await this.startBridge(config.bridge, broker, acl);
-      // Clients may connect only now that every consumer is in place: a QoS 1 ingest must not be acknowledged
-      // before the durable buffer is there to hold it.
-      await broker.listen();
-
-      if (config.simulator) {
-        this.simulator = new SimulatedDistrict(config.simulator.slaves, log.child('simulator'));
-        await this.simulator.start(log.child('simulator'));
-      }
-
-      const context = this.driverContext();
-      for (const kind of deviceKinds) {
-        const driver = kind.createDriver(config.devices, config.sections, log.child(kind.driver));
-        if (driver) this.drivers.push(driver);
-      }
-      for (const driver of this.drivers) await driver.start({ ...context, log: log.child(driver.name) });
-    } catch (error) {
-      await this.stop();
-      throw error;
-    }
+    await this.supervisor.start();
     log.info('gateway running');
   }
 
   /** Idempotent: stops drivers, lets sinks drain, announces devices offline, closes the broker. */
   stop(): Promise<void> {
-    this.stopping ??= this.shutdown();
+    this.stopping ??= (async () => {
+      this.log.info('stopping gateway');
+      await this.supervisor.stop();
+      this.log.info('gateway stopped');
+    })();
     return this.stopping;
   }
 
-  private async shutdown(): Promise<void> {
-    const { log } = this;
-    log.info('stopping gateway');
-    this.reloader?.close();
-    this.ingest?.close();
-    await Promise.allSettled(this.drivers.map((d) => d.stop().catch((error: unknown) => log.error('driver failed to stop', { driver: d.name, error }))));
-    await this.simulator?.stop();
-    await this.pipeline.close();
-    for (const status of this.statuses.all()) {
-      if (status.state === 'online') this.statuses.report({ device: status.device, state: 'offline', ts: Date.now(), error: 'gateway stopped' });
+  /** The parts, in start order. */
+  private services(): Service[] {
+    const { config, log } = this;
+    const acl = new Acl(this.topics);
+    const parts: Service[] = [
+      service('broker', {
+        essential: true,
+        start: async () => {
+          this.broker = await Broker.create(
+            {
+              listeners: config.mqtt.listeners,
+              drainTimeoutMs: config.mqtt.drain_timeout,
+              access: { authenticator: this.authenticator, acl, topics: this.topics, denyAction: config.mqtt.deny_action },
+              limits: config.mqtt.limits,
+              onPublish: (client, topic, payload, qos) => this.ingest.onPublish(client, topic, payload, qos),
+              onClientGone: (client, clean) => this.ingest.onClientGone(client, clean),
+            },
+            log.child('mqtt'),
+          );
+        },
+        stop: () => this.broker?.close(),
+      }),
+    ];
+    const bridgeConfig = config.bridge;
+    if (bridgeConfig) {
+      parts.push(
+        service('bridge', {
+          start: async () => {
+            this.bridge = await this.startBridge(bridgeConfig, this.requireBroker(), acl);
+          },
+          // The bridge queues the last words (offline statuses) once they have gone through the broker.
+          stop: async () => {
+            await this.broker?.drain();
+            await this.bridge?.close();
+          },
+        }),
+      );
     }
-    // The bridge queues the last words (offline statuses) once they have gone through the broker.
-    await this.broker?.drain();
-    await this.bridge?.close();
-    await this.broker?.close();
-    log.info('gateway stopped');
+    parts.push(
+      service('pipeline', {
+        essential: true,
+        stop: async () => {
+          this.reloader?.close();
+          this.ingest.close();
+          await this.pipeline.close();
+          for (const status of this.statuses.all()) {
+            if (status.state === 'online') this.statuses.report({ device: status.device, state: 'offline', ts: Date.now(), error: 'gateway stopped' });
+          }
+        },
+      }),
+      // First consumer: a reading is judged by the rules before it is even published.
+      service('alerts', { start: () => this.startAlerting(this.requireBroker()) }),
+      service('mqtt-publisher', { essential: true, start: () => this.pipeline.attach(new ReadingPublisher(this.requireBroker(), this.topics)) }),
+    );
+    const influxConfig = config.influx;
+    if (influxConfig) {
+      // The durable buffer: QoS 1 ingest is acknowledged once readings are in it, so nothing may listen before it is open.
+      parts.push(
+        service('influx', {
+          essential: true,
+          start: () => {
+            this.influx = InfluxSink.start(influxConfig, config.site, config.data_dir, log.child('influx'));
+            this.pipeline.attach(this.influx);
+          },
+        }),
+      );
+    }
+    parts.push(
+      service('extra-sinks', { start: () => this.extraSinks.forEach((sink) => this.pipeline.attach(sink)) }),
+      service('device-statuses', {
+        essential: true,
+        start: () => {
+          const broker = this.requireBroker();
+          this.statuses.onChange((status) => publishStatus(broker, this.topics, status, log));
+        },
+      }),
+      // Clients may connect only now that every consumer is in place.
+      service('mqtt-listeners', { essential: true, start: () => this.requireBroker().listen() }),
+    );
+    const simulatorConfig = config.simulator;
+    if (simulatorConfig) {
+      parts.push(
+        service('simulator', {
+          start: async () => {
+            const simulator = new SimulatedDistrict(simulatorConfig.slaves, log.child('simulator'));
+            await simulator.start(log.child('simulator'));
+            this.simulator = simulator;
+          },
+          stop: () => this.simulator?.stop(),
+        }),
+      );
+    }
+    for (const kind of deviceKinds) {
+      const driver = kind.createDriver(config.devices, config.sections, log.child(kind.driver));
+      if (!driver) continue;
+      this.drivers.push(driver);
+      parts.push(
+        service(driver.name, {
+          start: () =>
+            driver.start({
+              log: log.child(driver.name),
+              emit: (readings) => this.pipeline.publish(readings),
+              status: (status) => this.statuses.report(status),
+            }),
+          stop: () => driver.stop(),
+        }),
+      );
+    }
+    return parts;
   }
 
-  private async startAlerting(broker: Broker): Promise<Alerting> {
+  /** The broker starts first and is essential: every later part may count on it. */
+  private requireBroker(): Broker {
+    if (!this.broker) throw new Error('the broker is not running');
+    return this.broker;
+  }
+
+  private async startAlerting(broker: Broker): Promise<void> {
     const { config, log } = this;
     const alertLog = log.child('alerts');
     const targets = Object.entries(config.notifiers).map(([name, notifier]) => notifierTarget(name, notifier, config.data_dir, alertLog.child(name)));
     const dispatch = await NotificationDispatcher.open(targets, { outboxRoot: outboxRoot(config.data_dir) }, alertLog);
-    this.notifications = dispatch;
     const alerting = await Alerting.start(
       {
         site: config.site,
@@ -210,11 +279,13 @@ export class Gateway {
       await dispatch.close(); // releases the outboxes
       throw error;
     });
+    this.notifications = dispatch;
     this.alerting = alerting;
+    this.pipeline.attach(alerting);
+    this.statuses.onChange((status) => alerting.onStatus(status));
     alertLog.info('alert rules loaded', { rules: config.rules.length, notifiers: Object.keys(config.notifiers).join(',') || 'none' });
     this.reloader = new RuleReloader(() => this.reloadRules(), alertLog);
     this.reloader.watch(config.ruleSources);
-    return alerting;
   }
 
   /** Applies the rules of the edited files; a file with problems leaves the running rules as they are. */
@@ -247,10 +318,10 @@ export class Gateway {
     });
   }
 
-  private startIngest(): MqttIngest {
+  private createIngest(): MqttIngest {
     const { config } = this;
     const { ingest: limits } = config.mqtt;
-    this.ingest = new MqttIngest({
+    return new MqttIngest({
       topics: this.topics,
       limits: { maxMetrics: limits.max_metrics, maxStringLength: limits.max_string, maxFutureMs: limits.max_future, maxAgeMs: limits.max_age },
       declared: config.devices.filter((device) => device.driver === 'mqtt'),
@@ -260,14 +331,5 @@ export class Gateway {
       tell: (clientId, topic, reasons) => this.broker?.tellClient(clientId, topic, reasons),
       log: this.log.child('ingest'),
     });
-    return this.ingest;
-  }
-
-  private driverContext(): DriverContext {
-    return {
-      log: this.log,
-      emit: (readings: readonly Reading[]) => this.pipeline.publish(readings),
-      status: (status: DeviceStatus) => this.statuses.report(status),
-    };
   }
 }

@@ -39,7 +39,7 @@ export class ModbusDriver implements Driver {
   }
 
   /** Per link (endpoint or bus): transactions, timeouts, malformed answers (CRC errors), busy time. */
-  linkStats(): Record<string, LinkStats> {
+  stats(): Record<string, LinkStats> {
     return Object.fromEntries([...this.links].map(([key, link]) => [key, { ...link.stats }]));
   }
 

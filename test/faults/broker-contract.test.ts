@@ -116,7 +116,7 @@ mqtt:
         (error: unknown) => (error as { packet?: { granted: number[] } }).packet,
       );
     expect(suback?.granted).toEqual([128, 128, 128, 1, 0, 0]);
-    expect(gw.gateway.mqttStats()!.subscriptionsDenied).toBeGreaterThanOrEqual(3);
+    expect(gw.gateway.health().broker!.subscriptionsDenied).toBeGreaterThanOrEqual(3);
   });
 
   it('answers an unsupported protocol level with CONNACK 0x01 and closes [MQTT-3.1.2-2]', { timeout: T }, async () => {
@@ -151,12 +151,12 @@ describe('anonymous loopback clients by default', () => {
     const watch = mosquittoSub({ port: gw.mqttPort, topic: 'city/lab/#', qos: 1 });
     try {
       await watch.ready();
-      const denied = gw.gateway.mqttStats()!.publishesDenied;
+      const denied = gw.gateway.health().broker!.publishesDenied;
       for (const topic of ['city/lab/command/valve-1/open', 'city/lab/alerts/level-high/pump-1/level/ack']) {
         const result = await mosquittoPub({ port: gw.mqttPort, topic, message: '{"by":"anyone"}', qos: 1, clientId: 'local-script' });
         expect(result.code, result.output).toBe(0);
       }
-      expect(gw.gateway.mqttStats()!.publishesDenied).toBe(denied + 2);
+      expect(gw.gateway.health().broker!.publishesDenied).toBe(denied + 2);
       const told = await watch.next((m) => m.topic === 'city/lab/clients/local-script/errors');
       expect(told.payload).toMatch(/not allowed to publish here \(viewer anonymous\)/);
       expect(watch.messages.filter((m) => m.topic.includes('/command/') || m.topic.includes('/ack'))).toEqual([]);

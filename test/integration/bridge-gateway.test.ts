@@ -66,7 +66,7 @@ bridge:
     expect(JSON.parse((await device.next((m) => m.topic === 'city/lab/command/pump-7/setpoint')).payload)).toEqual({ value: 42 });
     await mosquittoPub({ port: gw.mqttPort, username: 'pump-7', password: 'pump-pass', qos: 1, topic: 'city/lab/command/pump-7/setpoint/result', message: '{"ok": true}' });
     expect(JSON.parse((await upstream.next((m) => m.topic === 'city/lab/command/pump-7/setpoint/result')).payload)).toEqual({ ok: true });
-    expect(gw.gateway.bridgeHealth()).toMatchObject({ commandsDown: 1, commandsDenied: 0 });
+    expect(gw.gateway.health().bridge).toMatchObject({ commandsDown: 1, commandsDenied: 0 });
   });
 
   it('sends the gateway\'s last words upstream when it stops', { timeout: T }, async () => {
@@ -80,6 +80,6 @@ bridge:
   });
 
   async function waitForState(state: string): Promise<void> {
-    await waitFor(() => (gw.gateway.bridgeHealth()?.state === state ? true : undefined), { what: `bridge ${state}` });
+    await waitFor(() => (gw.gateway.health().bridge?.state === state ? true : undefined), { what: `bridge ${state}` });
   }
 });

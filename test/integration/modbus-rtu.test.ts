@@ -55,7 +55,7 @@ devices:${device('meter-1', 1, '{ name: voltage, address: 0, type: float32, unit
     expect(latest('meter-2', 'import')!.value).toBe(65536);
     expect(latest('meter-2', 'breaker')!.value).toBe(true);
     // Interleaved frames on one line would break each other's CRC: none did.
-    expect(gw.gateway.linkStats()['rs485-a']).toMatchObject({ malformed: 0 });
+    expect(gw.gateway.health().drivers['modbus-rtu']?.['rs485-a']).toMatchObject({ malformed: 0 });
   });
 
   it('marks the silent unit offline and backs it off, without delaying the others beyond its timeout', async () => {

@@ -98,8 +98,8 @@ devices:
     // Too big for the listener's limit.
     await pub('pump-7', 'city/lab/ingest/water/pump-7', `{"flow": 1, "pad": "${'x'.repeat(5000)}"}`, 'pump-7-big');
     expect((await all.next(errorsOf('pump-7-big'))).payload).toMatch(/over the limit of 4096/);
-    expect(gw.gateway.ingestStats()).toMatchObject({ payloadsRejected: expect.any(Number), metricsRejected: expect.any(Number) });
-    expect(gw.gateway.mqttStats()!.payloadsTooLarge).toBe(1);
+    expect(gw.gateway.health().ingest).toMatchObject({ payloadsRejected: expect.any(Number), metricsRejected: expect.any(Number) });
+    expect(gw.gateway.health().broker!.payloadsTooLarge).toBe(1);
   });
 
   it('refuses a wrong password, a missing password and an unknown user', { timeout: T }, async () => {
@@ -112,14 +112,14 @@ devices:
     expect(none.output).toMatch(/not authori[sz]ed/i);
     const stranger = await mosquittoPub({ port: gw.mqttPort, username: 'mallory', password: 'x', topic: 'city/lab/ingest/water/pump-7', message });
     expect(stranger.code).not.toBe(0);
-    expect(gw.gateway.mqttStats()!.loginsRefused).toBeGreaterThanOrEqual(3);
+    expect(gw.gateway.health().broker!.loginsRefused).toBeGreaterThanOrEqual(3);
     // The log names the refusal but never the password.
     expect(gw.logs.join('\n')).toMatch(/login refused/);
     expect(gw.logs.join('\n')).not.toMatch(/guess/);
   });
 
   it('keeps a device to its own topics', { timeout: T }, async () => {
-    const denied = gw.gateway.mqttStats()!.publishesDenied;
+    const denied = gw.gateway.health().broker!.publishesDenied;
     // Another device's ingest, and a forged gateway reading: acknowledged, routed nowhere, told, counted.
     for (const [clientId, topic] of [
       ['pump-7-other', 'city/lab/ingest/water/pump-8'],
@@ -130,7 +130,7 @@ devices:
       expect(result.code, result.output).toBe(0);
       expect((await all.next(errorsOf(clientId))).payload).toMatch(/not allowed to publish/);
     }
-    expect(gw.gateway.mqttStats()!.publishesDenied).toBe(denied + 3);
+    expect(gw.gateway.health().broker!.publishesDenied).toBe(denied + 3);
     expect(all.messages.some((m) => m.payload.includes('999'))).toBe(false);
     expect(all.messages.some((m) => m.topic.includes('pump-8'))).toBe(false);
 
@@ -145,7 +145,7 @@ devices:
     expect(JSON.parse((await own.next((m) => m.topic === 'city/lab/command/pump-7/setpoint')).payload)).toEqual({ value: 42 });
     expect((await pub('pump-7', 'city/lab/command/pump-7/setpoint/result', '{"ok":true}')).code).toBe(0);
     await all.next((m) => m.topic === 'city/lab/command/pump-7/setpoint/result');
-    expect(gw.gateway.mqttStats()!.subscriptionsDenied).toBeGreaterThanOrEqual(3);
+    expect(gw.gateway.health().broker!.subscriptionsDenied).toBeGreaterThanOrEqual(3);
   });
 
   it('lets a gateway login speak for the devices its globs name, with their declared tags and domain', { timeout: T }, async () => {
@@ -199,9 +199,9 @@ devices:
     // It may feed derived readings for any device, but not forge the gateway's own topics.
     await client.publishAsync('city/lab/ingest/energy/derived-1', '{"load_share": 0.42}', { qos: 1 });
     expect(JSON.parse((await all.next((m) => m.topic === 'city/lab/energy/derived-1/load_share')).payload)).toMatchObject({ value: 0.42 });
-    const denied = gw.gateway.mqttStats()!.publishesDenied;
+    const denied = gw.gateway.health().broker!.publishesDenied;
     await client.publishAsync('city/lab/status/derived-1', '{"state":"online"}', { qos: 1 });
-    expect(gw.gateway.mqttStats()!.publishesDenied).toBe(denied + 1);
+    expect(gw.gateway.health().broker!.publishesDenied).toBe(denied + 1);
     await expect(connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { username, password: 'guess', reconnectPeriod: 0 })).rejects.toThrow(/Bad username or password/i);
   });
 

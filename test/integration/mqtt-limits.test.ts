@@ -50,7 +50,7 @@ mqtt:
     await closed;
     await waitFor(() => (all.messages.filter((m) => m.topic.endsWith('valve-2/position')).length === 40 ? true : undefined), { what: 'all 40 steady commands' });
     expect(all.messages.filter((m) => m.topic.endsWith('valve-2/position')).map((m) => Number(m.payload))).toEqual([...Array(40).keys()]);
-    const stats = gw.gateway.mqttStats()!;
+    const stats = gw.gateway.health().broker!;
     expect(stats.floodDisconnects).toBe(1);
     expect(stats.publishesThrottled).toBeGreaterThan(0);
     // It got no more than its burst and a second's worth through before it was cut off.
@@ -60,12 +60,12 @@ mqtt:
 
   it('throttles a burst over the allowance instead of dropping it', { timeout: T }, async () => {
     const eager = await open('eager');
-    const throttled = gw.gateway.mqttStats()!.publishesThrottled;
+    const throttled = gw.gateway.health().broker!.publishesThrottled;
     // 80 at once: 50 pass as the burst, the other 30 wait their turn (well under the 1 s that would disconnect).
     await Promise.all([...Array(80).keys()].map((i) => eager.publishAsync('city/lab/command/valve-3/position', String(i), { qos: 1 })));
     expect(eager.connected).toBe(true);
     await waitFor(() => (all.messages.filter((m) => m.topic.endsWith('valve-3/position')).length === 80 ? true : undefined), { what: 'all 80 eager commands' });
-    expect(gw.gateway.mqttStats()!.publishesThrottled).toBeGreaterThan(throttled);
+    expect(gw.gateway.health().broker!.publishesThrottled).toBeGreaterThan(throttled);
     await eager.endAsync();
   });
 
@@ -80,9 +80,9 @@ mqtt:
 
   it('refuses connections beyond max_connections with "server unavailable"', { timeout: T }, async () => {
     // mosquitto_sub holds one; the earlier tests' steady client another.
-    while (gw.gateway.mqttStats()!.clients < 4) await open(`filler-${gw.gateway.mqttStats()!.clients}`);
+    while (gw.gateway.health().broker!.clients < 4) await open(`filler-${gw.gateway.health().broker!.clients}`);
     await expect(open('one-too-many')).rejects.toThrow(/Server unavailable/i);
-    expect(gw.gateway.mqttStats()!.connectionsOverLimit).toBe(1);
+    expect(gw.gateway.health().broker!.connectionsOverLimit).toBe(1);
   });
 });
 
@@ -103,7 +103,7 @@ mqtt:
     const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
     client.publish('city/lab/command/valve-1/position', '1', { qos: 1 });
     await closed;
-    expect(gw.gateway.mqttStats()!.publishesDenied).toBe(1);
+    expect(gw.gateway.health().broker!.publishesDenied).toBe(1);
     client.end(true);
   });
 });
