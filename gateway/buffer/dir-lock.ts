@@ -32,7 +32,9 @@ const GUARD_POLL_MS = 10;
  *
  * Reading the record and writing one's own is not atomic: two gateways starting at once could both read a free
  * record (or the empty one of a lock just created) and both take it. So every claim runs while holding a guard
- * file, `lock.claim`, created exclusively (O_EXCL) and removed right after the claim.
+ * file, `lock.claim`, created exclusively (O_EXCL) and removed right after the claim. What is left open: two
+ * starters clearing the same abandoned guard at one instant (a claimant must first die inside its microseconds of
+ * claiming), and a lock created on a full disk, whose record stays empty until the buffer has made room.
  */
 export class DirLock {
   private constructor(
