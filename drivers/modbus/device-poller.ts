@@ -1,5 +1,6 @@
 import type { ModbusPoint } from './config.js';
 import type { Quality, Reading, ReadingValue } from '../../gateway/model.js';
+import { Backoff } from '../../gateway/util/backoff.js';
 import type { Logger } from '../../gateway/util/log.js';
 import type { DriverContext } from '../driver.js';
 import { decodeBit, decodePoint } from './codec.js';
@@ -38,7 +39,8 @@ export class DevicePoller {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private current: Promise<void> = Promise.resolve();
-  private consecutiveFailures = 0;
+  /** From one poll interval up to backoff_max; jitter keeps devices that failed together (a switch rebooting) apart. */
+  private readonly backoff: Backoff;
   private nextDue = 0;
   private readonly tags: Readonly<Record<string, string>> | undefined;
   private readonly pointErrors = new Map<string, string>();
@@ -52,6 +54,7 @@ export class DevicePoller {
   ) {
     this.plan = planReads(device.points, { maxGap: device.max_gap });
     this.tags = Object.keys(device.tags).length ? Object.freeze({ ...device.tags }) : undefined;
+    this.backoff = new Backoff({ initialMs: device.poll_interval, maxMs: device.backoff_max });
   }
 
   /** Requests per poll cycle with the current plan (a coalesced block split after an exception counts its parts). */
@@ -82,7 +85,7 @@ export class DevicePoller {
   private afterPoll(ok: boolean): void {
     const now = performance.now();
     if (ok) {
-      this.consecutiveFailures = 0;
+      this.backoff.reset();
       // Keep to the grid of the interval; after an overrun start again from now rather than firing a burst.
       this.nextDue += this.device.poll_interval;
       if (this.nextDue < now) {
@@ -92,10 +95,7 @@ export class DevicePoller {
       this.schedule(this.nextDue - now);
       return;
     }
-    this.consecutiveFailures++;
-    const backoff = Math.min(this.device.poll_interval * 2 ** (this.consecutiveFailures - 1), this.device.backoff_max);
-    // Jitter keeps devices that failed together (a switch rebooting) from reconnecting in lockstep.
-    const delay = Math.round(backoff * (0.9 + Math.random() * 0.2));
+    const delay = this.backoff.next();
     this.nextDue = now + delay;
     this.schedule(delay);
   }

@@ -1,3 +1,4 @@
+import { Backoff } from '../../gateway/util/backoff.js';
 import type { Logger } from '../../gateway/util/log.js';
 import { LogLimiter } from '../../gateway/util/log-limiter.js';
 import { createModbusClient, releaseClient, type ModbusClient } from './client.js';
@@ -54,7 +55,7 @@ export interface LinkOptions {
   readonly createClient?: () => ModbusClient;
 }
 
-/** First pause after a failed open; doubles with each failure up to reopenMaxMs. */
+/** Shortest pause after a failed open; the backoff's ceiling doubles from twice this up to reopenMaxMs. */
 const REOPEN_INITIAL_MS = 500;
 /** A port failing again and again (an adapter flapping) is logged once per this interval, with the count left out. */
 const PORT_ERROR_LOG_MS = 60_000;
@@ -71,7 +72,7 @@ export class ModbusLink {
   private closed = false;
   /** After a failed open: no new attempt before this time, the last failure answers instead. */
   private reopenAt = 0;
-  private openFailures = 0;
+  private readonly reopenBackoff: Backoff;
   private lastOpenError: ModbusFailure | undefined;
   /** The unit id of the transaction under way, for the log of a port error. */
   private unitInFlight: number | undefined;
@@ -87,6 +88,7 @@ export class ModbusLink {
     private readonly opts: LinkOptions = {},
   ) {
     this.portErrorLog = new LogLimiter(log, PORT_ERROR_LOG_MS);
+    this.reopenBackoff = new Backoff({ initialMs: REOPEN_INITIAL_MS, maxMs: opts.reopenMaxMs ?? 30_000 });
   }
 
   /** Queues one read; it starts when every earlier transaction on this link has finished. */
@@ -159,10 +161,10 @@ export class ModbusLink {
         this.stats.linkErrors++;
         this.release(client);
         this.lastOpenError = new ModbusFailure('link', `${this.label}: ${describe(error)}`);
-        this.reopenAt = performance.now() + Math.min(REOPEN_INITIAL_MS * 2 ** this.openFailures++, this.opts.reopenMaxMs ?? 30_000);
+        this.reopenAt = performance.now() + this.reopenBackoff.next();
         throw this.lastOpenError;
       }
-      this.openFailures = 0;
+      this.reopenBackoff.reset();
       this.lastOpenError = undefined;
       this.client = client;
       return client;

@@ -6,6 +6,7 @@
  * aware binding) or just fall silent. A port that has delivered no byte for `silenceMs` is closed and reopened too.
  */
 import { SerialPort } from 'serialport';
+import { Backoff } from '../../gateway/util/backoff.js';
 import type { Logger } from '../../gateway/util/log.js';
 import { serialBindingOption } from '../serial-port/hangup-aware-binding.js';
 import { formatDuration } from './config.js';
@@ -25,7 +26,7 @@ export interface PortEvents {
   down(reason: string): void;
 }
 
-/** First pause before reopening; doubles with each failed attempt up to the configured cap. */
+/** Shortest pause before reopening; the backoff's ceiling doubles from twice this up to the configured cap. */
 export const REOPEN_INITIAL_MS = 500;
 
 export interface ReopenPolicy {
@@ -41,8 +42,8 @@ export class ReopeningPort {
   private retryTimer: NodeJS.Timeout | undefined;
   private silenceTimer: NodeJS.Timeout | undefined;
   private lastDataAt = 0;
-  /** Attempts since the port last delivered data: a port that opens but stays silent or dies backs off too. */
-  private failures = 0;
+  /** Reset only when the port delivers data: a port that opens but stays silent or dies backs off too. */
+  private readonly backoff: Backoff;
   private stopped = false;
   private attempts = 0;
   /** Closing a port that failed under us; stop() waits for it. */
@@ -53,7 +54,10 @@ export class ReopeningPort {
     private readonly policy: ReopenPolicy,
     private readonly events: PortEvents,
     private readonly log: Logger,
-  ) {}
+  ) {
+    // Jitter keeps gateways on one power circuit from hammering their adapters in lockstep after an outage.
+    this.backoff = new Backoff({ initialMs: REOPEN_INITIAL_MS, maxMs: policy.reopenMaxMs });
+  }
 
   get isOpen(): boolean {
     return this.port?.isOpen ?? false;
@@ -113,7 +117,7 @@ export class ReopeningPort {
     port.on('data', (chunk: Buffer) => {
       if (port !== this.port) return;
       this.lastDataAt = performance.now();
-      this.failures = 0;
+      this.backoff.reset();
       this.events.data(chunk);
     });
     port.on('close', (error?: Error) => this.lost(port, error ? `${this.settings.path} disconnected (${describe(error)})` : `${this.settings.path} closed`));
@@ -147,9 +151,7 @@ export class ReopeningPort {
 
   private scheduleReopen(): void {
     if (this.stopped || this.retryTimer) return;
-    const backoff = Math.min(REOPEN_INITIAL_MS * 2 ** this.failures++, this.policy.reopenMaxMs);
-    // Jitter keeps gateways on one power circuit from hammering their adapters in lockstep after an outage.
-    const delay = Math.round(backoff * (0.9 + Math.random() * 0.2));
+    const delay = this.backoff.next();
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.attempts++;

@@ -1,10 +1,11 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Backoff } from '../util/backoff.js';
 import type { Logger } from '../util/log.js';
 import { LogLimiter } from '../util/log-limiter.js';
 import type { ActiveAlert } from './engine.js';
 
-/** After a failed save (a full disk), the next try waits this long, doubling up to the maximum. */
+/** Bounds of the backoff between tries after a failed save (a full disk). */
 const RETRY_INITIAL_MS = 1000;
 const RETRY_MAX_MS = 60_000;
 const ERROR_LOG_INTERVAL_MS = 60_000;
@@ -19,8 +20,8 @@ export class AlertStore {
   private pending: (() => readonly ActiveAlert[]) | undefined;
   private scheduled = false;
   private retryTimer: NodeJS.Timeout | undefined;
-  private retryMs = RETRY_INITIAL_MS;
-  private failures = 0;
+  /** Its failures are the saves failed since the last that succeeded. */
+  private readonly retry = new Backoff({ initialMs: RETRY_INITIAL_MS, maxMs: RETRY_MAX_MS });
   private readonly errorLog: LogLimiter;
 
   constructor(
@@ -77,16 +78,14 @@ export class AlertStore {
     } catch (error) {
       // A half-written temp file would hold on to the very space the next try needs.
       rmSync(tmp, { force: true });
-      this.failures++;
-      this.errorLog.error('save', 'cannot save the active alerts; they are kept in memory and saved when possible', { file: this.path, error, retry_in_ms: this.retryMs, failed_saves: this.failures });
-      this.retryTimer = setTimeout(() => this.flush(), this.retryMs);
+      const retryInMs = this.retry.next();
+      this.errorLog.error('save', 'cannot save the active alerts; they are kept in memory and saved when possible', { file: this.path, error, retry_in_ms: retryInMs, failed_saves: this.retry.failures });
+      this.retryTimer = setTimeout(() => this.flush(), retryInMs);
       this.retryTimer.unref();
-      this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
       return;
     }
     this.pending = undefined;
-    if (this.failures > 0) this.log.info('active alerts saved again', { file: this.path, failed_saves: this.failures });
-    this.failures = 0;
-    this.retryMs = RETRY_INITIAL_MS;
+    if (this.retry.failures > 0) this.log.info('active alerts saved again', { file: this.path, failed_saves: this.retry.failures });
+    this.retry.reset();
   }
 }

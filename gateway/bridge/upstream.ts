@@ -1,6 +1,6 @@
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../util/log.js';
-import { reconnectDelay } from './backoff.js';
+import { Backoff } from '../util/backoff.js';
 import { LogLimiter } from '../util/log-limiter.js';
 
 export type UpstreamState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
@@ -81,7 +81,7 @@ export class Upstream {
   private stateNow: UpstreamState = 'connecting';
   private client: MqttClient | undefined;
   private link: UpstreamLink | undefined;
-  private attempt = 0;
+  private readonly backoff: Backoff;
   private retryTimer: NodeJS.Timeout | undefined;
   private linkWaiters: ((link: UpstreamLink | undefined) => void)[] = [];
   /** The failure last logged: an attempt failing the same way again stays out of the log. */
@@ -97,6 +97,7 @@ export class Upstream {
     private readonly log: Logger,
   ) {
     this.limiter = new LogLimiter(log, LOG_INTERVAL_MS);
+    this.backoff = new Backoff({ initialMs: opts.reconnectMinMs, maxMs: opts.reconnectMaxMs });
   }
 
   get state(): UpstreamState {
@@ -181,7 +182,7 @@ export class Upstream {
 
   private linkUp(link: UpstreamLink): void {
     const returning = this.lastConnected !== undefined;
-    this.attempt = 0;
+    this.backoff.reset();
     this.loggedFailure = undefined;
     this.link = link;
     this.lastConnected = Date.now();
@@ -209,8 +210,8 @@ export class Upstream {
     const reason = failure ?? (link ? 'connection closed by the broker' : 'connection closed before the broker accepted it');
     this.lastError = reason;
     this.stateNow = 'disconnected';
-    const delay = reconnectDelay(this.attempt++, this.opts.reconnectMinMs, this.opts.reconnectMaxMs);
-    const fields = { url: this.opts.safeUrl, reason, backlog: this.backlog(), retry_in_ms: Math.round(delay) };
+    const delay = this.backoff.next();
+    const fields = { url: this.opts.safeUrl, reason, backlog: this.backlog(), retry_in_ms: delay };
     if (link) {
       this.log.warn('lost the upstream link; messages wait in the durable buffer', fields);
     } else if (reason !== this.loggedFailure) {

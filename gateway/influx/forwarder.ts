@@ -1,4 +1,5 @@
 import type { SegmentQueue } from '../buffer/segment-queue.js';
+import { Backoff, type BackoffOptions } from '../util/backoff.js';
 import type { Logger } from '../util/log.js';
 import { LogLimiter } from '../util/log-limiter.js';
 import type { DeadLetterFile } from './dead-letter.js';
@@ -73,6 +74,7 @@ export class InfluxForwarder {
   private deadLetterUnwritable = 0;
   private unexpectedErrors = 0;
   private readonly errorLog: LogLimiter;
+  private readonly retry: BackoffOptions;
 
   constructor(
     private readonly queue: SegmentQueue,
@@ -82,6 +84,7 @@ export class InfluxForwarder {
     private readonly log: Logger,
   ) {
     this.errorLog = new LogLimiter(log, ERROR_LOG_INTERVAL_MS);
+    this.retry = { initialMs: opts.retryInitialMs, maxMs: opts.retryMaxMs };
   }
 
   start(): void {
@@ -119,17 +122,18 @@ export class InfluxForwarder {
   }
 
   private async run(): Promise<void> {
-    for (let failures = 0; this.running; ) {
+    const backoff = new Backoff(this.retry);
+    while (this.running) {
       try {
         await this.forwardBatch();
-        failures = 0;
+        backoff.reset();
       } catch (error) {
         // Never the end of forwarding: the readings stay in the buffer, and the next try may well succeed.
         this.unexpectedErrors++;
         this.lastError = error instanceof Error ? error.message : String(error);
         this.lastErrorAt = Date.now();
         this.errorLog.error('forwarder', 'InfluxDB forwarder met an unexpected error; trying again after a pause', { target: this.writer.target, buffer: this.queue.dir, error, unexpected_errors: this.unexpectedErrors });
-        await this.sleep(this.backoff(failures++));
+        await this.sleep(backoff.next());
       }
     }
   }
@@ -151,7 +155,8 @@ export class InfluxForwarder {
   /** Sends lines until InfluxDB has them (or has refused them for good); false when stopped first. */
   private async deliver(text: string, lines: number): Promise<boolean> {
     let createdDatabase = false;
-    for (let attempt = 0; this.running; attempt++) {
+    const backoff = new Backoff(this.retry);
+    while (this.running) {
       this.inFlight = new AbortController();
       const outcome = await this.writer.write(text, this.inFlight.signal);
       this.inFlight = undefined;
@@ -182,7 +187,7 @@ export class InfluxForwarder {
           this.setState('unreachable', outcome.reason);
           break;
       }
-      await this.sleep(this.backoff(attempt, outcome));
+      await this.sleep(this.retryWait(backoff, outcome));
     }
     return false;
   }
@@ -212,12 +217,11 @@ export class InfluxForwarder {
     this.log.warn('InfluxDB refused a reading; set aside in the dead-letter file', { reason: outcome.reason, line: line.slice(0, 300), file: this.deadLetter.path });
   }
 
-  private backoff(attempt: number, outcome?: WriteOutcome): number {
-    const exponential = Math.min(this.opts.retryMaxMs, this.opts.retryInitialMs * 2 ** Math.min(attempt, 30));
-    // Jitter keeps gateways that lost the same server from coming back in lockstep.
-    const jittered = exponential * (0.8 + 0.4 * Math.random());
-    if (outcome?.kind === 'retry' && outcome.retryAfterMs !== undefined) return Math.max(Math.min(outcome.retryAfterMs, MAX_RETRY_AFTER_MS), jittered);
-    return jittered;
+  /** The backoff's wait, or longer when the server asked for more (Retry-After, itself bounded). */
+  private retryWait(backoff: Backoff, outcome: WriteOutcome): number {
+    const wait = backoff.next();
+    if (outcome.kind === 'retry' && outcome.retryAfterMs !== undefined) return Math.max(Math.min(outcome.retryAfterMs, MAX_RETRY_AFTER_MS), wait);
+    return wait;
   }
 
   /** Logs a change of state once (not every retry): the outage, its kind, and the recovery. */

@@ -263,7 +263,7 @@ describe('serial-line driver over socat pty pairs', () => {
     await waitFor(() => (stats('probe').port_open ? true : undefined), { what: 'the port reopened' });
     const reopenedAfter = Date.now() - replugged;
     console.info(`probe: port reopened ${reopenedAfter} ms after the replug began (reopen_max 1 s)`);
-    // reopen_max is 1 s (+10% jitter): the next attempt after the replug comes within that.
+    // reopen_max is 1 s (no wait is longer): the next attempt after the replug comes within that.
     expect(reopenedAfter).toBeLessThan(1100 + 1000);
     probe.end = await DeviceEnd.open(probe.pair.devicePath);
     const batchesFrom = batches.length;
@@ -316,11 +316,11 @@ describe('serial-line driver with a port that is not there', () => {
     }
     console.info(`ghost port: reopen attempts at ${attemptAt.join(', ')} ms after start; stop() took ${stopTook} ms`);
     const gaps = attemptAt.slice(1).map((at, i) => at - attemptAt[i]!);
-    // 500 ms, then 1 s, then capped at 1 s (each ±10%). Timers only fire late, so the first lower bound is firm; the
-    // gaps allow for the polling noticing one attempt later than the next.
+    // Each wait is drawn between 500 ms and a ceiling doubling from 1 s, here capped at reopen_max (1 s). Timers only
+    // fire late, so the first lower bound is firm; the gaps allow for the polling noticing one attempt later than the next.
     expect(attemptAt[0]).toBeGreaterThanOrEqual(450);
-    expect(gaps[0]).toBeGreaterThanOrEqual(800);
-    expect(gaps[2]).toBeLessThan(1700);
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(450);
+    expect(Math.max(...gaps)).toBeLessThan(1700);
     expect(statuses).toHaveLength(1);
     expect(stopTook).toBeLessThan(1000);
     // The pending retry is cancelled.

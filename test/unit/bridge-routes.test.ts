@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { reconnectDelay } from '../../gateway/bridge/backoff.js';
+import { backoffDelay as reconnectDelay } from '../../gateway/util/backoff.js';
 import { forwardClasses, forwardRoutes, TopicMap, type ForwardRoute } from '../../gateway/bridge/routes.js';
 import { Topics } from '../../gateway/topics.js';
 

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { readdirSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
-import { reconnectDelay } from '../../bridge/backoff.js';
+import { backoffDelay } from '../../util/backoff.js';
 import { LogLimiter } from '../../util/log-limiter.js';
 import type { Logger } from '../../util/log.js';
 import type { AlertEvent, Notifier, Severity } from '../alert.js';
@@ -373,7 +373,7 @@ class NotifierLoop {
   }
 
   private scheduleRetry(): void {
-    const delay = reconnectDelay(Math.max(this.consecutiveFailures - 1, 0), this.settings.retryInitial, this.settings.retryMax);
+    const delay = backoffDelay(Math.max(this.consecutiveFailures - 1, 0), this.settings.retryInitial, this.settings.retryMax);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.startNext();
