@@ -1,4 +1,4 @@
-import { reconnectDelay } from '../bridge/backoff.js';
+import { Backoff } from '../util/backoff.js';
 import type { Logger } from '../util/log.js';
 import type { Service, ServiceHealth, ServiceState } from './service.js';
 
@@ -8,6 +8,7 @@ interface Entry {
   error: string | undefined;
   failedStarts: number;
   retry: NodeJS.Timeout | undefined;
+  readonly backoff: Backoff;
   /** The start in progress (first or a retry), so stop waits for it rather than racing it. */
   starting: Promise<void> | undefined;
 }
@@ -29,9 +30,10 @@ export class Supervisor {
   constructor(
     services: readonly Service[],
     private readonly log: Logger,
-    private readonly opts: SupervisorOptions = {},
+    opts: SupervisorOptions = {},
   ) {
-    this.entries = services.map((service) => ({ service, state: 'stopped', error: undefined, failedStarts: 0, retry: undefined, starting: undefined }));
+    const backoff = { initialMs: opts.retryMinMs ?? 1000, maxMs: opts.retryMaxMs ?? 60_000 };
+    this.entries = services.map((service) => ({ service, state: 'stopped', error: undefined, failedStarts: 0, retry: undefined, backoff: new Backoff(backoff), starting: undefined }));
   }
 
   async start(): Promise<void> {
@@ -93,7 +95,7 @@ export class Supervisor {
 
   private scheduleRetry(entry: Entry, fields: Record<string, unknown>): void {
     if (this.stopped) return;
-    const delay = reconnectDelay(entry.failedStarts - 1, this.opts.retryMinMs ?? 1000, this.opts.retryMaxMs ?? 60_000);
+    const delay = entry.backoff.next();
     // The first failure is worth an error; the retries that follow say so once each, at warn.
     const message = 'part could not start; the others run, it is retried';
     if (entry.failedStarts === 1) this.log.error(message, { ...fields, retry_in_ms: Math.round(delay) });
