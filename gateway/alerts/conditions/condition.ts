@@ -22,14 +22,14 @@ export type Report = (key: string, message: string) => void;
  * the value under its key, `I` what the engine feeds its judge (a reading's value, a rate, a silence, a status).
  */
 export interface ConditionType<C extends { readonly kind: string }, V, I> {
-  /** What may be written under the kind's key. Refinements only, no transforms: see `parse`. */
+  /** What may be written under the kind's key. */
   readonly schema: z.ZodType<V>;
   /** Whether the kind has a hysteresis band (`clear:`); a rule of another kind that gives one is refused. */
   readonly takesClear: boolean;
   /**
    * The typed condition, or undefined when there is none to make. Problems the schema cannot see (they involve
-   * `clear:`, or both ends of a band) go to `report`. It also runs on values whose own refinements failed (zod still
-   * runs the rule's checks then, to list every problem at once), so it must not report those a second time.
+   * `clear:`, or both ends of a band) go to `report`. It also sees values that failed a refinement of the schema (zod
+   * still runs the rule's checks then, to list every problem at once): those are reported already, not again.
    */
   parse(value: V, clear: Clear | undefined, report: Report): C | undefined;
   judge(condition: C, input: I): Verdict;

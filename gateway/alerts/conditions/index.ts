@@ -19,14 +19,15 @@ export type ConditionKind = keyof Types;
 type Parts<T> = T extends ConditionType<infer C, infer V, infer I> ? { condition: C; value: V; input: I } : never;
 export type ConditionOf<K extends ConditionKind> = Parts<Types[K]>['condition'];
 /** What the kind's schema yields for the value under its key. */
-export type ConditionValue<K extends ConditionKind> = Parts<Types[K]>['value'];
+type ConditionValue<K extends ConditionKind> = Parts<Types[K]>['value'];
 type InputOf<K extends ConditionKind> = Parts<Types[K]>['input'];
 
 /** A rule's condition, typed by its kind: `{ kind: 'above', limit, clearAt }`, `{ kind: 'stale', afterMs }`, ... */
 export type Condition = ConditionOf<ConditionKind>;
 
-// The same registry, typed so that a kind's parts are looked up together (TypeScript's correlated unions).
-const registry: { readonly [K in ConditionKind]: ConditionType<ConditionOf<K>, ConditionValue<K>, InputOf<K>> } = conditionTypes;
+// The same registry, typed so that a kind's parts are looked up together (TypeScript's correlated unions). It also
+// checks that each condition's `kind` is its key in the registry, which the dispatch below relies on.
+const registry: { readonly [K in ConditionKind]: ConditionType<ConditionOf<K> & { readonly kind: K }, ConditionValue<K>, InputOf<K>> } = conditionTypes;
 
 function typeOf<K extends ConditionKind>(kind: K): ConditionType<ConditionOf<K>, ConditionValue<K>, InputOf<K>> {
   return registry[kind];
