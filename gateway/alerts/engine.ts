@@ -1,8 +1,10 @@
 import type { DeviceStatus, Reading, ReadingValue } from '../model.js';
 import type { Clock } from '../util/clock.js';
 import type { Acknowledgement, AlertEvent, AlertEventKind } from './alert.js';
-import { RateWindow } from './rate-window.js';
-import type { Rule, Verdict } from './rule.js';
+import type { Verdict } from './conditions/condition.js';
+import { judge } from './conditions/index.js';
+import { RateWindow } from './conditions/rate-window.js';
+import type { Rule, RuleOf } from './rule.js';
 
 /** An alert that is on: pending (its condition holds, not yet for long enough) or firing. */
 export interface ActiveAlert {
@@ -73,7 +75,7 @@ export class RuleEngine {
   private rules: Rule[] = [];
   /** The same rules by name: tick() looks one up for every active alert and watched series. */
   private byName = new Map<string, Rule>();
-  private offlineRules: Rule[] = [];
+  private offlineRules: RuleOf<'offline'>[] = [];
   private readonly alerts = new Map<string, ActiveAlert>();
   private readonly marks = new Map<string, AlertMarks>();
   /** The rules that watch each series, found once per series (cleared when the rules change). */
@@ -99,7 +101,7 @@ export class RuleEngine {
     const previous = this.byName;
     this.rules = [...rules];
     this.byName = byName;
-    this.offlineRules = rules.filter((rule) => rule.kind === 'offline');
+    this.offlineRules = rules.filter((rule) => rule.is('offline'));
     this.rulesBySeries.clear();
     for (const id of [...this.rates.keys(), ...this.seen.keys()]) {
       if (!byName.has(ruleNameOf(id))) {
@@ -136,7 +138,7 @@ export class RuleEngine {
     for (const rule of this.offlineRules) {
       if (!rule.matchesDevice(status.device)) continue;
       const id = `${rule.name}/${status.device}/${DEVICE_METRIC}`;
-      const verdict: Verdict = status.state === 'offline' ? 'trip' : 'clear';
+      const verdict = judge(rule.condition, status);
       this.apply(rule, id, { device: status.device, domain: undefined, metric: DEVICE_METRIC, unit: undefined, tags: undefined }, verdict, status.error);
     }
   }
@@ -146,7 +148,7 @@ export class RuleEngine {
     const elapsed = this.clock.elapsed();
     for (const [id, seen] of this.seen) {
       const rule = this.ruleNamed(ruleNameOf(id));
-      if (rule && elapsed - seen.at > rule.config.stale! && !this.alerts.has(id)) this.apply(rule, id, seen, 'trip', undefined);
+      if (rule?.condition.kind === 'stale' && judge(rule.condition, elapsed - seen.at) === 'trip' && !this.alerts.has(id)) this.apply(rule, id, seen, 'trip', undefined);
     }
     for (const alert of this.alerts.values()) {
       const rule = this.ruleNamed(alert.rule);
@@ -176,9 +178,11 @@ export class RuleEngine {
     if (reading.quality === 'bad') return;
     for (const rule of this.rulesFor(reading)) {
       const id = `${rule.name}/${reading.device}/${reading.metric}`;
-      switch (rule.kind) {
+      const { condition } = rule;
+      switch (condition.kind) {
         case 'stale': {
           this.seen.set(id, { at: this.clock.elapsed(), device: reading.device, domain: reading.domain, metric: reading.metric, unit: reading.unit, tags: reading.tags });
+          // A good reading is the end of any silence.
           const alert = this.alerts.get(id);
           if (alert) this.apply(rule, id, alert, 'clear', reading.value);
           break;
@@ -186,13 +190,16 @@ export class RuleEngine {
         case 'rate': {
           if (typeof reading.value !== 'number' || !Number.isFinite(reading.value)) break;
           let window = this.rates.get(id);
-          if (!window) this.rates.set(id, (window = new RateWindow(rule.config.rate!.per)));
+          if (!window) this.rates.set(id, (window = new RateWindow(condition.perMs)));
           const rate = window.add(reading.ts, reading.value);
-          if (rate !== undefined) this.apply(rule, id, reading, rule.judgeRate(rate), reading.value);
+          if (rate !== undefined) this.apply(rule, id, reading, judge(condition, rate), reading.value);
           break;
         }
+        case 'offline':
+          // Device-level: judged by onStatus, never by readings (rulesFor leaves these rules out).
+          break;
         default:
-          this.apply(rule, id, reading, rule.judge(reading.value), reading.value);
+          this.apply(rule, id, reading, judge(condition, reading.value), reading.value);
       }
     }
   }
@@ -273,7 +280,7 @@ export class RuleEngine {
     let entry = this.rulesBySeries.get(key);
     // Drivers hand the same frozen tags object with every reading of a device; another object means other tags.
     if (!entry || entry.tags !== reading.tags) {
-      const rules = this.rules.filter((rule) => rule.kind !== 'offline' && rule.matches(reading.device, reading.domain, reading.metric, reading.tags));
+      const rules = this.rules.filter((rule) => rule.condition.kind !== 'offline' && rule.matches(reading.device, reading.domain, reading.metric, reading.tags));
       this.rulesBySeries.set(key, (entry = { tags: reading.tags, rules }));
     }
     return entry.rules;
@@ -289,19 +296,8 @@ function ruleNameOf(id: string): string {
   return id.slice(0, id.indexOf('/'));
 }
 
-const DEFAULT_MESSAGES: Record<Rule['kind'], string> = {
-  above: '{device} {metric} = {value} {unit} ({threshold})',
-  below: '{device} {metric} = {value} {unit} ({threshold})',
-  outside: '{device} {metric} = {value} {unit} ({threshold})',
-  equals: '{device} {metric} = {value}',
-  rate: '{device} {metric} changing fast: {value} {unit} ({threshold})',
-  stale: '{device} {metric}: {threshold}',
-  offline: '{device} offline',
-};
-
 /** Fills the rule's message template (or the default of its kind). */
 export function renderMessage(rule: Rule, alert: Pick<ActiveAlert, 'device' | 'domain' | 'metric' | 'unit' | 'tags' | 'since'>, value: ReadingValue | undefined, site: string): string {
-  const template = rule.config.message ?? DEFAULT_MESSAGES[rule.kind];
   const fields: Record<string, string> = {
     rule: rule.name,
     site,
@@ -314,7 +310,7 @@ export function renderMessage(rule: Rule, alert: Pick<ActiveAlert, 'device' | 'd
     threshold: rule.threshold,
     since: new Date(alert.since).toISOString(),
   };
-  return template
+  return rule.message
     .replace(/\{([^{}]*)\}/g, (_, name: string) => (name.startsWith('tags.') ? (alert.tags?.[name.slice(5)] ?? '') : (fields[name] ?? '')))
     .replace(/\s+/g, ' ')
     .trim();

@@ -13,6 +13,8 @@
  */
 import { z } from 'zod';
 import { duration } from '../config/duration.js';
+import { clearSchema } from './conditions/condition.js';
+import { conditionKinds, conditionShape, hysteresisKinds, parseCondition, takesClear, type Condition } from './conditions/index.js';
 
 /** A name or a glob over names: letters, digits, "_", "-", ".", and "*" for any run of characters. */
 const pattern = z.string().regex(/^[A-Za-z0-9_.*-]+$/, 'letters, digits, "_", "-", "." and "*" (any characters)');
@@ -28,70 +30,76 @@ const selectorSchema = z.strictObject({
 });
 export type Selector = z.output<typeof selectorSchema>;
 
-const rateSchema = z
-  .strictObject({
-    /** Fires when the value rises faster than this many units per `per`. */
-    above: z.number().finite().optional(),
-    /** Fires when it falls faster: a negative number, e.g. -0.5 (units per `per`). */
-    below: z.number().finite().optional(),
-    per: duration({ min: 1000 }).default(60_000),
-  })
-  .refine((rate) => (rate.above === undefined) !== (rate.below === undefined), { message: 'give exactly one of above or below' });
-
 export const placeholders = ['rule', 'site', 'domain', 'device', 'metric', 'value', 'unit', 'severity', 'threshold', 'since'] as const;
 const templateField = /\{([^{}]*)\}/g;
 
 const message = z.string().superRefine((text, ctx) => {
-  for (const [, name] of text.matchAll(templateField)) {
-    if (!(placeholders as readonly string[]).includes(name!) && !/^tags\.[A-Za-z0-9_.-]+$/.test(name!)) {
+  for (const [, name = ''] of text.matchAll(templateField)) {
+    if (!(placeholders as readonly string[]).includes(name) && !/^tags\.[A-Za-z0-9_.-]+$/.test(name)) {
       ctx.addIssue({ code: 'custom', message: `unknown placeholder {${name}} (allowed: ${placeholders.map((p) => `{${p}}`).join(' ')} {tags.NAME})` });
     }
   }
 });
 
-const conditionKeys = ['above', 'below', 'outside', 'equals', 'rate', 'stale', 'offline'] as const;
-export type ConditionKind = (typeof conditionKeys)[number];
+/** The rule's keys as written: its condition is one of the condition keys (see conditions/index.ts). */
+const ruleFields = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "-" or "." (it becomes an MQTT topic level)'),
+  match: selectorSchema.default({}),
+  ...conditionShape,
+  /** Hysteresis: the value that ends the alert (below it for `above`, above it for `below`, a band for `outside`). */
+  clear: clearSchema.optional(),
+  for: duration().default(0),
+  severity: z.enum(['info', 'warning', 'critical']).default('warning'),
+  message: message.optional(),
+  /** Notifier names (see `notifiers:`); MQTT publication always happens. */
+  notify: z.array(z.string()).default([]),
+  /** Reminder interval while firing and unacknowledged; default 10m for critical alerts, none otherwise; `off` for none. */
+  renotify: z.union([z.literal('off'), duration({ min: 1000 })]).optional(),
+});
+type RuleFields = z.output<typeof ruleFields>;
 
-export const ruleSchema = z
-  .strictObject({
-    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "-" or "." (it becomes an MQTT topic level)'),
-    match: selectorSchema.default({}),
-    above: z.number().finite().optional(),
-    below: z.number().finite().optional(),
-    outside: z.tuple([z.number().finite(), z.number().finite()]).optional(),
-    equals: z.union([z.number(), z.boolean(), z.string()]).optional(),
-    rate: rateSchema.optional(),
-    stale: duration({ min: 1000 }).optional(),
-    offline: z.literal(true).optional(),
-    /** Hysteresis: the value that ends the alert (below it for `above`, above it for `below`, a band for `outside`). */
-    clear: z.union([z.number().finite(), z.tuple([z.number().finite(), z.number().finite()])]).optional(),
-    for: duration().default(0),
-    severity: z.enum(['info', 'warning', 'critical']).default('warning'),
-    message: message.optional(),
-    /** Notifier names (see `notifiers:`); MQTT publication always happens. */
-    notify: z.array(z.string()).default([]),
-    /** Reminder interval while firing and unacknowledged; default 10m for critical alerts, none otherwise; `off` for none. */
-    renotify: z.union([z.literal('off'), duration({ min: 1000 })]).optional(),
-  })
-  .superRefine((rule, ctx) => {
-    const given = conditionKeys.filter((key) => rule[key] !== undefined);
-    if (given.length !== 1) {
-      ctx.addIssue({ code: 'custom', path: [], message: given.length === 0 ? `needs a condition: one of ${conditionKeys.join(', ')}` : `has ${given.join(' and ')}: give exactly one condition` });
-      return;
-    }
-    const kind = given[0]!;
-    if (rule.outside && rule.outside[0] > rule.outside[1]) ctx.addIssue({ code: 'custom', path: ['outside'], message: 'must be [low, high] with low ≤ high' });
-    const { clear } = rule;
-    if (clear === undefined) return;
-    const bad = (why: string) => ctx.addIssue({ code: 'custom', path: ['clear'], message: why });
-    if (kind === 'above' && (typeof clear !== 'number' || clear > rule.above!)) bad(`must be a number at or below the threshold ${rule.above} (the alert ends once the value is under it)`);
-    else if (kind === 'below' && (typeof clear !== 'number' || clear < rule.below!)) bad(`must be a number at or above the threshold ${rule.below} (the alert ends once the value is over it)`);
-    else if (kind === 'outside') {
-      const [lo, hi] = rule.outside!;
-      if (typeof clear === 'number' || clear[0] < lo || clear[1] > hi || clear[0] > clear[1]) bad(`must be a band [low, high] inside [${lo}, ${hi}]`);
-    } else if (kind !== 'above' && kind !== 'below') bad(`hysteresis is for above, below and outside, not ${kind}`);
+type Issue = (path: string[], message: string) => void;
+
+/**
+ * The typed condition of a rule, or undefined after reporting why there is none. It runs twice: as a refinement, so
+ * that its problems are listed with those of the other keys, and in the transform that yields the condition (which
+ * zod runs only once nothing is wrong).
+ */
+function readCondition(fields: RuleFields, issue: Issue): Condition | undefined {
+  const given = conditionKinds.flatMap((kind) => {
+    const value = fields[kind];
+    return value === undefined ? [] : [{ kind, value }];
+  });
+  const [first] = given;
+  if (!first || given.length > 1) {
+    issue([], first ? `has ${given.map((g) => g.kind).join(' and ')}: give exactly one condition` : `needs a condition: one of ${conditionKinds.join(', ')}`);
+    return undefined;
+  }
+  const report = (key: string, message: string) => issue([key], message);
+  if (fields.clear !== undefined && !takesClear(first.kind)) {
+    report('clear', `hysteresis is for ${listed(hysteresisKinds)}, not ${first.kind}`);
+    return undefined;
+  }
+  return parseCondition(first.kind, first.value, fields.clear, report);
+}
+
+/** "a, b and c" */
+function listed(words: readonly string[]): string {
+  return words.length > 1 ? `${words.slice(0, -1).join(', ')} and ${words.at(-1)}` : words.join('');
+}
+
+const addIssue = (ctx: z.RefinementCtx): Issue => (path, message) => ctx.addIssue({ code: 'custom', path, message });
+
+export const ruleSchema = ruleFields
+  .superRefine((fields, ctx) => void readCondition(fields, addIssue(ctx)))
+  .transform((fields, ctx) => {
+    const condition = readCondition(fields, addIssue(ctx));
+    if (!condition) return z.NEVER;
+    const { name, match, for: forMs, severity, message, notify, renotify } = fields;
+    return { name, match, condition, for: forMs, severity, message, notify, renotify };
   });
 
+/** A rule as the engine takes it: the keys of the file, with its condition typed (`condition.kind` says which). */
 export type RuleConfig = z.output<typeof ruleSchema>;
 
 export const rulesSchema = z.array(ruleSchema).superRefine((rules, ctx) => {
@@ -105,7 +113,3 @@ export const rulesSchema = z.array(ruleSchema).superRefine((rules, ctx) => {
 
 /** A rule file: `rules:` and nothing else. */
 export const ruleFileSchema = z.strictObject({ rules: rulesSchema });
-
-export function conditionOf(rule: RuleConfig): ConditionKind {
-  return conditionKeys.find((key) => rule[key] !== undefined)!;
-}

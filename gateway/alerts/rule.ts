@@ -1,11 +1,6 @@
 import type { Severity } from './alert.js';
-import { conditionOf, type ConditionKind, type RuleConfig } from './rule-config.js';
-
-/**
- * What a value says about a rule's condition: `trip` (the alert should be on), `clear` (it should end), or `hold`
- * (inside the hysteresis band: keep whatever state the alert is in).
- */
-export type Verdict = 'trip' | 'clear' | 'hold';
+import { defaultMessage, thresholdText, type Condition, type ConditionKind, type ConditionOf } from './conditions/index.js';
+import type { RuleConfig } from './rule-config.js';
 
 /** Critical alerts remind every 10 minutes until acknowledged unless the rule says otherwise. */
 const DEFAULT_CRITICAL_RENOTIFY_MS = 10 * 60_000;
@@ -13,7 +8,7 @@ const DEFAULT_CRITICAL_RENOTIFY_MS = 10 * 60_000;
 /** A rule ready to evaluate: selectors compiled to matchers, defaults resolved. Pure, no state of its own. */
 export class Rule {
   readonly name: string;
-  readonly kind: ConditionKind;
+  readonly condition: Condition;
   readonly severity: Severity;
   readonly forMs: number;
   /** Reminder interval while firing unacknowledged, or undefined for none. */
@@ -21,6 +16,8 @@ export class Rule {
   readonly notify: readonly string[];
   /** The limit as shown in messages ({threshold}). */
   readonly threshold: string;
+  /** The message template of its events: the rule's own, or its condition's default. */
+  readonly message: string;
   /** Whether the rule is for a gateway of this site (a shared rule file may name other sites). */
   readonly appliesToSite: Matcher;
   private readonly domain: Matcher;
@@ -30,7 +27,7 @@ export class Rule {
 
   constructor(readonly config: RuleConfig) {
     this.name = config.name;
-    this.kind = conditionOf(config);
+    this.condition = config.condition;
     this.severity = config.severity;
     this.forMs = config.for;
     this.renotifyMs = config.renotify === 'off' ? undefined : (config.renotify ?? (config.severity === 'critical' ? DEFAULT_CRITICAL_RENOTIFY_MS : undefined));
@@ -40,13 +37,14 @@ export class Rule {
     this.device = matcher(config.match.device);
     this.metric = matcher(config.match.metric);
     this.tags = Object.entries(config.match.tags ?? {}).map(([key, value]) => [key, matcher(value)] as const);
-    this.threshold = thresholdText(config, this.kind);
+    this.threshold = thresholdText(config.condition);
+    this.message = config.message ?? defaultMessage(config.condition.kind);
   }
 
   /** Whether the rule watches this series (a device-level rule, `offline`, ignores domain and metric). */
   matches(device: string, domain: string, metric: string, tags: Readonly<Record<string, string>> | undefined): boolean {
     if (!this.device(device) || !this.matchesTags(tags)) return false;
-    return this.kind === 'offline' || (this.domain(domain) && this.metric(metric));
+    return this.condition.kind === 'offline' || (this.domain(domain) && this.metric(metric));
   }
 
   /** For `offline` rules, which see devices only through their status. */
@@ -54,35 +52,9 @@ export class Rule {
     return this.device(device);
   }
 
-  /** The verdict of one value for the value conditions (above, below, outside, equals). */
-  judge(value: number | boolean | string): Verdict {
-    const { config } = this;
-    switch (this.kind) {
-      case 'above':
-        if (typeof value !== 'number') return 'hold';
-        return value > config.above! ? 'trip' : value <= clearAt(config.clear, config.above!) ? 'clear' : 'hold';
-      case 'below':
-        if (typeof value !== 'number') return 'hold';
-        return value < config.below! ? 'trip' : value >= clearAt(config.clear, config.below!) ? 'clear' : 'hold';
-      case 'outside': {
-        if (typeof value !== 'number') return 'hold';
-        const [low, high] = config.outside!;
-        if (value < low || value > high) return 'trip';
-        const [clearLow, clearHigh] = Array.isArray(config.clear) ? config.clear : [low, high];
-        return value >= clearLow && value <= clearHigh ? 'clear' : 'hold';
-      }
-      case 'equals':
-        return value === config.equals ? 'trip' : 'clear';
-      default:
-        throw new Error(`rule ${this.name}: ${this.kind} is not judged by value`);
-    }
-  }
-
-  /** The verdict of a rate of change (units per `rate.per`). */
-  judgeRate(rate: number): Verdict {
-    const { above, below } = this.config.rate!;
-    if (above !== undefined) return rate > above ? 'trip' : 'clear';
-    return rate < below! ? 'trip' : 'clear';
+  /** Whether the rule's condition is of that kind; narrows `condition` (e.g. in a filter). */
+  is<K extends ConditionKind>(kind: K): this is RuleOf<K> {
+    return this.condition.kind === kind;
   }
 
   private matchesTags(tags: Readonly<Record<string, string>> | undefined): boolean {
@@ -94,6 +66,9 @@ export class Rule {
   }
 }
 
+/** A rule whose condition is known to be of kind K. */
+export type RuleOf<K extends ConditionKind> = Rule & { readonly condition: ConditionOf<K> };
+
 type Matcher = (name: string) => boolean;
 
 /** A glob where `*` stands for any run of characters; absent means anything. */
@@ -102,29 +77,4 @@ function matcher(glob: string | undefined): Matcher {
   if (!glob.includes('*')) return (name) => name === glob;
   const regex = new RegExp(`^${glob.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
   return (name) => regex.test(name);
-}
-
-function clearAt(clear: RuleConfig['clear'], threshold: number): number {
-  return typeof clear === 'number' ? clear : threshold;
-}
-
-function thresholdText(config: RuleConfig, kind: ConditionKind): string {
-  switch (kind) {
-    case 'above':
-      return `> ${config.above}`;
-    case 'below':
-      return `< ${config.below}`;
-    case 'outside':
-      return `outside [${config.outside!.join(', ')}]`;
-    case 'equals':
-      return `= ${String(config.equals)}`;
-    case 'rate': {
-      const { above, below, per } = config.rate!;
-      return `${above !== undefined ? `> ${above}` : `< ${below}`} per ${per / 1000} s`;
-    }
-    case 'stale':
-      return `no data for ${config.stale! / 1000} s`;
-    case 'offline':
-      return 'offline';
-  }
 }

@@ -25,14 +25,19 @@ export class RateWindow {
     }
     this.times.push(ts);
     this.values.push(value);
-    while (this.head < this.times.length - 1 && ts - this.times[this.head]! > this.perMs) this.head++;
+    while (this.head < this.times.length - 1 && ts - this.oldestAt(ts) > this.perMs) this.head++;
     if (this.head > 64 && this.head * 2 > this.times.length) {
       this.times = this.times.slice(this.head);
       this.values = this.values.slice(this.head);
       this.head = 0;
     }
-    const span = ts - this.times[this.head]!;
+    const span = ts - this.oldestAt(ts);
     if (span < this.perMs / 2) return undefined;
-    return ((value - this.values[this.head]!) / span) * this.perMs;
+    return ((value - (this.values[this.head] ?? value)) / span) * this.perMs;
+  }
+
+  /** The time of the oldest sample in the window; the window always holds the newest, `ts`, at least. */
+  private oldestAt(ts: number): number {
+    return this.times[this.head] ?? ts;
   }
 }
