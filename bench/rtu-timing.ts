@@ -36,7 +36,7 @@ function device(name: string, unit: number, registers: number): ModbusRtuDevice 
 
 async function measure(baud: number, registers: number, devices: number): Promise<string> {
   const link = new ModbusLink('model', async () => undefined, silentLogger, { turnaroundMs: interFrameSilenceMs(baud), createClient: () => modelledClient(baud) });
-  const driver = new ModbusDriver('modbus-rtu', Array.from({ length: devices }, (_, i) => device(`meter-${i}`, i + 1, registers)), { keyOf: () => 'model', open: () => link });
+  const driver = new ModbusDriver('modbus-rtu', Array.from({ length: devices }, (_, i) => device(`meter-${i}`, i + 1, registers)), { keyOf: () => 'model', settingsOf: () => 'modelled bus', open: () => link });
   // Each device's registers are one coalesced request: a completed poll is a completed transaction.
   let polls = 0;
   let started = 0;

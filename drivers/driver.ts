@@ -17,3 +17,9 @@ export interface Driver {
   /** Its figures by link or device (transactions, timeouts, bad lines...), for health and metrics. */
   stats(): Readonly<Record<string, unknown>>;
 }
+
+/** A driver that takes a new set of its devices while running (a config reload), leaving unchanged ones be. */
+export interface UpdatableDriver<Device> extends Driver {
+  /** Stops removed and changed devices, starts added and changed ones; `sections` are the kind's config sections. */
+  update(devices: readonly Device[], sections: Readonly<Record<string, unknown>>): Promise<void>;
+}

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { ConfigContext } from '../gateway/config/context.js';
 import type { Logger } from '../gateway/util/log.js';
-import type { Driver } from './driver.js';
+import type { Driver, UpdatableDriver } from './driver.js';
 
 /** What every device config has, whatever its kind. */
 export interface DeviceBase {
@@ -48,8 +48,13 @@ export interface DeviceKind<Config extends DeviceBase, Device extends DeviceBase
   claims?(devices: readonly Placed<Config>[], sections: ConfigSections): Claim[];
   /** Completes a validated device (merges its profile); problems go to `ctx`. */
   resolve?(device: Config, at: string, ctx: ConfigContext): Device;
-  /** The driver that reads these devices; none for devices that publish by themselves (MQTT ingest). */
-  createDriver?(devices: readonly Device[], sections: ConfigSections, log: Logger): Driver;
+  /** The driver that reads these devices (also with none yet: a reload may add some); none for devices that publish by themselves. */
+  createDriver?(devices: readonly Device[], sections: ConfigSections, log: Logger): UpdatableDriver<Device>;
+}
+
+/** A kind's driver as the gateway holds it: updated with the devices of every kind, it takes its own. */
+export interface KindDriver extends Driver {
+  update(devices: readonly DeviceBase[], sections: ConfigSections): Promise<void>;
 }
 
 /** A kind as the gateway holds it among kinds of every type: the same parts, over devices of any kind. */
@@ -60,8 +65,8 @@ export interface RegisteredKind<Device extends DeviceBase = DeviceBase> {
   check(devices: readonly DeviceBase[], sections: ConfigSections, ctx: z.RefinementCtx): void;
   claims(devices: readonly DeviceBase[], sections: ConfigSections): Claim[];
   resolve(device: DeviceBase, at: string, ctx: ConfigContext): DeviceBase;
-  /** The driver of this kind's devices among `devices`, when it has one and there are such devices. */
-  createDriver(devices: readonly DeviceBase[], sections: ConfigSections, log: Logger): Driver | undefined;
+  /** The driver of this kind's devices among `devices`, when the kind has a driver. */
+  createDriver(devices: readonly DeviceBase[], sections: ConfigSections, log: Logger): KindDriver | undefined;
   owns(device: DeviceBase): device is Device;
 }
 
@@ -84,8 +89,15 @@ export function registerDeviceKind<Config extends DeviceBase, Device extends Dev
     claims: (devices, sections) => kind.claims?.(placed(devices), sections) ?? [],
     resolve: (device, at, ctx) => (kind.resolve && isConfig(device) ? kind.resolve(device, at, ctx) : device),
     createDriver(devices, sections, log) {
-      const mine = devices.filter(owns);
-      return kind.createDriver && mine.length ? kind.createDriver(mine, sections, log) : undefined;
+      const driver = kind.createDriver?.(devices.filter(owns), sections, log);
+      if (!driver) return undefined;
+      return {
+        name: driver.name,
+        start: (ctx) => driver.start(ctx),
+        stop: () => driver.stop(),
+        stats: () => driver.stats(),
+        update: (all, fresh) => driver.update(all.filter(owns), fresh),
+      };
     },
     owns,
   };

@@ -1,13 +1,13 @@
 import { join } from 'node:path';
-import type { Driver } from '../drivers/driver.js';
+import type { KindDriver } from '../drivers/plugin.js';
 import { SimulatedDistrict } from '../tools/simulator/district.js';
 import { AlertStore } from './alerts/alert-store.js';
 import { AlertTopics } from './alerts/alert-topics.js';
 import { Alerting } from './alerts/alerting.js';
 import { notifierTarget, outboxRoot } from './alerts/notify/config.js';
 import { NotificationDispatcher, type NotifierStats } from './alerts/notify/dispatcher.js';
+import { SwitchingDispatch } from './alerts/notify/switching-dispatch.js';
 import { Rule } from './alerts/rule.js';
-import { RuleReloader } from './alerts/rule-reloader.js';
 import { Bridge, type BridgeHealth } from './bridge/bridge.js';
 import type { BridgeConfig } from './bridge/config.js';
 import { Acl, type Identity } from './broker/acl.js';
@@ -16,13 +16,15 @@ import { Broker, type BrokerStats } from './broker/broker.js';
 import { ReadingPublisher } from './broker/reading-publisher.js';
 import { publishStatus } from './broker/status-publisher.js';
 import type { LoadedConfig } from './config-file/load.js';
+import { ConfigWatcher } from './config-file/watcher.js';
+import type { MqttDeviceConfig } from './ingest/config.js';
 import { ConfigError } from './config/errors.js';
 import { InfluxSink, type InfluxSinkHealth } from './influx/influx-sink.js';
 import { MqttIngest, type IngestStats } from './ingest/mqtt-ingest.js';
 import type { DeviceStatus } from './model.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import type { Sink } from './pipeline/sink.js';
-import { deviceKinds } from './plugins.js';
+import { deviceKinds, type Device } from './plugins.js';
 import { service, type Service, type ServiceHealth } from './services/service.js';
 import { Supervisor } from './services/supervisor.js';
 import { StatusBoard } from './status-board.js';
@@ -68,25 +70,35 @@ export class Gateway {
   private broker: Broker | undefined;
   private bridge: Bridge | undefined;
   private alerting: Alerting | undefined;
-  private notifications: NotificationDispatcher | undefined;
-  private reloader: RuleReloader | undefined;
+  private notifications: SwitchingDispatch | undefined;
+  private readonly watcher: ConfigWatcher;
   private influx: InfluxSink | undefined;
   private simulator: SimulatedDistrict | undefined;
-  private readonly drivers: Driver[] = [];
+  private current: LoadedConfig;
+  private readonly drivers: KindDriver[] = [];
   private stopping: Promise<void> | undefined;
+  /** Reloads run one after another: a SIGHUP during a file-change reload waits its turn. */
+  private reloading: Promise<unknown> = Promise.resolve();
 
   constructor(
-    readonly config: LoadedConfig,
+    config: LoadedConfig,
     private readonly log: Logger,
     /** Extra sinks (tests, benchmarks); the gateway's own sinks are built from the config. */
     private readonly extraSinks: readonly Sink[] = [],
   ) {
+    this.current = config;
     this.topics = new Topics(config.mqtt.prefix, config.site);
     this.pipeline = new Pipeline(config.pipeline.queue_size, log.child('pipeline'));
     this.statuses = new StatusBoard(log.child('devices'));
     this.authenticator = new Authenticator({ users: config.mqtt.users, allowAnonymous: config.mqtt.allow_anonymous, anonymousRole: config.mqtt.anonymous_role });
     this.ingest = this.createIngest();
+    this.watcher = new ConfigWatcher(() => void this.reload(), log.child('config'));
     this.supervisor = new Supervisor(this.services(), log.child('parts'));
+  }
+
+  /** The configuration in force (the last one a reload accepted). */
+  get config(): LoadedConfig {
+    return this.current;
   }
 
   /** The bound MQTT listeners (useful when the config asks for port 0). */
@@ -146,7 +158,7 @@ export class Gateway {
 
   /** The parts, in start order. */
   private services(): Service[] {
-    const { config, log } = this;
+    const { current: config, log } = this;
     const acl = new Acl(this.topics);
     const parts: Service[] = [
       service('broker', {
@@ -186,7 +198,6 @@ export class Gateway {
       service('pipeline', {
         essential: true,
         stop: async () => {
-          this.reloader?.close();
           this.ingest.close();
           await this.pipeline.close();
           for (const status of this.statuses.all()) {
@@ -252,6 +263,8 @@ export class Gateway {
         }),
       );
     }
+    // Last: edits to the config file apply once every part they touch is running.
+    parts.push(service('config-watcher', { start: () => this.watcher.watch(config.ruleSources), stop: () => this.watcher.close() }));
     return parts;
   }
 
@@ -264,8 +277,7 @@ export class Gateway {
   private async startAlerting(broker: Broker): Promise<void> {
     const { config, log } = this;
     const alertLog = log.child('alerts');
-    const targets = Object.entries(config.notifiers).map(([name, notifier]) => notifierTarget(name, notifier, config.data_dir, alertLog.child(name)));
-    const dispatch = await NotificationDispatcher.open(targets, { outboxRoot: outboxRoot(config.data_dir) }, alertLog);
+    const dispatch = new SwitchingDispatch(await this.openNotifiers(config), alertLog);
     const alerting = await Alerting.start(
       {
         site: config.site,
@@ -284,25 +296,67 @@ export class Gateway {
     this.pipeline.attach(alerting);
     this.statuses.onChange((status) => alerting.onStatus(status));
     alertLog.info('alert rules loaded', { rules: config.rules.length, notifiers: Object.keys(config.notifiers).join(',') || 'none' });
-    this.reloader = new RuleReloader(() => this.reloadRules(), alertLog);
-    this.reloader.watch(config.ruleSources);
   }
 
-  /** Applies the rules of the edited files; a file with problems leaves the running rules as they are. */
-  private reloadRules(): void {
-    const log = this.log.child('alerts');
+  private openNotifiers(config: LoadedConfig): Promise<NotificationDispatcher> {
+    const alertLog = this.log.child('alerts');
+    const targets = Object.entries(config.notifiers).map(([name, notifier]) => notifierTarget(name, notifier, config.data_dir, alertLog.child(name)));
+    return NotificationDispatcher.open(targets, { outboxRoot: outboxRoot(config.data_dir) }, alertLog);
+  }
+
+  /**
+   * Reads the config file again (a change to it or a rule file, or SIGHUP) and applies it without a restart: devices
+   * added, changed or removed (the others poll on), rules (alerts of unchanged rules keep their state), notifiers,
+   * users and their roles (sessions of changed logins are closed). A file with problems is refused with them listed
+   * and the running config stays. Keys that only a restart can apply (listeners, InfluxDB, the bridge...) are named
+   * in the log. Resolves true when the new config was applied.
+   */
+  reload(): Promise<boolean> {
+    const next = this.reloading.then(() => this.applyReload());
+    this.reloading = next;
+    return next;
+  }
+
+  private async applyReload(): Promise<boolean> {
+    const log = this.log.child('config');
+    if (this.stopping) return false;
     let fresh: LoadedConfig;
     try {
-      fresh = this.config.reload();
+      fresh = this.current.reload();
     } catch (error) {
-      // Runs from a file watcher: nothing here may take the process down.
-      if (error instanceof ConfigError) log.error('rules not reloaded: the configuration has problems; the running rules stay', { problems: error.problems.join(' | ') });
-      else log.error('rules not reloaded', { error });
-      return;
+      // Runs from a file watcher or a signal: nothing here may take the process down.
+      if (error instanceof ConfigError) log.error('configuration not reloaded: it has problems; the running one stays', { problems: error.problems.join(' | ') });
+      else log.error('configuration not reloaded', { error });
+      return false;
     }
-    this.alerting?.setRules(fresh.rules.map((rule) => new Rule(rule)));
-    this.reloader?.watch(fresh.ruleSources);
-    log.info('alert rules reloaded', { rules: fresh.rules.length });
+    const old = this.current;
+    this.current = fresh;
+    const devices = deviceChanges(old.devices, fresh.devices);
+    try {
+      for (const driver of this.drivers) await driver.update(fresh.devices, fresh.sections);
+      this.ingest.setDevices(mqttDevices(fresh), polledDevices(fresh));
+      const users = this.authenticator.setUsers({ users: fresh.mqtt.users, allowAnonymous: fresh.mqtt.allow_anonymous, anonymousRole: fresh.mqtt.anonymous_role });
+      const disconnected = this.broker?.disconnectUsers(users) ?? 0;
+      if (JSON.stringify(old.notifiers) !== JSON.stringify(fresh.notifiers)) await this.notifications?.switchTo(() => this.openNotifiers(fresh), () => this.openNotifiers(old));
+      this.alerting?.setRules(fresh.rules.map((rule) => new Rule(rule)));
+      this.watcher.watch(fresh.ruleSources);
+      this.log.child('alerts').info('alert rules reloaded', { rules: fresh.rules.length });
+      const restart = restartOnlyChanges(old, fresh);
+      log.info('configuration reloaded', {
+        devices_added: devices.added.join(',') || undefined,
+        devices_changed: devices.changed.join(',') || undefined,
+        devices_removed: devices.removed.join(',') || undefined,
+        rules: fresh.rules.length,
+        notifiers: Object.keys(fresh.notifiers).join(',') || 'none',
+        sessions_closed: disconnected || undefined,
+        needs_restart: restart.join(',') || undefined,
+      });
+      if (restart.length) log.warn('some changes apply only after a restart', { keys: restart.join(',') });
+      return true;
+    } catch (error) {
+      log.error('configuration reload failed part-way; what was applied stays', { error });
+      return false;
+    }
   }
 
   /** Commands from the city platform reach local devices as an operator's would, and only those. */
@@ -319,17 +373,52 @@ export class Gateway {
   }
 
   private createIngest(): MqttIngest {
-    const { config } = this;
+    const config = this.current;
     const { ingest: limits } = config.mqtt;
     return new MqttIngest({
       topics: this.topics,
       limits: { maxMetrics: limits.max_metrics, maxStringLength: limits.max_string, maxFutureMs: limits.max_future, maxAgeMs: limits.max_age },
-      declared: config.devices.filter((device) => device.driver === 'mqtt'),
-      polled: new Set(config.devices.filter((device) => device.driver !== 'mqtt').map((device) => device.name)),
+      declared: mqttDevices(config),
+      polled: polledDevices(config),
       publish: (readings, durably) => (durably ? this.pipeline.publishDurably(readings) : this.pipeline.publish(readings)),
       statuses: this.statuses,
       tell: (clientId, topic, reasons) => this.broker?.tellClient(clientId, topic, reasons),
       log: this.log.child('ingest'),
     });
   }
+}
+
+function mqttDevices(config: LoadedConfig): MqttDeviceConfig[] {
+  return config.devices.filter((device) => device.driver === 'mqtt');
+}
+
+function polledDevices(config: LoadedConfig): Set<string> {
+  return new Set(config.devices.filter((device) => device.driver !== 'mqtt').map((device) => device.name));
+}
+
+function deviceChanges(before: readonly Device[], after: readonly Device[]): { added: string[]; changed: string[]; removed: string[] } {
+  const old = new Map(before.map((device) => [device.name, JSON.stringify(device)]));
+  const fresh = new Map(after.map((device) => [device.name, JSON.stringify(device)]));
+  return {
+    added: [...fresh.keys()].filter((name) => !old.has(name)),
+    changed: [...fresh].filter(([name, text]) => old.has(name) && old.get(name) !== text).map(([name]) => name),
+    removed: [...old.keys()].filter((name) => !fresh.has(name)),
+  };
+}
+
+/** Keys a running gateway cannot take over: they shape the broker, the buffers or the uplinks it was started with. */
+function restartOnlyChanges(before: LoadedConfig, after: LoadedConfig): string[] {
+  const { users: _before, allow_anonymous: _a, anonymous_role: _r, ...mqttBefore } = before.mqtt;
+  const { users: _after, allow_anonymous: _b, anonymous_role: _s, ...mqttAfter } = after.mqtt;
+  const keys: [string, unknown, unknown][] = [
+    ['site', before.site, after.site],
+    ['mqtt', mqttBefore, mqttAfter],
+    ['pipeline', before.pipeline, after.pipeline],
+    ['data_dir', before.data_dir, after.data_dir],
+    ['influx', before.influx, after.influx],
+    ['bridge', before.bridge, after.bridge],
+    ['simulator', before.simulator, after.simulator],
+    ['log', before.log, after.log],
+  ];
+  return keys.filter(([, a, b]) => JSON.stringify(a) !== JSON.stringify(b)).map(([key]) => key);
 }

@@ -42,6 +42,11 @@ async function main(): Promise<number> {
     return 1;
   }
 
+  // SIGHUP reloads the config file, as daemons do (`systemctl reload`); an edit of the file does the same by itself.
+  process.on('SIGHUP', () => {
+    log.info('signal received, reloading the configuration', { signal: 'SIGHUP' });
+    void gateway.reload();
+  });
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       log.info('signal received, shutting down', { signal });

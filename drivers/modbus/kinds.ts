@@ -60,5 +60,5 @@ export const modbusRtuKind: DeviceKind<ModbusRtuDeviceConfig, ModbusRtuDevice> =
       .map((bus, index) => ({ resource: `serial:${bus.port}`, value: bus.port, rule: 'one serial port, one owner', at: `buses[${index}]`, path: ['buses', index, 'port'] }))
       .filter((claim, index, all) => all.findIndex((other) => other.resource === claim.resource) === index),
   resolve: resolveModbusDevice,
-  createDriver: (devices, sections) => new ModbusDriver('modbus-rtu', devices, rtuTransport(busesOf(sections))),
+  createDriver: (devices, sections) => new ModbusDriver('modbus-rtu', devices, rtuTransport(busesOf(sections)), (fresh) => rtuTransport(busesOf(fresh))),
 };

@@ -1,6 +1,7 @@
 import type { BusConfig, ModbusDevice, ModbusRtuDevice, ModbusTcpDevice } from './config.js';
 import type { Logger } from '../../gateway/util/log.js';
-import type { Driver, DriverContext } from '../driver.js';
+import type { DriverContext, UpdatableDriver } from '../driver.js';
+import type { ConfigSections } from '../plugin.js';
 import { serialBindingOption } from '../serial-port/hangup-aware-binding.js';
 import { DevicePoller } from './device-poller.js';
 import { ModbusLink, type LinkStats } from './link.js';
@@ -9,49 +10,90 @@ import { ModbusLink, type LinkStats } from './link.js';
 export interface Transport {
   /** Devices with the same key share one link (one TCP endpoint, one serial bus). */
   keyOf(device: ModbusDevice): string;
+  /** The settings of that link: when they change on reload, the link is opened afresh. */
+  settingsOf(device: ModbusDevice): string;
   open(device: ModbusDevice, log: Logger): ModbusLink;
+}
+
+interface Polled {
+  readonly device: ModbusDevice;
+  readonly poller: DevicePoller;
+  readonly link: string;
 }
 
 /**
  * Polls Modbus devices: one poller per device, one link per endpoint or bus shared by the devices on it, so that
- * RTU devices on one RS-485 line take turns while devices on different links never wait for each other.
+ * RTU devices on one RS-485 line take turns while devices on different links never wait for each other. On reload
+ * only the devices whose config (or link settings) changed are stopped and started again; the others poll on.
  */
-export class ModbusDriver implements Driver {
-  private readonly links = new Map<string, ModbusLink>();
-  private readonly pollers: DevicePoller[] = [];
+export class ModbusDriver implements UpdatableDriver<ModbusDevice> {
+  private readonly links = new Map<string, { link: ModbusLink; settings: string }>();
+  private readonly polled = new Map<string, Polled>();
+  private ctx: DriverContext | undefined;
 
   constructor(
     readonly name: string,
-    private readonly devices: readonly ModbusDevice[],
-    private readonly transport: Transport,
+    private devices: readonly ModbusDevice[],
+    private transport: Transport,
+    /** Builds the transport from a reloaded config (RTU: its buses). */
+    private readonly transportFor: (sections: ConfigSections) => Transport = () => transport,
   ) {}
 
   async start(ctx: DriverContext): Promise<void> {
-    for (const device of this.devices) {
-      const key = this.transport.keyOf(device);
-      let link = this.links.get(key);
-      if (!link) this.links.set(key, (link = this.transport.open(device, ctx.log)));
-      const poller = new DevicePoller(device, link, ctx, ctx.log);
-      this.pollers.push(poller);
-      ctx.log.info('polling device', { device: device.name, link: key, unit_id: device.unit_id, points: device.points.length, requests_per_poll: poller.requestsPerPoll, interval_ms: device.poll_interval });
-      poller.start();
+    this.ctx = ctx;
+    for (const device of this.devices) this.startPolling(device, ctx);
+  }
+
+  async update(devices: readonly ModbusDevice[], sections: ConfigSections): Promise<void> {
+    this.transport = this.transportFor(sections);
+    this.devices = devices;
+    const ctx = this.ctx;
+    if (!ctx) return;
+    const wanted = new Map(devices.map((device) => [device.name, device]));
+    const staleLinks = new Set([...this.links].filter(([key, { settings }]) => devices.some((d) => this.transport.keyOf(d) === key && this.transport.settingsOf(d) !== settings)).map(([key]) => key));
+    for (const [name, polled] of this.polled) {
+      const fresh = wanted.get(name);
+      if (fresh && JSON.stringify(fresh) === JSON.stringify(polled.device) && !staleLinks.has(polled.link)) continue;
+      await polled.poller.stop();
+      this.polled.delete(name);
+      if (!fresh) ctx.status({ device: name, state: 'offline', ts: Date.now(), error: 'removed from the configuration' });
     }
+    const inUse = new Set([...this.polled.values()].map((polled) => polled.link));
+    for (const [key, { link }] of this.links) {
+      if (inUse.has(key) && !staleLinks.has(key)) continue;
+      this.links.delete(key);
+      await link.close();
+    }
+    for (const device of devices) if (!this.polled.has(device.name)) this.startPolling(device, ctx);
   }
 
   /** Per link (endpoint or bus): transactions, timeouts, malformed answers (CRC errors), busy time. */
   stats(): Record<string, LinkStats> {
-    return Object.fromEntries([...this.links].map(([key, link]) => [key, { ...link.stats }]));
+    return Object.fromEntries([...this.links].map(([key, { link }]) => [key, { ...link.stats }]));
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.pollers.map((p) => p.stop()));
-    await Promise.all([...this.links.values()].map((l) => l.close()));
+    await Promise.all([...this.polled.values()].map(({ poller }) => poller.stop()));
+    this.polled.clear();
+    await Promise.all([...this.links.values()].map(({ link }) => link.close()));
+    this.links.clear();
+  }
+
+  private startPolling(device: ModbusDevice, ctx: DriverContext): void {
+    const key = this.transport.keyOf(device);
+    let entry = this.links.get(key);
+    if (!entry) this.links.set(key, (entry = { link: this.transport.open(device, ctx.log), settings: this.transport.settingsOf(device) }));
+    const poller = new DevicePoller(device, entry.link, ctx, ctx.log);
+    this.polled.set(device.name, { device, poller, link: key });
+    ctx.log.info('polling device', { device: device.name, link: key, unit_id: device.unit_id, points: device.points.length, requests_per_poll: poller.requestsPerPoll, interval_ms: device.poll_interval });
+    poller.start();
   }
 }
 
 /** Modbus TCP: one link per host:port (a device, or a TCP-to-RTU gateway with several unit ids behind it). */
 export const tcpTransport: Transport = {
   keyOf: (device) => endpointOf(device as ModbusTcpDevice),
+  settingsOf: (device) => `${endpointOf(device as ModbusTcpDevice)} backoff_max=${device.backoff_max}`,
   open(device, log) {
     const { host, port, backoff_max } = device as ModbusTcpDevice;
     return new ModbusLink(endpointOf(device as ModbusTcpDevice), (client, timeoutMs) => client.connectTCP(host, { port, timeout: timeoutMs }), log, { reopenMaxMs: backoff_max });
@@ -72,6 +114,7 @@ export function rtuTransport(buses: readonly BusConfig[]): Transport {
   };
   return {
     keyOf: (device) => busOf(device).name,
+    settingsOf: (device) => JSON.stringify(busOf(device)),
     open(device, log) {
       const bus = busOf(device);
       // modbus-serial hands these to serialport as they are: the binding that notices a vanished adapter goes along.

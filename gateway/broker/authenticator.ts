@@ -13,6 +13,8 @@ export type LoginResult = { readonly identity: Identity } | { readonly refused: 
 interface User {
   readonly identity: Identity;
   readonly hash: ScryptHash | undefined;
+  /** The hash as configured, to tell a changed password on reload. */
+  readonly hashText: string | undefined;
 }
 
 export interface AuthenticatorOptions {
@@ -36,13 +38,37 @@ export class Authenticator {
   private readonly key = randomBytes(32);
   private readonly decoy: ScryptHash = { ln: 14, r: 8, p: 1, salt: randomBytes(16), key: randomBytes(32) };
 
-  constructor(private readonly opts: AuthenticatorOptions) {
+  private opts: AuthenticatorOptions;
+
+  constructor(opts: AuthenticatorOptions) {
+    this.opts = opts;
+    this.setUsers(opts);
+  }
+
+  /**
+   * Takes a new set of users (a config reload). Returns the users whose login no longer holds as it was — removed, or
+   * with another role, devices or password — so the broker can disconnect their sessions.
+   */
+  setUsers(opts: AuthenticatorOptions): string[] {
+    const before = new Map(this.users);
+    const anonymousChanged = opts.allowAnonymous !== this.opts.allowAnonymous || opts.anonymousRole !== this.opts.anonymousRole;
+    this.opts = opts;
+    this.users.clear();
     for (const user of opts.users) {
       this.users.set(user.username, {
         identity: { user: user.username, role: user.role, devices: user.devices },
         hash: user.password_hash === undefined ? undefined : parsePasswordHash(user.password_hash),
+        hashText: user.password_hash,
       });
     }
+    const changed = anonymousChanged ? ['anonymous'] : [];
+    for (const [name, old] of before) {
+      const now = this.users.get(name);
+      if (now && JSON.stringify(now.identity) === JSON.stringify(old.identity) && now.hashText === old.hashText) continue;
+      changed.push(name);
+      this.verified.delete(name);
+    }
+    return changed;
   }
 
   /**

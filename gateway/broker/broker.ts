@@ -83,6 +83,8 @@ export class Broker {
   private listenersOpen: OpenListener[] = [];
   private readonly origins = new WeakMap<Duplex, ConnectionOrigin>();
   private readonly sessions = new WeakMap<Client, Session>();
+  /** Clients connected now (aedes 'client' to 'clientDisconnect'), for disconnecting users whose login changed. */
+  private readonly connected = new Set<Client>();
   private readonly limits: BrokerLimits;
   private readonly counts = { connectionsAccepted: 0, loginsRefused: 0, connectionsOverLimit: 0, publishesDenied: 0, subscriptionsDenied: 0, payloadsTooLarge: 0, publishesThrottled: 0, floodDisconnects: 0, protocolsRefused: 0 };
   private readonly refusals: LogLimiter;
@@ -123,6 +125,7 @@ export class Broker {
     aedes.on('clientError', (client, error) => log.debug('client error', { client: client.id, error }));
     aedes.on('connectionError', (client, error) => log.debug('connection error', { client: client.id, error }));
     aedes.on('keepaliveTimeout', (client) => log.info('client keep-alive timed out', { client: client.id }));
+    aedes.on('client', (client) => broker.connected.add(client));
     aedes.on('clientDisconnect', (client) => broker.onDisconnect(client));
     return broker;
   }
@@ -347,7 +350,21 @@ export class Broker {
     return null;
   }
 
+  /** Disconnects the clients logged in as one of `users` (their login changed on reload); returns how many. */
+  disconnectUsers(users: readonly string[]): number {
+    const gone = new Set(users);
+    let closed = 0;
+    for (const client of this.connected) {
+      const session = this.sessions.get(client);
+      if (!session || !gone.has(session.info.identity.user)) continue;
+      client.close();
+      closed++;
+    }
+    return closed;
+  }
+
   private onDisconnect(client: Client): void {
+    this.connected.delete(client);
     const session = this.sessions.get(client);
     if (!session) return;
     this.sessions.delete(client);

@@ -41,23 +41,36 @@ const REJECT_LOG_INTERVAL_MS = 10_000;
  */
 export class MqttIngest {
   private readonly prefix: string;
-  private readonly declared: Map<string, MqttDeviceConfig>;
+  private declared: Map<string, MqttDeviceConfig>;
+  private polled: ReadonlySet<string>;
   /** Which connections feed which devices, for offline-on-disconnect. */
   private readonly feeders = new Map<string, Set<ClientInfo>>();
   private readonly fed = new Map<ClientInfo, Set<string>>();
   private readonly lastSeen = new Map<string, number>();
   private readonly rejectLog: LogLimiter;
-  private readonly staleTimer: NodeJS.Timeout | undefined;
+  private staleTimer: NodeJS.Timeout | undefined;
   private readonly counts = { readings: 0, payloadsRejected: 0, metricsRejected: 0, notAcknowledged: 0 };
 
   constructor(private readonly ctx: IngestContext) {
     this.prefix = `${ctx.topics.root}/ingest/`;
-    this.declared = new Map(ctx.declared.map((device) => [device.name, device]));
+    this.declared = new Map();
+    this.polled = ctx.polled;
     this.rejectLog = new LogLimiter(ctx.log, REJECT_LOG_INTERVAL_MS);
-    if (ctx.declared.some((device) => device.stale_after !== undefined)) {
+    this.setDevices(ctx.declared, ctx.polled);
+  }
+
+  /** The declared and the polled devices, at start and after a config reload. */
+  setDevices(declared: readonly MqttDeviceConfig[], polled: ReadonlySet<string>): void {
+    this.declared = new Map(declared.map((device) => [device.name, device]));
+    this.polled = polled;
+    const watchSilence = declared.some((device) => device.stale_after !== undefined);
+    if (watchSilence && !this.staleTimer) {
       // Silence is a duration: measured on the monotonic clock, so a wall clock jump cannot call every device stale.
       this.staleTimer = setInterval(() => this.markStale(performance.now()), 1000);
       this.staleTimer.unref();
+    } else if (!watchSilence && this.staleTimer) {
+      clearInterval(this.staleTimer);
+      this.staleTimer = undefined;
     }
   }
 
@@ -127,7 +140,7 @@ export class MqttIngest {
 
   private topicProblem(domain: string, device: string): string | undefined {
     if (!deviceName.test(domain) || !deviceName.test(device)) return `ingest topics are ${this.prefix}{domain}/{device}, each a name of letters, digits, "_", "-" or "."`;
-    if (this.ctx.polled.has(device)) return `"${device}" is a device the gateway polls itself; a device publishing over MQTT needs a name of its own`;
+    if (this.polled.has(device)) return `"${device}" is a device the gateway polls itself; a device publishing over MQTT needs a name of its own`;
     const declared = this.declared.get(device)?.domain;
     if (declared !== undefined && declared !== domain) return `"${device}" is declared in domain "${declared}", not "${domain}"`;
     return undefined;

@@ -147,7 +147,7 @@ describe('alerts end to end', () => {
     const state = await sub.next((m) => m.topic === TOPIC && m.payload.includes('"firing"') && m.payload.includes('(> 4)'));
     expect(JSON.parse(state.payload)).toMatchObject({ value: 4.2 });
     writeFileSync(file, config(slave.port, 'above: [oops'));
-    await waitFor(() => (gw.logs.some((l) => l.includes('rules not reloaded')) ? true : undefined), { what: 'the broken file refused' });
+    await waitFor(() => (gw.logs.some((l) => l.includes('configuration not reloaded')) ? true : undefined), { what: 'the broken file refused' });
     expect(gw.gateway.alerts?.active()).toHaveLength(1);
   });
 });

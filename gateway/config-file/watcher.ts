@@ -9,7 +9,7 @@ const SETTLE_MS = 250;
  * Watches the config file and the rule files and calls `reload` after they change. It watches their directories,
  * not the files, because editors save by writing a new file and renaming it over the old one.
  */
-export class RuleReloader {
+export class ConfigWatcher {
   private watchers: FSWatcher[] = [];
   private timer: NodeJS.Timeout | undefined;
 
@@ -32,10 +32,10 @@ export class RuleReloader {
         const watcher = watch(dir, (_event, name) => {
           if (name !== null && names.has(name.toString())) this.schedule();
         });
-        watcher.on('error', (error) => this.log.warn('stopped watching rule files', { dir, error }));
+        watcher.on('error', (error) => this.log.warn('stopped watching config files', { dir, error }));
         this.watchers.push(watcher);
       } catch (error) {
-        this.log.warn('cannot watch rule files; edits need a restart', { dir, error });
+        this.log.warn('cannot watch config files; edits need a SIGHUP or a restart', { dir, error });
       }
     }
   }
