@@ -26,7 +26,7 @@ import type { DeviceStatus, Reading } from './model.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import type { Sink } from './pipeline/sink.js';
 import { StatusBoard } from './status-board.js';
-import { Topics } from './topics.js';
+import { Topics } from './contract/topics.js';
 import type { Logger } from './util/log.js';
 
 /**
