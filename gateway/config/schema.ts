@@ -3,7 +3,8 @@
  * Every object is strict: an unknown key is an error, so a typo cannot be silently ignored.
  */
 import { z } from 'zod';
-import { tags, topicLevel } from './names.js';
+import { isReservedLevel, reservedProblem } from '../contract/names.js';
+import { seriesName, tags, topicLevel } from './names.js';
 import { registerSpan } from '../../drivers/modbus/codec.js';
 import { rulesSchema } from '../alerts/rule-config.js';
 import { notifiersSchema } from '../alerts/notify/config.js';
@@ -23,7 +24,7 @@ export const modbusTables = ['holding', 'input', 'coil', 'discrete'] as const;
 export const modbusPointSchema = z
   .strictObject({
     name: topicLevel,
-    metric: topicLevel.optional(),
+    metric: seriesName.optional(),
     table: z.enum(modbusTables).default('holding'),
     address: z.number().int().min(0).max(65535),
     type: z.enum(registerTypes).optional(),
@@ -33,9 +34,12 @@ export const modbusPointSchema = z
     scale: z.number().finite().default(1),
     offset: z.number().finite().default(0),
     unit: z.string().optional(),
-    domain: topicLevel.optional(),
+    domain: seriesName.optional(),
   })
   .superRefine((p, ctx) => {
+    if (p.metric === undefined && isReservedLevel(p.name)) {
+      ctx.addIssue({ code: 'custom', path: ['name'], message: reservedProblem(p.name, 'give the point a metric (its name is its metric unless metric says otherwise)') });
+    }
     const bitTable = p.table === 'coil' || p.table === 'discrete';
     if (bitTable && p.type !== undefined && p.type !== 'bool') {
       ctx.addIssue({ code: 'custom', path: ['type'], message: `a ${p.table} is a single bit: type must be bool (or left out)` });
@@ -66,15 +70,15 @@ export type ModbusPoint = z.output<typeof modbusPointSchema>;
 
 export const profileSchema = z.strictObject({
   description: z.string().optional(),
-  domain: topicLevel.optional(),
+  domain: seriesName.optional(),
   points: z.array(modbusPointSchema).min(1),
 });
 export type Profile = z.output<typeof profileSchema>;
 
 const modbusCommon = {
-  name: topicLevel,
+  name: seriesName,
   /** Defaults to the profile's domain. */
-  domain: topicLevel.optional(),
+  domain: seriesName.optional(),
   tags: tags.default({}),
   unit_id: z.number().int().min(0).max(255).default(1),
   poll_interval: duration({ min: 10 }).default(1000),

@@ -1,9 +1,9 @@
 /**
  * The MQTT topics of the contract (CONTRACT.md), built and parsed here and nowhere else. Every topic lives under a
  * root, `{prefix}/{site}` locally or the bridge's `remote_prefix` upstream; the first level below it is a domain (a
- * reading) or one of the reserved levels of reserved.ts.
+ * reading) or one of the reserved levels of names.ts.
  */
-import { isReservedLevel, reservedProblem } from './reserved.js';
+import { isReservedLevel, levelName, reservedProblem } from './names.js';
 
 /** What a topic (or a subscription filter) below the root is, by its shape. Levels are not judged as names here. */
 export type ContractTopic =
@@ -23,9 +23,6 @@ export interface IngestAddress {
   readonly device: string;
   readonly problem: string | undefined;
 }
-
-/** A name that can stand as a topic level, an Influx tag value and a field name: no '/', '+', '#', spaces or controls. */
-export const levelName = /^[A-Za-z0-9_.-]+$/;
 
 export class Topics {
   readonly root: string;

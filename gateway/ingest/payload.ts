@@ -4,8 +4,7 @@
  * clock and the limits. Each metric is judged on its own, so one bad metric never costs the device its other readings.
  */
 import { isUtf8 } from 'node:buffer';
-import { isReservedLevel, reservedProblem } from '../contract/reserved.js';
-import { levelName } from '../contract/topics.js';
+import { isReservedLevel, levelName, reservedProblem } from '../contract/names.js';
 import type { Quality, Reading, ReadingValue } from '../model.js';
 
 export interface IngestLimits {

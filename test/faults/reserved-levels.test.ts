@@ -5,7 +5,7 @@
  * not publish itself (an ACL bypass once commands act). Real clients: Mosquitto's own mosquitto_pub and mosquitto_sub.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reservedLevels } from '../../gateway/contract/reserved.js';
+import { reservedLevels } from '../../gateway/contract/names.js';
 import { hashPassword } from '../../gateway/broker/password.js';
 import { mosquittoPub } from '../peers/mosquitto-pub.js';
 import { mosquittoSub, type MosquittoSub } from '../peers/mosquitto-sub.js';
