@@ -125,11 +125,6 @@ export class Topics {
 
   // ---- parsing ----
 
-  /** The levels of a topic below the root, or undefined when it is not under it. */
-  levelsOf(topic: string): string[] | undefined {
-    return topic.startsWith(this.head) ? topic.slice(this.head.length).split('/') : undefined;
-  }
-
   /** The part of a topic below the root (`water/pump-1/level`). */
   suffixOf(topic: string): string {
     return topic.slice(this.head.length);
@@ -142,8 +137,7 @@ export class Topics {
 
   /** What a topic or filter under the root is, or undefined for a shape the contract does not have. */
   parse(topic: string): ContractTopic | undefined {
-    const levels = this.levelsOf(topic);
-    return levels && parseLevels(levels);
+    return topic.startsWith(this.head) ? parseLevels(topic.slice(this.head.length).split('/')) : undefined;
   }
 
   /**
