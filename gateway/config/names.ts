@@ -9,6 +9,13 @@ export const seriesName = topicLevel.superRefine((name, ctx) => {
   if (isReservedLevel(name)) ctx.addIssue({ code: 'custom', message: reservedProblem(name) });
 });
 
+/** A point without `metric` publishes under its name, which must then be a metric name too (seriesName). */
+export function checkPointMetric(point: { readonly name: string; readonly metric?: string | undefined }, ctx: z.RefinementCtx): void {
+  if (point.metric === undefined && isReservedLevel(point.name)) {
+    ctx.addIssue({ code: 'custom', path: ['name'], message: reservedProblem(point.name, 'give the point a metric (its name is its metric unless metric says otherwise)') });
+  }
+}
+
 /**
  * A device's own tags, added to each of its readings (Influx tags). InfluxDB 1.x cannot store a backslash before a
  * separator or at the end of a tag (it refuses the line), nor a control character: such values are refused here,

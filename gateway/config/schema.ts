@@ -3,8 +3,7 @@
  * Every object is strict: an unknown key is an error, so a typo cannot be silently ignored.
  */
 import { z } from 'zod';
-import { isReservedLevel, reservedProblem } from '../contract/names.js';
-import { seriesName, tags, topicLevel } from './names.js';
+import { checkPointMetric, seriesName, tags, topicLevel } from './names.js';
 import { registerSpan } from '../../drivers/modbus/codec.js';
 import { rulesSchema } from '../alerts/rule-config.js';
 import { notifiersSchema } from '../alerts/notify/config.js';
@@ -37,9 +36,7 @@ export const modbusPointSchema = z
     domain: seriesName.optional(),
   })
   .superRefine((p, ctx) => {
-    if (p.metric === undefined && isReservedLevel(p.name)) {
-      ctx.addIssue({ code: 'custom', path: ['name'], message: reservedProblem(p.name, 'give the point a metric (its name is its metric unless metric says otherwise)') });
-    }
+    checkPointMetric(p, ctx);
     const bitTable = p.table === 'coil' || p.table === 'discrete';
     if (bitTable && p.type !== undefined && p.type !== 'bool') {
       ctx.addIssue({ code: 'custom', path: ['type'], message: `a ${p.table} is a single bit: type must be bool (or left out)` });
