@@ -28,7 +28,7 @@ import { deviceKinds, type Device } from './plugins.js';
 import { service, type Service, type ServiceHealth } from './services/service.js';
 import { Supervisor } from './services/supervisor.js';
 import { StatusBoard } from './status-board.js';
-import { Topics } from './topics.js';
+import { Topics } from './contract/topics.js';
 import type { Logger } from './util/log.js';
 
 /** How the gateway is doing: each part's state, and the figures of the parts that run. */

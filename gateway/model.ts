@@ -1,4 +1,4 @@
-/** The data model shared by every driver and consumer (see DESIGN.md, "One reading's path"). */
+/** The data model shared by every driver and consumer; how it is published and stored is in CONTRACT.md. */
 
 export type Quality = 'good' | 'uncertain' | 'bad';
 export type ReadingValue = number | boolean | string;

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { duration } from '../../gateway/config/duration.js';
-import { tags, topicLevel } from '../../gateway/config/names.js';
+import { checkPointMetric, seriesName, tags, topicLevel } from '../../gateway/config/names.js';
 import { serialPortFields } from '../../gateway/config/serial.js';
 import { byteOrders, modbusTables, registerSpan, registerTypes } from './registers.js';
 
@@ -12,7 +12,7 @@ import { byteOrders, modbusTables, registerSpan, registerTypes } from './registe
 export const modbusPointSchema = z
   .strictObject({
     name: topicLevel,
-    metric: topicLevel.optional(),
+    metric: seriesName.optional(),
     table: z.enum(modbusTables).default('holding'),
     address: z.number().int().min(0).max(65535),
     type: z.enum(registerTypes).optional(),
@@ -22,9 +22,10 @@ export const modbusPointSchema = z
     scale: z.number().finite().default(1),
     offset: z.number().finite().default(0),
     unit: z.string().optional(),
-    domain: topicLevel.optional(),
+    domain: seriesName.optional(),
   })
   .superRefine((p, ctx) => {
+    checkPointMetric(p, ctx);
     const bitTable = p.table === 'coil' || p.table === 'discrete';
     if (bitTable && p.type !== undefined && p.type !== 'bool') {
       ctx.addIssue({ code: 'custom', path: ['type'], message: `a ${p.table} is a single bit: type must be bool (or left out)` });
@@ -55,15 +56,15 @@ export type ModbusPoint = z.output<typeof modbusPointSchema>;
 
 export const profileSchema = z.strictObject({
   description: z.string().optional(),
-  domain: topicLevel.optional(),
+  domain: seriesName.optional(),
   points: z.array(modbusPointSchema).min(1),
 });
 export type Profile = z.output<typeof profileSchema>;
 
 const modbusCommon = {
-  name: topicLevel,
+  name: seriesName,
   /** Defaults to the profile's domain. */
-  domain: topicLevel.optional(),
+  domain: seriesName.optional(),
   tags: tags.default({}),
   unit_id: z.number().int().min(0).max(255).default(1),
   poll_interval: duration({ min: 10 }).default(1000),

@@ -3,7 +3,7 @@
  * gateway/config/schema.ts: strict objects, snake_case keys, names that become MQTT topic levels.
  */
 import { z } from 'zod';
-import { tags, topicLevel } from '../../gateway/config/names.js';
+import { seriesName, tags } from '../../gateway/config/names.js';
 import { duration } from '../../gateway/config/duration.js';
 import { serialPortFields } from '../../gateway/config/serial.js';
 
@@ -48,7 +48,7 @@ export const fieldTypes = ['number', 'boolean', 'string'] as const;
 /** How one value of a line becomes a reading. */
 export const lineFieldSchema = z
   .strictObject({
-    metric: topicLevel,
+    metric: seriesName,
     unit: z.string().optional(),
     /** value = raw * scale + offset, for type number. */
     scale: z.number().finite().default(1),
@@ -139,8 +139,8 @@ export type ChecksumMode = (typeof checksumModes)[number];
 
 export const serialLineDeviceSchema = z.strictObject({
   driver: z.literal('serial-line'),
-  name: topicLevel,
-  domain: topicLevel,
+  name: seriesName,
+  domain: seriesName,
   tags: tags.default({}),
   ...serialPortFields,
   framing: framingSchema.prefault({}),

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { queueOptions } from '../buffer/config.js';
 import { SegmentQueue } from '../buffer/segment-queue.js';
-import type { Topics } from '../topics.js';
+import type { Topics } from '../contract/topics.js';
 import type { Logger } from '../util/log.js';
 import { CommandRouter } from './commands.js';
 import type { BridgeConfig } from './config.js';

@@ -1,8 +1,8 @@
 /**
  * Which local topics the bridge forwards, with which retain flag, and how topics map between the local root
- * (`{prefix}/{site}`) and the remote one. Pure: no broker, no socket.
+ * (`{prefix}/{site}`) and the remote one. Pure: no broker, no socket. The topics themselves are the contract's.
  */
-import type { Topics } from '../topics.js';
+import { Topics } from '../contract/topics.js';
 
 export const forwardClasses = ['readings', 'status', 'alerts', 'events', 'command_results'] as const;
 export type ForwardClass = (typeof forwardClasses)[number];
@@ -17,23 +17,16 @@ export interface ForwardRoute {
   accepts(topic: string): boolean;
 }
 
-/**
- * First levels below the root that are not a domain: a three-level topic under one of them is something else
- * (`ingest/{domain}/{device}`, `command/{device}/{point}`, `clients/{id}/errors`, ...), never a reading.
- */
-const NOT_A_DOMAIN: ReadonlySet<string> = new Set(['status', 'alerts', 'events', 'command', 'ingest', 'clients']);
-
 /** The routes of the classes to forward. */
 export function forwardRoutes(topics: Topics, classes: readonly ForwardClass[]): ForwardRoute[] {
-  const root = topics.root;
   const all = (): boolean => true;
   const routes: Record<ForwardClass, ForwardRoute> = {
-    readings: { forwardClass: 'readings', filter: `${root}/+/+/+`, retain: false, accepts: (topic) => !NOT_A_DOMAIN.has(firstLevelBelow(root, topic)) },
-    status: { forwardClass: 'status', filter: `${root}/status/+`, retain: true, accepts: all },
-    alerts: { forwardClass: 'alerts', filter: `${root}/alerts/+/+/+`, retain: true, accepts: all },
+    readings: { forwardClass: 'readings', filter: topics.readingsFilter, retain: false, accepts: (topic) => topics.isReading(topic) },
+    status: { forwardClass: 'status', filter: topics.statusFilter, retain: true, accepts: all },
+    alerts: { forwardClass: 'alerts', filter: topics.alertsFilter, retain: true, accepts: all },
     events: { forwardClass: 'events', filter: topics.alertEvents, retain: false, accepts: all },
     // Only results go up; commands themselves come down, so a command never travels back where it came from.
-    command_results: { forwardClass: 'command_results', filter: `${root}/command/+/+/result`, retain: false, accepts: all },
+    command_results: { forwardClass: 'command_results', filter: topics.commandResultsFilter, retain: false, accepts: all },
   };
   return classes.map((forwardClass) => routes[forwardClass]);
 }
@@ -42,35 +35,32 @@ export function forwardRoutes(topics: Topics, classes: readonly ForwardClass[]):
 export class TopicMap {
   /** Upstream filter of the commands sent to this gateway's devices. */
   readonly remoteCommandFilter: string;
+  private readonly local: Topics;
+  private readonly remote: Topics;
 
   constructor(
     readonly localRoot: string,
     readonly remoteRoot: string,
   ) {
-    this.remoteCommandFilter = `${remoteRoot}/command/+/+`;
+    this.local = new Topics(localRoot);
+    this.remote = new Topics(remoteRoot);
+    this.remoteCommandFilter = this.remote.commandFilter;
   }
 
   /** The part of a local topic below the root (`water/pump-1/level`); what the buffer keeps. */
   suffixOf(localTopic: string): string {
-    return localTopic.slice(this.localRoot.length + 1);
+    return this.local.suffixOf(localTopic);
   }
 
   remoteTopic(suffix: string): string {
-    return `${this.remoteRoot}/${suffix}`;
+    return this.remote.withSuffix(suffix);
   }
 
   /** The local command topic of an upstream `{remote root}/command/{device}/{point}`, or undefined for any other topic. */
   localCommand(remoteTopic: string): string | undefined {
-    const head = `${this.remoteRoot}/command/`;
-    if (!remoteTopic.startsWith(head)) return undefined;
-    const levels = remoteTopic.slice(head.length).split('/');
-    if (levels.length !== 2 || levels.some((level) => level === '')) return undefined;
-    return `${this.localRoot}/command/${levels.join('/')}`;
+    const command = this.remote.parse(remoteTopic);
+    // An empty level names no device or point.
+    if (command?.kind !== 'command' || command.device === '' || command.point === '') return undefined;
+    return this.local.command(command.device, command.point);
   }
-}
-
-function firstLevelBelow(root: string, topic: string): string {
-  const start = root.length + 1;
-  const end = topic.indexOf('/', start);
-  return topic.slice(start, end === -1 ? undefined : end);
 }

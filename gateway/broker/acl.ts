@@ -1,7 +1,7 @@
-import type { Topics } from '../topics.js';
+import type { Topics } from '../contract/topics.js';
 
 /**
- * Who a connected client is, once authenticated. Roles (DESIGN.md, MQTT contract):
+ * Who a connected client is, once authenticated. Roles (CONTRACT.md, "Who may publish and subscribe"):
  * - viewer: reads everything, publishes nothing (anonymous loopback clients by default: a local script may watch, but
  *   neither command a device nor acknowledge an alert);
  * - device: publishes only under its own ingest topics and command results, reads only its own commands;
@@ -25,33 +25,29 @@ export interface Identity {
  * events) are published by the gateway alone: no role may publish there, so nobody can forge a reading or an alert.
  */
 export class Acl {
-  private readonly root: string;
-  private readonly rootLevels: number;
+  private readonly rootLevels: readonly string[];
   private readonly deviceGlobs = new Map<string, RegExp>();
 
   constructor(private readonly topics: Topics) {
-    this.root = topics.root;
-    this.rootLevels = this.root.split('/').length;
+    this.rootLevels = topics.root.split('/');
   }
 
   mayPublish(identity: Identity, topic: string): boolean {
-    const levels = this.below(topic);
-    if (!levels) return false;
-    const [kind] = levels;
+    const parsed = this.topics.parse(topic);
+    if (!parsed) return false;
+    const { kind } = parsed;
     switch (identity.role) {
       case 'viewer':
         return false;
       case 'device':
         // ingest/{domain}/{device} and command/{device}/{point}/result for its own devices
-        if (kind === 'ingest' && levels.length === 3) return this.speaksFor(identity, levels[2]!);
-        if (kind === 'command' && levels.length === 4 && levels[3] === 'result') return this.speaksFor(identity, levels[1]!);
-        return false;
+        return (parsed.kind === 'ingest' || parsed.kind === 'command-result') && this.speaksFor(identity, parsed.device);
       case 'staff':
-        return isAck(levels);
+        return kind === 'alert-ack';
       case 'operator':
-        return isAck(levels) || isCommand(levels);
+        return kind === 'alert-ack' || kind === 'command';
       case 'internal':
-        return isAck(levels) || isCommand(levels) || (kind === 'ingest' && levels.length === 3);
+        return kind === 'alert-ack' || kind === 'command' || kind === 'ingest';
     }
   }
 
@@ -67,12 +63,12 @@ export class Acl {
       case 'internal':
         return this.reachesRoot(filter);
       case 'staff':
-        return [`${this.root}/alerts/#`, `${this.root}/status/#`, `${this.root}/events/#`, this.topics.clientErrors(clientId)].some((allowed) => filterWithin(filter, allowed));
+        return [this.topics.allUnder('alerts'), this.topics.allUnder('status'), this.topics.allUnder('events'), this.topics.clientErrors(clientId)].some((allowed) => filterWithin(filter, allowed));
       case 'device': {
         if (filter === this.topics.clientErrors(clientId)) return true;
         // command/{device}/{point}: the device level must be literal, so a wildcard cannot reach other devices' commands.
-        const levels = this.below(filter);
-        return !!levels && levels.length === 3 && levels[0] === 'command' && !isWildcard(levels[1]!) && levels[2] !== '#' && this.speaksFor(identity, levels[1]!);
+        const command = this.topics.parse(filter);
+        return command?.kind === 'command' && !isWildcard(command.device) && command.point !== '#' && this.speaksFor(identity, command.device);
       }
     }
   }
@@ -85,19 +81,12 @@ export class Acl {
   /** Whether the filter matches some topic below the site root. */
   private reachesRoot(filter: string): boolean {
     const levels = filter.split('/');
-    const rootLevels = this.root.split('/');
-    for (let i = 0; i < rootLevels.length; i++) {
+    for (let i = 0; i < this.rootLevels.length; i++) {
       const level = levels[i];
       if (level === '#') return true;
-      if (level === undefined || (level !== '+' && level !== rootLevels[i])) return false;
+      if (level === undefined || (level !== '+' && level !== this.rootLevels[i])) return false;
     }
-    return levels.length > rootLevels.length;
-  }
-
-  /** The topic's levels below the site root, or undefined when it is not under it. */
-  private below(topic: string): string[] | undefined {
-    if (!topic.startsWith(this.root + '/')) return undefined;
-    return topic.split('/').slice(this.rootLevels);
+    return levels.length > this.rootLevels.length;
   }
 
   private globOf(pattern: string): RegExp {
@@ -108,16 +97,6 @@ export class Acl {
     }
     return glob;
   }
-}
-
-/** alerts/{rule}/{device}/{metric}/ack */
-function isAck(levels: readonly string[]): boolean {
-  return levels.length === 5 && levels[0] === 'alerts' && levels[4] === 'ack';
-}
-
-/** command/{device}/{point} */
-function isCommand(levels: readonly string[]): boolean {
-  return levels.length === 3 && levels[0] === 'command';
 }
 
 function isWildcard(level: string): boolean {

@@ -1,6 +1,7 @@
 import { Aedes, type AedesOptions, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Duplex } from 'node:stream';
-import type { Topics } from '../topics.js';
+import { clientErrorPayload } from '../contract/payloads.js';
+import type { Topics } from '../contract/topics.js';
 import type { Logger } from '../util/log.js';
 import { LogLimiter } from '../util/log-limiter.js';
 import type { Acl, Identity } from './acl.js';
@@ -183,8 +184,7 @@ export class Broker {
   tellClient(clientId: string, topic: string, reasons: readonly string[]): void {
     const root = this.opts.access?.topics;
     if (!root) return;
-    const payload = JSON.stringify({ ts: Date.now(), topic, errors: reasons });
-    this.publish(root.clientErrors(clientId), payload, 0, false).catch((error: unknown) => this.log.debug('cannot tell client', { client: clientId, error }));
+    this.publish(root.clientErrors(clientId), clientErrorPayload(topic, reasons, Date.now()), 0, false).catch((error: unknown) => this.log.debug('cannot tell client', { client: clientId, error }));
   }
 
   /**

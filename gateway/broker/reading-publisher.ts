@@ -1,11 +1,12 @@
-import type { Reading, ReadingValue } from '../model.js';
+import { readingPayload, readingUnitField } from '../contract/payloads.js';
+import type { Topics } from '../contract/topics.js';
+import type { Reading } from '../model.js';
 import type { Sink } from '../pipeline/sink.js';
-import type { Topics } from '../topics.js';
 import type { Broker } from './broker.js';
 
 interface SeriesEncoding {
   readonly topic: string;
-  /** `,"unit":"m3/h"` or '' — the part of the payload that never changes for a series. */
+  /** See readingUnitField. */
   readonly unitField: string;
   readonly unit: string | undefined;
 }
@@ -27,7 +28,7 @@ export class ReadingPublisher implements Sink {
     let last: Promise<void> = Promise.resolve();
     for (const reading of readings) {
       const encoding = this.encodingOf(reading);
-      last = this.broker.publish(encoding.topic, encodePayload(reading, encoding), 0, false);
+      last = this.broker.publish(encoding.topic, readingPayload(reading, encoding.unitField), 0, false);
     }
     // aedes delivers in order, so the last publish settling means the whole batch was handed to subscribers.
     return last;
@@ -41,22 +42,11 @@ export class ReadingPublisher implements Sink {
     if (!encoding || encoding.unit !== reading.unit) {
       encoding = {
         topic: this.topics.reading(reading.domain, reading.device, reading.metric),
-        unitField: reading.unit === undefined ? '' : `,"unit":${JSON.stringify(reading.unit)}`,
+        unitField: readingUnitField(reading.unit),
         unit: reading.unit,
       };
       byMetric.set(key, encoding);
     }
     return encoding;
   }
-}
-
-export function encodePayload(reading: Reading, encoding: Pick<SeriesEncoding, 'unitField'>): string {
-  return `{"value":${encodeValue(reading.value)}${encoding.unitField},"ts":${reading.ts},"quality":"${reading.quality}"}`;
-}
-
-/** JSON has no NaN or Infinity: such a value (a float register saying "not available") is sent as null. */
-function encodeValue(value: ReadingValue): string {
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  return JSON.stringify(value);
 }

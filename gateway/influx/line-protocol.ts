@@ -2,9 +2,10 @@ import { escape } from '@influxdata/influxdb-client';
 import type { Reading, ReadingValue } from '../model.js';
 
 /**
- * Readings to InfluxDB line protocol, in the schema of DESIGN.md: measurement = domain; tags site, device and the
- * device's own tags (sorted, as InfluxDB prefers); one field per metric; millisecond timestamps. The escaped
- * `measurement,tags field=` prefix of each series is built once and reused, so a reading costs one concatenation.
+ * Readings to InfluxDB line protocol, in the schema of CONTRACT.md ("InfluxDB schema"): measurement = domain; tags
+ * site, device and the device's own tags (sorted, as InfluxDB prefers); one field per metric; millisecond timestamps.
+ * The escaped `measurement,tags field=` prefix of each series is built once and reused, so a reading costs one
+ * concatenation.
  */
 export class LineEncoder {
   private readonly prefixes = new Map<string, Map<string, string>>();

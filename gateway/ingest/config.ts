@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { duration } from '../config/duration.js';
-import { tags, topicLevel } from '../config/names.js';
+import { seriesName, tags } from '../config/names.js';
 
 /**
  * A field device that publishes its readings to the gateway over MQTT (`{prefix}/{site}/ingest/{domain}/{device}`).
@@ -9,9 +9,9 @@ import { tags, topicLevel } from '../config/names.js';
  */
 export const mqttDeviceSchema = z.strictObject({
   driver: z.literal('mqtt'),
-  name: topicLevel,
+  name: seriesName,
   /** When given, publishes under any other domain are refused. */
-  domain: topicLevel.optional(),
+  domain: seriesName.optional(),
   tags: tags.default({}),
   /** No reading for this long → offline, even while its connection stays up. */
   stale_after: duration({ min: 1000 }).optional(),

@@ -1,7 +1,7 @@
 import type { ClientInfo } from '../broker/broker.js';
+import type { Topics } from '../contract/topics.js';
 import type { Reading } from '../model.js';
 import type { StatusBoard } from '../status-board.js';
-import type { Topics } from '../topics.js';
 import type { Logger } from '../util/log.js';
 import { LogLimiter } from '../util/log-limiter.js';
 import type { MqttDeviceConfig } from './config.js';
@@ -30,7 +30,6 @@ export interface IngestStats {
   readonly notAcknowledged: number;
 }
 
-const deviceName = /^[A-Za-z0-9_.-]+$/;
 const REJECT_LOG_INTERVAL_MS = 10_000;
 
 /**
@@ -40,7 +39,6 @@ const REJECT_LOG_INTERVAL_MS = 10_000;
  * away is marked offline, as a last will would.
  */
 export class MqttIngest {
-  private readonly prefix: string;
   private declared: Map<string, MqttDeviceConfig>;
   private polled: ReadonlySet<string>;
   /** Which connections feed which devices, for offline-on-disconnect. */
@@ -52,7 +50,6 @@ export class MqttIngest {
   private readonly counts = { readings: 0, payloadsRejected: 0, metricsRejected: 0, notAcknowledged: 0 };
 
   constructor(private readonly ctx: IngestContext) {
-    this.prefix = `${ctx.topics.root}/ingest/`;
     this.declared = new Map();
     this.polled = ctx.polled;
     this.rejectLog = new LogLimiter(ctx.log, REJECT_LOG_INTERVAL_MS);
@@ -79,11 +76,10 @@ export class MqttIngest {
    * refused as a whole is `'refused'`: acknowledged, and its raw bytes reach no subscriber.
    */
   onPublish(client: ClientInfo, topic: string, payload: Buffer, qos: 0 | 1 | 2): void | 'refused' | Promise<void> {
-    if (!topic.startsWith(this.prefix)) return;
-    const slash = topic.indexOf('/', this.prefix.length);
-    const domain = topic.slice(this.prefix.length, slash);
-    const device = topic.slice(slash + 1);
-    const problem = slash < 0 ? `ingest topics are ${this.prefix}{domain}/{device}` : this.topicProblem(domain, device);
+    const address = this.ctx.topics.ingestOf(topic);
+    if (!address) return;
+    const { domain, device } = address;
+    const problem = address.problem ?? this.deviceProblem(domain, device);
     if (problem) {
       this.reject(client, topic, device, [problem], 0);
       return 'refused';
@@ -138,8 +134,8 @@ export class MqttIngest {
     clearInterval(this.staleTimer);
   }
 
-  private topicProblem(domain: string, device: string): string | undefined {
-    if (!deviceName.test(domain) || !deviceName.test(device)) return `ingest topics are ${this.prefix}{domain}/{device}, each a name of letters, digits, "_", "-" or "."`;
+  /** Why this device may not publish in this domain (the topic's names are valid). */
+  private deviceProblem(domain: string, device: string): string | undefined {
     if (this.polled.has(device)) return `"${device}" is a device the gateway polls itself; a device publishing over MQTT needs a name of its own`;
     const declared = this.declared.get(device)?.domain;
     if (declared !== undefined && declared !== domain) return `"${device}" is declared in domain "${declared}", not "${domain}"`;

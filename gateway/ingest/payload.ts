@@ -4,6 +4,7 @@
  * clock and the limits. Each metric is judged on its own, so one bad metric never costs the device its other readings.
  */
 import { isUtf8 } from 'node:buffer';
+import { isReservedLevel, levelName, reservedProblem } from '../contract/names.js';
 import type { Quality, Reading, ReadingValue } from '../model.js';
 
 export interface IngestLimits {
@@ -34,8 +35,6 @@ export interface IngestResult {
   readonly rejections: IngestRejection[];
 }
 
-// Metric names become MQTT topic levels and Influx field names.
-const metricName = /^[A-Za-z0-9_.-]+$/;
 const maxMetricNameLength = 128;
 const maxUnitLength = 32;
 // Epoch milliseconds below this are before 1973, while epoch seconds stay below it until the year 5138.
@@ -80,9 +79,11 @@ export function parseIngest(payload: Buffer, target: IngestTarget, now: number, 
 
 /** The reading for one metric, or why it was rejected. */
 function judgeMetric(name: string, raw: unknown, target: IngestTarget, now: number, limits: IngestLimits): Reading | string {
-  if (name.length > maxMetricNameLength || !metricName.test(name)) {
+  // Metric names become MQTT topic levels and Influx field names.
+  if (name.length > maxMetricNameLength || !levelName.test(name)) {
     return `metric name must be 1 to ${maxMetricNameLength} letters, digits, "_", "-" or "." (it becomes an MQTT topic level and an Influx field name)`;
   }
+  if (isReservedLevel(name)) return `metric ${reservedProblem(name)}`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     const problem = judgeValue(raw, limits);
     if (problem !== undefined) return problem;

@@ -16,7 +16,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Bridge, type BridgeContext } from '../../gateway/bridge/bridge.js';
 import { bridgeSchema } from '../../gateway/bridge/config.js';
 import { Broker } from '../../gateway/broker/broker.js';
-import { Topics } from '../../gateway/topics.js';
+import { Topics } from '../../gateway/contract/topics.js';
 import { createLogger } from '../../gateway/util/log.js';
 import { startMosquitto, type Mosquitto } from '../peers/mosquitto.js';
 import { freePort, waitFor } from '../peers/net.js';

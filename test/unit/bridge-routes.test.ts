@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelay as reconnectDelay } from '../../gateway/util/backoff.js';
 import { forwardClasses, forwardRoutes, TopicMap, type ForwardRoute } from '../../gateway/bridge/routes.js';
-import { Topics } from '../../gateway/topics.js';
+import { Topics } from '../../gateway/contract/topics.js';
 
 const topics = new Topics('city', 'district-7');
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { reservedProblem } from '../../gateway/contract/names.js';
 import { parseIngest, type IngestLimits, type IngestTarget } from '../../gateway/ingest/payload.js';
 
 const now = 1_795_405_973_402;
@@ -166,6 +167,15 @@ describe('parseIngest rejections of one metric', () => {
       expect(result.rejections[0]?.reason).toMatch(/: metric name must be 1 to 128 letters, digits, "_", "-" or "\."/);
     }
     expect(parse({ ['m'.repeat(129)]: 1 }).rejections[0]?.reason).toMatch(/^"m{64}…": metric name/);
+  });
+
+  it('refuses a metric named like a reserved first level, keeping the others', () => {
+    const result = parse({ status: 1, command: 2, level: 3 });
+    expect(result.readings.map((r) => r.metric)).toEqual(['level']);
+    expect(result.rejections).toEqual([
+      { metric: 'status', reason: `"status": metric ${reservedProblem('status')}` },
+      { metric: 'command', reason: `"command": metric ${reservedProblem('command')}` },
+    ]);
   });
 
   it('refuses unknown keys in the object form, naming them and the allowed ones', () => {

@@ -4,7 +4,7 @@ import { topicMatches } from '../../gateway/broker/aedes-patches.js';
 import { Authenticator } from '../../gateway/broker/authenticator.js';
 import type { BoundListener, ConnectionOrigin } from '../../gateway/broker/listeners.js';
 import { hashPassword } from '../../gateway/broker/password.js';
-import { Topics } from '../../gateway/topics.js';
+import { Topics } from '../../gateway/contract/topics.js';
 
 const acl = new Acl(new Topics('city', 'd7'));
 const device: Identity = { user: 'lora-gw', role: 'device', devices: ['lora-*', 'pump-7'] };

@@ -3,7 +3,7 @@ import type { ClientInfo } from '../../gateway/broker/broker.js';
 import { MqttIngest, type IngestContext } from '../../gateway/ingest/mqtt-ingest.js';
 import type { DeviceStatus, Reading } from '../../gateway/model.js';
 import { StatusBoard } from '../../gateway/status-board.js';
-import { Topics } from '../../gateway/topics.js';
+import { Topics } from '../../gateway/contract/topics.js';
 import { silentLogger } from '../../gateway/util/log.js';
 
 const limits = { maxMetrics: 16, maxStringLength: 64, maxFutureMs: 60_000, maxAgeMs: 86_400_000 };
