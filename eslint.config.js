@@ -16,6 +16,8 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/await-thenable': 'error',
+      // A `let` that callbacks read before its one assignment (a listener's address, known once it is bound) stays.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       // A leading underscore marks a value left unused on purpose (an omitted field, a required parameter).
       '@typescript-eslint/no-unused-vars': [
         'error',

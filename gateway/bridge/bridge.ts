@@ -152,7 +152,7 @@ function readTlsFiles(config: BridgeConfig, resolvePath: (path: string) => strin
     try {
       return readFileSync(resolved);
     } catch (error) {
-      throw new Error(`bridge.${key}: cannot read ${resolved}: ${(error as Error).message}`);
+      throw new Error(`bridge.${key}: cannot read ${resolved}: ${(error as Error).message}`, { cause: error });
     }
   };
   return { ca: read('ca'), cert: read('cert'), key: read('key'), rejectUnauthorized: config.reject_unauthorized };
