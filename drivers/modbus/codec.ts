@@ -20,6 +20,7 @@
  */
 import type { ModbusPoint } from '../../gateway/config/schema.js';
 import type { ReadingValue } from '../../gateway/model.js';
+import { registerSpan, stringLength } from './register-span.js';
 
 type Order = ModbusPoint['order'];
 type NumericType = Exclude<ModbusPoint['type'], 'bool' | 'string'>;
@@ -37,24 +38,6 @@ const smallIntegerRange: Record<SmallIntegerType, readonly [min: number, max: nu
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const UINT64_MAX = 2n ** 64n - 1n;
-
-/** Registers a point occupies; 1 for a coil or discrete input (one bit). */
-export function registerSpan(point: ModbusPoint): number {
-  switch (point.type) {
-    case 'int32':
-    case 'uint32':
-    case 'float32':
-      return 2;
-    case 'int64':
-    case 'uint64':
-    case 'float64':
-      return 4;
-    case 'string':
-      return stringLength(point);
-    default:
-      return 1;
-  }
-}
 
 /**
  * The value of a holding/input register point. `block` holds the registers of one read as on the wire (the `buffer`
@@ -103,11 +86,6 @@ export function encodePoint(point: ModbusPoint, value: ReadingValue, current = 0
     default:
       return encodeNumber(point.type, unscaled(point, Number(value)), registerSpan(point) * 2, point.order);
   }
-}
-
-function stringLength(point: ModbusPoint): number {
-  if (point.length === undefined) throw new TypeError(`string point ${point.name} has no length`);
-  return point.length;
 }
 
 /** BADC and DCBA swap the two bytes of every register. */

@@ -15,7 +15,7 @@
  * request holds both: the r opening points need r requests in any plan, and the greedy plan has exactly r.
  */
 import { modbusTables, type ModbusPoint } from '../../gateway/config/schema.js';
-import { registerSpan } from './codec.js';
+import { registerSpan } from './register-span.js';
 
 export type ModbusTable = ModbusPoint['table'];
 

@@ -2,7 +2,8 @@ import { ServerTCP, type IServiceVector } from 'modbus-serial';
 import type { SimulatedSlave } from '../../gateway/config/load.js';
 import type { ModbusPoint } from '../../gateway/config/schema.js';
 import type { Logger } from '../../gateway/util/log.js';
-import { encodePoint, registerSpan } from '../modbus/codec.js';
+import { encodePoint } from '../modbus/codec.js';
+import { registerSpan } from '../modbus/register-span.js';
 import { createModel, type SignalModel } from './models.js';
 
 /** Modbus exception 2, as a real device answers a read of a register it does not have. */

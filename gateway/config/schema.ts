@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { tags, topicLevel } from './names.js';
-import { registerSpan } from '../../drivers/modbus/codec.js';
+import { registerSpan } from '../../drivers/modbus/register-span.js';
 import { rulesSchema } from '../alerts/rule-config.js';
 import { notifiersSchema } from '../alerts/notify/config.js';
 import { duration } from './duration.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../drivers/simulator/random.js';
-import { decodeBit, decodePoint, encodePoint, registerSpan, shortestFloat32 } from '../../drivers/modbus/codec.js';
+import { decodeBit, decodePoint, encodePoint, shortestFloat32 } from '../../drivers/modbus/codec.js';
+import { registerSpan } from '../../drivers/modbus/register-span.js';
 import { byteOrders, modbusPointSchema, type ModbusPoint } from '../../gateway/config/schema.js';
 import { wordsOf } from '../support/reference-encoding.js';
 

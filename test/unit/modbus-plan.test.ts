@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../drivers/simulator/random.js';
-import { registerSpan } from '../../drivers/modbus/codec.js';
+import { registerSpan } from '../../drivers/modbus/register-span.js';
 import { MAX_BITS, MAX_REGISTERS, minimumRequestCount, planReads, splitRequest, type PlanOptions, type ReadRequest } from '../../drivers/modbus/plan.js';
 import { modbusPointSchema, type ModbusPoint } from '../../gateway/config/schema.js';
 
