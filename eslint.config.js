@@ -2,10 +2,11 @@
 // promises: a floating or misused promise is an unhandled rejection waiting to happen (gateway/process-guard.ts logs
 // those, but by then the work is lost). The rest is the recommended set of checks that tsc does not make.
 import js from '@eslint/js';
+import { defineConfig, globalIgnores } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**'] },
+export default defineConfig(
+  globalIgnores(['dist/']),
   {
     files: ['**/*.ts'],
     extends: [js.configs.recommended, tseslint.configs.recommended],
