@@ -57,7 +57,7 @@ async function drain(name: string, count: number, server: Partial<InfluxConfig>)
   try {
     const offline = InfluxSink.start(config({ ...server, url: `http://127.0.0.1:${await freePort()}` }), 'bench', dataDir, silentLogger);
     const fillStart = performance.now();
-    for (const batch of readings(count)) offline.write(batch);
+    for (const batch of readings(count)) await offline.write(batch);
     const fillSeconds = (performance.now() - fillStart) / 1000;
     await offline.close();
 
@@ -88,7 +88,7 @@ async function outageMemory(): Promise<string> {
     const deadline = started + OUTAGE_SECONDS * 1000;
     let nextSample = started + 2000;
     while (performance.now() < deadline) {
-      for (let i = 0; i < 50; i++) sink.write(source.next().value as Reading[]);
+      for (let i = 0; i < 50; i++) await sink.write(source.next().value as Reading[]);
       await new Promise((r) => setTimeout(r, 5));
       if (performance.now() >= nextSample) {
         gc?.();

@@ -39,11 +39,10 @@ async function measure(baud: number, registers: number, devices: number): Promis
   const driver = new ModbusDriver('modbus-rtu', Array.from({ length: devices }, (_, i) => device(`meter-${i}`, i + 1, registers)), { keyOf: () => 'model', settingsOf: () => 'modelled bus', open: () => link });
   // Each device's registers are one coalesced request: a completed poll is a completed transaction.
   let polls = 0;
-  let started = 0;
   await driver.start({ log: silentLogger, emit: (readings: readonly Reading[]) => void (polls += readings.length / registers), status: () => undefined });
   // Count from the first completed poll, so the window holds whole transactions only.
   while (polls === 0) await new Promise((resolve) => setImmediate(resolve));
-  started = performance.now();
+  const started = performance.now();
   const first = polls;
   const busyBefore = link.stats.busyMs;
   await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));

@@ -155,7 +155,7 @@ export class ReopeningPort {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.attempts++;
-      void this.attempt();
+      void this.attempt(); // never rejects: attempt() logs a failure and schedules the next try itself
     }, delay);
   }
 

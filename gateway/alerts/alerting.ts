@@ -65,7 +65,7 @@ export class Alerting implements Sink {
     // The broker's retained messages did not survive the restart; the alerts did.
     for (const alert of restored) alerting.republish(alert, now);
     if (restored.length) parts.log.info('alerts still active from the last run', { alerts: restored.map((a) => a.id).join(', ') });
-    await parts.topics.listen((id, by) => alerting.acknowledge(id, by));
+    parts.topics.listen((id, by) => alerting.acknowledge(id, by));
     return alerting;
   }
 
@@ -94,7 +94,7 @@ export class Alerting implements Sink {
     this.closed = true;
     clearInterval(this.timer);
     this.parts.store.flush();
-    await this.parts.topics.close();
+    this.parts.topics.close();
     await this.parts.dispatch.close();
   }
 

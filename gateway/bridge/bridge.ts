@@ -2,30 +2,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { queueOptions } from '../buffer/config.js';
 import { SegmentQueue } from '../buffer/segment-queue.js';
-import type { Topics } from '../contract/topics.js';
 import type { Logger } from '../util/log.js';
 import { CommandRouter } from './commands.js';
 import type { BridgeConfig } from './config.js';
+import type { BridgeContext } from './context.js';
 import { UpstreamForwarder } from './forwarder.js';
 import { LocalIntake } from './intake.js';
 import { forwardRoutes, TopicMap } from './routes.js';
 import { Upstream, type UpstreamOptions, type UpstreamState } from './upstream.js';
-
-export interface BridgeContext {
-  readonly broker: {
-    publish(topic: string, payload: string | Buffer, qos: 0 | 1, retain: boolean): Promise<void>;
-    subscribe(filter: string, handler: (topic: string, payload: Buffer) => void): Promise<() => Promise<void>>;
-  };
-  /** The local root. */
-  readonly topics: Topics;
-  /** The queue lives in `${dataDir}/bridge`. */
-  readonly dataDir: string;
-  /** Resolves the ca/cert/key paths of the config (relative to the config file). */
-  readonly resolvePath: (path: string) => string;
-  /** The ACL's verdict for a command arriving from upstream (local topic); false → dropped, counted, logged. */
-  readonly mayRouteDown: (localTopic: string) => boolean;
-  readonly log: Logger;
-}
 
 export interface BridgeHealth {
   readonly state: UpstreamState;
@@ -152,7 +136,7 @@ function readTlsFiles(config: BridgeConfig, resolvePath: (path: string) => strin
     try {
       return readFileSync(resolved);
     } catch (error) {
-      throw new Error(`bridge.${key}: cannot read ${resolved}: ${(error as Error).message}`);
+      throw new Error(`bridge.${key}: cannot read ${resolved}: ${(error as Error).message}`, { cause: error });
     }
   };
   return { ca: read('ca'), cert: read('cert'), key: read('key'), rejectUnauthorized: config.reject_unauthorized };

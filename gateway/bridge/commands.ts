@@ -1,5 +1,5 @@
 import type { Logger } from '../util/log.js';
-import type { BridgeContext } from './bridge.js';
+import type { BridgeContext } from './context.js';
 import { LogLimiter } from '../util/log-limiter.js';
 import type { TopicMap } from './routes.js';
 

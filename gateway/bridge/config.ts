@@ -12,6 +12,7 @@ const MAX_INFLIGHT = 65_535;
 /** Topic levels without wildcards, empty levels or a leading/trailing '/'. */
 const topicRoot = z
   .string()
+  // eslint-disable-next-line no-control-regex -- a topic name must not contain U+0000 [MQTT-4.7.3-2]
   .regex(/^[^/+#\u0000]+(\/[^/+#\u0000]+)*$/, 'must be topic levels separated by "/" (no wildcards, no empty level, no leading or trailing "/")');
 
 export const bridgeSchema = z

@@ -1,6 +1,6 @@
 import type { SegmentQueue } from '../buffer/segment-queue.js';
 import type { Logger } from '../util/log.js';
-import type { BridgeContext } from './bridge.js';
+import type { BridgeContext } from './context.js';
 import { LogLimiter } from '../util/log-limiter.js';
 import { encodeRecord } from './record.js';
 import type { ForwardRoute, TopicMap } from './routes.js';

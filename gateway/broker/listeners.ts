@@ -91,7 +91,7 @@ async function openListener(config: ListenerConfig, handle: ConnectionHandler, l
   try {
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error as Error))]);
   } catch (error) {
-    throw new Error(`cannot listen for MQTT on ${config.type} ${config.host}:${config.port}: ${(error as Error).message}`);
+    throw new Error(`cannot listen for MQTT on ${config.type} ${config.host}:${config.port}: ${(error as Error).message}`, { cause: error });
   }
   // From now on an error (EMFILE on accept, say) is logged and the listener keeps serving the connections it has.
   server.on('error', (error) => log.error('MQTT listener error', { listener: bound?.url, error }));
@@ -126,7 +126,7 @@ function tlsOptions(config: Exclude<ListenerConfig, { type: 'tcp' }>): TlsOption
     try {
       return readFileSync(path);
     } catch (error) {
-      throw new Error(`cannot read the ${config.type} listener's ${key} ${path}: ${(error as Error).message}`);
+      throw new Error(`cannot read the ${config.type} listener's ${key} ${path}: ${(error as Error).message}`, { cause: error });
     }
   };
   return {

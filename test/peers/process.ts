@@ -97,7 +97,7 @@ export async function waitServerReady(start: ServerStart): Promise<void> {
     }, { timeoutMs, what: start.what });
   } catch (error) {
     await stopChild(child, 'SIGKILL');
-    throw new Error(`${name} not ready: ${(error as Error).message}; log:\n${log.text.slice(-logTail)}`);
+    throw new Error(`${name} not ready: ${(error as Error).message}; log:\n${log.text.slice(-logTail)}`, { cause: error });
   }
   if (outcome === 'ready') return;
   if (child.pid === undefined) {

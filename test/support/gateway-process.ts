@@ -42,7 +42,7 @@ export async function spawnGateway(configFile: string, opts: { env?: NodeJS.Proc
     });
   } catch (error) {
     await gateway.cleanup();
-    throw new Error(`${(error as Error).message}\n${output}`);
+    throw new Error(`${(error as Error).message}\n${output}`, { cause: error });
   }
   return gateway;
 }

@@ -32,21 +32,21 @@ function setup(overrides: Partial<IngestContext> = {}) {
 describe('MqttIngest', () => {
   afterEach(() => vi.useRealTimers());
 
-  it('adds a declared device\'s tags and asks for durability at QoS 1 only', () => {
+  it('adds a declared device\'s tags and asks for durability at QoS 1 only', async () => {
     const { ingest, published } = setup();
-    ingest.onPublish(client('c1'), 'city/lab/ingest/water/gauge-1', Buffer.from('{"level": 1.5}'), 1);
-    ingest.onPublish(client('c1'), 'city/lab/ingest/water/gauge-1', Buffer.from('{"level": 1.6}'), 0);
+    await ingest.onPublish(client('c1'), 'city/lab/ingest/water/gauge-1', Buffer.from('{"level": 1.5}'), 1);
+    await ingest.onPublish(client('c1'), 'city/lab/ingest/water/gauge-1', Buffer.from('{"level": 1.6}'), 0);
     expect(published.map((p) => p.durably)).toEqual([true, false]);
     expect(published[0]!.readings[0]).toMatchObject({ device: 'gauge-1', domain: 'water', metric: 'level', value: 1.5, tags: { river: 'east' } });
   });
 
-  it('ignores topics outside ingest and refuses names the gateway polls, bad levels and a wrong domain', () => {
+  it('ignores topics outside ingest and refuses names the gateway polls, bad levels and a wrong domain', async () => {
     const { ingest, published, told } = setup();
-    ingest.onPublish(client('c1'), 'city/lab/command/x/y', Buffer.from('{}'), 1);
+    await ingest.onPublish(client('c1'), 'city/lab/command/x/y', Buffer.from('{}'), 1);
     expect(told).toEqual([]);
-    ingest.onPublish(client('c1'), 'city/lab/ingest/water/pump-station-3', Buffer.from('{"flow": 1}'), 1);
-    ingest.onPublish(client('c1'), 'city/lab/ingest/water', Buffer.from('{"flow": 1}'), 1);
-    ingest.onPublish(client('c1'), 'city/lab/ingest/traffic/gauge-1', Buffer.from('{"flow": 1}'), 1);
+    await ingest.onPublish(client('c1'), 'city/lab/ingest/water/pump-station-3', Buffer.from('{"flow": 1}'), 1);
+    await ingest.onPublish(client('c1'), 'city/lab/ingest/water', Buffer.from('{"flow": 1}'), 1);
+    await ingest.onPublish(client('c1'), 'city/lab/ingest/traffic/gauge-1', Buffer.from('{"flow": 1}'), 1);
     expect(published).toEqual([]);
     expect(told.map((t) => t.reasons[0])).toEqual([
       expect.stringMatching(/polls itself/),
@@ -66,22 +66,22 @@ describe('MqttIngest', () => {
     expect(ingest.onPublish(client('c1'), 'city/lab/command/x/y', Buffer.from('{}'), 0)).toBeUndefined();
   });
 
-  it('keeps a device online while any of its connections lives', () => {
+  it('keeps a device online while any of its connections lives', async () => {
     const { ingest, changes } = setup();
     const [a, b] = [client('a'), client('b')];
-    ingest.onPublish(a, 'city/lab/ingest/water/lora-1', Buffer.from('{"x": 1}'), 0);
-    ingest.onPublish(b, 'city/lab/ingest/water/lora-1', Buffer.from('{"x": 2}'), 0);
+    await ingest.onPublish(a, 'city/lab/ingest/water/lora-1', Buffer.from('{"x": 1}'), 0);
+    await ingest.onPublish(b, 'city/lab/ingest/water/lora-1', Buffer.from('{"x": 2}'), 0);
     ingest.onClientGone(a, false);
     expect(changes.map((c) => c.state)).toEqual(['online']);
     ingest.onClientGone(b, false);
     expect(changes.at(-1)).toMatchObject({ device: 'lora-1', state: 'offline', error: 'connection lost' });
   });
 
-  it('lets a declared stale_after device disconnect cleanly, and takes it offline when it stays silent', () => {
+  it('lets a declared stale_after device disconnect cleanly, and takes it offline when it stays silent', async () => {
     vi.useFakeTimers();
     const { ingest, changes } = setup();
     const sleepy = client('c1');
-    ingest.onPublish(sleepy, 'city/lab/ingest/water/gauge-1', Buffer.from('{"level": 1}'), 0);
+    await ingest.onPublish(sleepy, 'city/lab/ingest/water/gauge-1', Buffer.from('{"level": 1}'), 0);
     ingest.onClientGone(sleepy, true);
     expect(changes.map((c) => c.state)).toEqual(['online']);
     vi.advanceTimersByTime(6000);

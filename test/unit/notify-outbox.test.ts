@@ -95,7 +95,7 @@ describe('notification outbox', () => {
     const dir = tempDir();
     // A damaged line where the warning queue keeps its entries (written through the queue's own API).
     const raw = SegmentQueue.open(join(dir, 'warning'), { maxBytes: BIG, fsync: 'never', fsyncIntervalMs: 1000 }, silentLogger);
-    raw.append(['{"event_id":"x","queued_at":']);
+    await raw.append(['{"event_id":"x","queued_at":']);
     await raw.close();
     const outbox = NotificationOutbox.open(dir, { maxBytes: BIG }, silentLogger);
     cleanups.push(() => outbox.close());

@@ -37,10 +37,10 @@ function drain(queue: SegmentQueue, batch = 7): string[] {
 }
 
 describe('SegmentQueue', () => {
-  it('gives lines back in order, in batches of at most the asked size, and forgets what is committed', () => {
+  it('gives lines back in order, in batches of at most the asked size, and forgets what is committed', async () => {
     const queue = open(tempDir());
-    queue.append(lines(0, 10));
-    queue.append(lines(10, 5));
+    await queue.append(lines(0, 10));
+    await queue.append(lines(10, 5));
     const first = queue.read(4)!;
     expect(first.lines).toBe(4);
     expect(first.text.split('\n')).toEqual(lines(0, 4));
@@ -56,7 +56,7 @@ describe('SegmentQueue', () => {
   it('reopens where the last commit left it, across many segments, and deletes committed segments', async () => {
     const dir = tempDir();
     const queue = open(dir, { maxBytes: 160 * 1024 });
-    for (let i = 0; i < 100; i++) queue.append(lines(i * 20, 20));
+    for (let i = 0; i < 100; i++) await queue.append(lines(i * 20, 20));
     expect(queue.stats().segments).toBeGreaterThan(2);
     expect(queue.stats().droppedLines).toBe(0);
     let committed = 0;
@@ -78,22 +78,22 @@ describe('SegmentQueue', () => {
   it('cuts a torn last line left by a crash and keeps appending after it', async () => {
     const dir = tempDir();
     const queue = open(dir);
-    queue.append(lines(0, 3));
+    await queue.append(lines(0, 3));
     await queue.close();
     queues.pop();
     const segment = readdirSync(dir).find((f) => f.endsWith('.seg'))!;
     appendFileSync(join(dir, segment), 'water,device=d level=9');
     const again = open(dir);
     expect(again.stats().backlogLines).toBe(3);
-    again.append(lines(3, 2));
+    await again.append(lines(3, 2));
     expect(drain(again)).toEqual(lines(0, 5));
   });
 
-  it('drops whole segments, oldest first, beyond the size limit, and counts the unsent lines dropped', () => {
+  it('drops whole segments, oldest first, beyond the size limit, and counts the unsent lines dropped', async () => {
     const queue = open(tempDir(), { maxBytes: 128 * 1024 });
     const inFlight = queue.read(1);
     expect(inFlight).toBeUndefined();
-    for (let i = 0; i < 500; i++) queue.append(lines(i * 10, 10));
+    for (let i = 0; i < 500; i++) await queue.append(lines(i * 10, 10));
     const stats = queue.stats();
     const total = 5000;
     expect(stats.droppedLines).toBeGreaterThan(0);
@@ -103,11 +103,11 @@ describe('SegmentQueue', () => {
     expect(kept).toEqual(lines(total - kept.length, kept.length));
   });
 
-  it('ignores the commit of a batch whose segment was dropped while it was being sent', () => {
+  it('ignores the commit of a batch whose segment was dropped while it was being sent', async () => {
     const queue = open(tempDir(), { maxBytes: 64 * 1024 });
-    queue.append(lines(0, 10));
+    await queue.append(lines(0, 10));
     const batch = queue.read(10)!;
-    for (let i = 0; i < 300; i++) queue.append(lines(10 + i * 10, 10));
+    for (let i = 0; i < 300; i++) await queue.append(lines(10 + i * 10, 10));
     const before = queue.stats().backlogLines;
     queue.commit(batch);
     expect(queue.stats().backlogLines).toBe(before);
@@ -124,8 +124,8 @@ describe('SegmentQueue', () => {
   it('waitForBacklog wakes on enough lines, or at the timeout', async () => {
     const queue = open(tempDir());
     const waiting = queue.waitForBacklog(5, 60_000);
-    queue.append(lines(0, 2));
-    queue.append(lines(2, 3));
+    await queue.append(lines(0, 2));
+    await queue.append(lines(2, 3));
     await waiting;
     const started = Date.now();
     await queue.waitForBacklog(100, 20);
@@ -139,10 +139,10 @@ describe('SegmentQueue', () => {
 });
 
 describe('SegmentQueue cursor', () => {
-  it('is one fixed-size record rewritten in place, so a commit needs no free space', () => {
+  it('is one fixed-size record rewritten in place, so a commit needs no free space', async () => {
     const dir = tempDir();
     const queue = open(dir);
-    queue.append(lines(0, 3));
+    await queue.append(lines(0, 3));
     queue.commit(queue.read(2)!);
     expect(statSync(join(dir, 'cursor')).size).toBe(64);
     expect(readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
@@ -151,7 +151,7 @@ describe('SegmentQueue cursor', () => {
   it('reads the format before the checksum, and replays from the oldest segment when the record is damaged', async () => {
     const dir = tempDir();
     const first = open(dir);
-    first.append(lines(0, 4));
+    await first.append(lines(0, 4));
     first.commit(first.read(1)!);
     await first.close();
     queues.pop();
@@ -164,7 +164,7 @@ describe('SegmentQueue cursor', () => {
 
     writeFileSync(join(dir, 'cursor'), `${seq} 9999 deadbeef`.padEnd(63) + '\n'); // torn or corrupted
     const again = open(dir);
-    again.append(lines(10, 1));
+    await again.append(lines(10, 1));
     // Sent again rather than lost: InfluxDB overwrites a point with the same series and timestamp.
     expect(drain(again)).toEqual([...lines(0, 4), ...lines(10, 1)]);
   });

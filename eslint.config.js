@@ -1,0 +1,35 @@
+// Lint walls run by `npm run lint` and `npm test`. Type information lets the promise rules see which calls return
+// promises: a floating or misused promise is an unhandled rejection waiting to happen (gateway/process-guard.ts logs
+// those, but by then the work is lost). The rest is the recommended set of checks that tsc does not make.
+import js from '@eslint/js';
+import { defineConfig, globalIgnores } from 'eslint/config';
+import tseslint from 'typescript-eslint';
+
+export default defineConfig(
+  globalIgnores(['dist/']),
+  {
+    files: ['**/*.ts'],
+    extends: [js.configs.recommended, tseslint.configs.recommended],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+      // A `let` that callbacks read before its one assignment (a listener's address, known once it is bound) stays.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
+      // A leading underscore marks a value left unused on purpose (an omitted field, a required parameter).
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        {
+          argsIgnorePattern: '^_',
+          varsIgnorePattern: '^_',
+          caughtErrorsIgnorePattern: '^_',
+          destructuredArrayIgnorePattern: '^_',
+          ignoreRestSiblings: true,
+        },
+      ],
+    },
+  },
+);
