@@ -103,8 +103,10 @@ export class RuleEngine {
     this.byName = byName;
     this.offlineRules = rules.filter((rule) => rule.is('offline'));
     this.rulesBySeries.clear();
+    // A rule that is gone, or whose condition changed (a rate's `per`), starts its windows afresh.
+    const changed = (name: string) => JSON.stringify(previous.get(name)?.condition) !== JSON.stringify(byName.get(name)?.condition);
     for (const id of [...this.rates.keys(), ...this.seen.keys()]) {
-      if (!byName.has(ruleNameOf(id))) {
+      if (changed(ruleNameOf(id))) {
         this.rates.delete(id);
         this.seen.delete(id);
       }

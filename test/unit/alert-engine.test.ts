@@ -199,6 +199,16 @@ describe('RuleEngine: other conditions', () => {
     expect(h.kinds(), 'the reminder comes on time after a jump back').toEqual(['firing', 'reminder']);
   });
 
+  it('rate: a reload that changes the window measures in the new one, not with the old samples', () => {
+    const h = harness([{ name: 'level-rising', match: { metric: 'level' }, rate: { above: 0.5, per: '1m' } }]);
+    const at = (seconds: number, value: number) => h.read(value, { ts: 1_000_000 + seconds * 1000 });
+    // 0.06 m per minute, i.e. 0.001 m per second.
+    for (let s = 0; s <= 60; s += 10) at(s, 1 + (0.06 * s) / 60);
+    h.engine.setRules(rulesSchema.parse([{ name: 'level-rising', match: { metric: 'level' }, rate: { above: 0.5 / 60, per: '1s' } }]).map((config) => new Rule(config)));
+    for (let s = 61; s <= 70; s += 1) at(s, 1 + (0.06 * s) / 60);
+    expect(h.events).toHaveLength(0);
+  });
+
   it('rate: starts afresh after the clock went back instead of going blind until it catches up', () => {
     const h = harness([{ name: 'level-rising', match: { metric: 'level' }, rate: { above: 0.5, per: '1m' } }]);
     const at = (seconds: number, value: number) => h.read(value, { ts: 1_000_000 + seconds * 1000 });
