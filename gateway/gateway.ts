@@ -17,14 +17,14 @@ import { ReadingPublisher } from './broker/reading-publisher.js';
 import { publishStatus } from './broker/status-publisher.js';
 import type { LoadedConfig } from './config-file/load.js';
 import { ConfigWatcher } from './config-file/watcher.js';
-import type { MqttDeviceConfig } from './ingest/config.js';
+import { deviceChanges, mqttDevices, polledDevices, restartOnlyChanges } from './config-file/changes.js';
 import { ConfigError } from './config/errors.js';
 import { InfluxSink, type InfluxSinkHealth } from './influx/influx-sink.js';
 import { MqttIngest, type IngestStats } from './ingest/mqtt-ingest.js';
 import type { DeviceStatus } from './model.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import type { Sink } from './pipeline/sink.js';
-import { deviceKinds, type Device } from './plugins.js';
+import { deviceKinds } from './plugins.js';
 import { service, type Service, type ServiceHealth } from './services/service.js';
 import { Supervisor } from './services/supervisor.js';
 import { StatusBoard } from './status-board.js';
@@ -388,37 +388,3 @@ export class Gateway {
   }
 }
 
-function mqttDevices(config: LoadedConfig): MqttDeviceConfig[] {
-  return config.devices.filter((device) => device.driver === 'mqtt');
-}
-
-function polledDevices(config: LoadedConfig): Set<string> {
-  return new Set(config.devices.filter((device) => device.driver !== 'mqtt').map((device) => device.name));
-}
-
-function deviceChanges(before: readonly Device[], after: readonly Device[]): { added: string[]; changed: string[]; removed: string[] } {
-  const old = new Map(before.map((device) => [device.name, JSON.stringify(device)]));
-  const fresh = new Map(after.map((device) => [device.name, JSON.stringify(device)]));
-  return {
-    added: [...fresh.keys()].filter((name) => !old.has(name)),
-    changed: [...fresh].filter(([name, text]) => old.has(name) && old.get(name) !== text).map(([name]) => name),
-    removed: [...old.keys()].filter((name) => !fresh.has(name)),
-  };
-}
-
-/** Keys a running gateway cannot take over: they shape the broker, the buffers or the uplinks it was started with. */
-function restartOnlyChanges(before: LoadedConfig, after: LoadedConfig): string[] {
-  const { users: _before, allow_anonymous: _a, anonymous_role: _r, ...mqttBefore } = before.mqtt;
-  const { users: _after, allow_anonymous: _b, anonymous_role: _s, ...mqttAfter } = after.mqtt;
-  const keys: [string, unknown, unknown][] = [
-    ['site', before.site, after.site],
-    ['mqtt', mqttBefore, mqttAfter],
-    ['pipeline', before.pipeline, after.pipeline],
-    ['data_dir', before.data_dir, after.data_dir],
-    ['influx', before.influx, after.influx],
-    ['bridge', before.bridge, after.bridge],
-    ['simulator', before.simulator, after.simulator],
-    ['log', before.log, after.log],
-  ];
-  return keys.filter(([, a, b]) => JSON.stringify(a) !== JSON.stringify(b)).map(([key]) => key);
-}
