@@ -8,8 +8,6 @@ import { notifierTarget, outboxRoot } from './alerts/notify/config.js';
 import { NotificationDispatcher, type NotifierStats } from './alerts/notify/dispatcher.js';
 import { SwitchingDispatch } from './alerts/notify/switching-dispatch.js';
 import { Rule } from './alerts/rule.js';
-import { Bridge, type BridgeHealth } from './bridge/bridge.js';
-import type { BridgeConfig } from './bridge/config.js';
 import { Acl, type Identity } from './broker/acl.js';
 import { Authenticator } from './broker/authenticator.js';
 import { Broker, type BrokerStats } from './broker/broker.js';
@@ -19,13 +17,13 @@ import type { LoadedConfig } from './config-file/load.js';
 import { ConfigWatcher } from './config-file/watcher.js';
 import { deviceChanges, mqttDevices, polledDevices, restartOnlyChanges } from './config-file/changes.js';
 import { ConfigError } from './config/errors.js';
-import { InfluxSink, type InfluxSinkHealth } from './influx/influx-sink.js';
 import { MqttIngest, type IngestStats } from './ingest/mqtt-ingest.js';
 import type { DeviceStatus } from './model.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import type { Sink } from './pipeline/sink.js';
-import { deviceKinds } from './plugins.js';
+import { deviceKinds, sinkKinds } from './plugins.js';
 import { service, type Service, type ServiceHealth } from './services/service.js';
+import type { RunningSink } from './services/sink-kind.js';
 import { Supervisor } from './services/supervisor.js';
 import { StatusBoard } from './status-board.js';
 import { Topics } from './contract/topics.js';
@@ -41,10 +39,8 @@ export interface GatewayHealth {
   readonly broker: BrokerStats | undefined;
   /** Readings taken over MQTT ingest, and refusals. */
   readonly ingest: IngestStats | undefined;
-  /** InfluxDB forwarding: backlog, writes, drops by reason (with an `influx` section). */
-  readonly influx: InfluxSinkHealth | undefined;
-  /** The upstream bridge's link and backlog (with a `bridge` section). */
-  readonly bridge: BridgeHealth | undefined;
+  /** Per running output (`influx`: backlog, writes, drops by reason; `bridge`: link and backlog), its own report. */
+  readonly sinks: Readonly<Record<string, unknown>>;
   /** Per notifier: outbox backlog, deliveries, drops, expiries. */
   readonly notifiers: Readonly<Record<string, NotifierStats>>;
   /** Per driver (`modbus-tcp`, `serial-line`...), its figures by link or device. */
@@ -68,11 +64,11 @@ export class Gateway {
   private readonly supervisor: Supervisor;
   private readonly ingest: MqttIngest;
   private broker: Broker | undefined;
-  private bridge: Bridge | undefined;
   private alerting: Alerting | undefined;
   private notifications: SwitchingDispatch | undefined;
   private readonly watcher: ConfigWatcher;
-  private influx: InfluxSink | undefined;
+  /** The running outputs by name (InfluxDB, the bridge). */
+  private readonly sinks = new Map<string, RunningSink>();
   private simulator: SimulatedDistrict | undefined;
   private current: LoadedConfig;
   private readonly drivers: KindDriver[] = [];
@@ -132,8 +128,7 @@ export class Gateway {
       devices: this.statuses.all(),
       broker: this.broker?.stats(),
       ingest: this.ingest.stats(),
-      influx: this.influx?.health(),
-      bridge: this.bridge?.health(),
+      sinks: Object.fromEntries([...this.sinks].map(([name, running]) => [name, running.health()])),
       notifiers: this.notifications?.stats() ?? {},
       drivers: Object.fromEntries(this.drivers.map((driver) => [driver.name, driver.stats()])),
     };
@@ -179,21 +174,7 @@ export class Gateway {
         stop: () => this.broker?.close(),
       }),
     ];
-    const bridgeConfig = config.bridge;
-    if (bridgeConfig) {
-      parts.push(
-        service('bridge', {
-          start: async () => {
-            this.bridge = await this.startBridge(bridgeConfig, this.requireBroker(), acl);
-          },
-          // The bridge queues the last words (offline statuses) once they have gone through the broker.
-          stop: async () => {
-            await this.broker?.drain();
-            await this.bridge?.close();
-          },
-        }),
-      );
-    }
+    parts.push(...this.sinkServices('broker', acl));
     parts.push(
       service('pipeline', {
         essential: true,
@@ -209,19 +190,8 @@ export class Gateway {
       service('alerts', { start: () => this.startAlerting(this.requireBroker()) }),
       service('mqtt-publisher', { essential: true, start: () => this.pipeline.attach(new ReadingPublisher(this.requireBroker(), this.topics)) }),
     );
-    const influxConfig = config.influx;
-    if (influxConfig) {
-      // The durable buffer: QoS 1 ingest is acknowledged once readings are in it, so nothing may listen before it is open.
-      parts.push(
-        service('influx', {
-          essential: true,
-          start: () => {
-            this.influx = InfluxSink.start(influxConfig, config.site, config.data_dir, log.child('influx'));
-            this.pipeline.attach(this.influx);
-          },
-        }),
-      );
-    }
+    // The durable buffer is among them: QoS 1 ingest is acknowledged once readings are in it, so nothing may listen before.
+    parts.push(...this.sinkServices('readings', acl));
     parts.push(
       service('extra-sinks', { start: () => this.extraSinks.forEach((sink) => this.pipeline.attach(sink)) }),
       service('device-statuses', {
@@ -266,6 +236,33 @@ export class Gateway {
     // Last: edits to the config file apply once every part they touch is running.
     parts.push(service('config-watcher', { start: () => this.watcher.watch(config.ruleSources), stop: () => this.watcher.close() }));
     return parts;
+  }
+
+  /** The outputs the config has sections for, that take from `takes`, as services. */
+  private sinkServices(takes: 'readings' | 'broker', acl: Acl): Service[] {
+    const { current: config, log } = this;
+    // Commands from the city platform reach local devices as an operator's would, and only those.
+    const upstream: Identity = { user: 'bridge', role: 'operator', devices: [] };
+    return sinkKinds
+      .filter((kind) => kind.takes === takes && config.sinks[kind.name] !== undefined)
+      .map((kind) =>
+        service(kind.name, {
+          essential: kind.essential,
+          start: async () => {
+            const running = await kind.start(config.sinks[kind.name], {
+              site: config.site,
+              dataDir: config.data_dir,
+              topics: this.topics,
+              broker: this.requireBroker(),
+              mayRouteDown: (topic) => acl.mayPublish(upstream, topic),
+              log: log.child(kind.name),
+            });
+            this.sinks.set(kind.name, running);
+            if (running.sink) this.pipeline.attach(running.sink);
+          },
+          stop: () => this.sinks.get(kind.name)?.stop(),
+        }),
+      );
   }
 
   /** The broker starts first and is essential: every later part may count on it. */
@@ -357,19 +354,6 @@ export class Gateway {
       log.error('configuration reload failed part-way; what was applied stays', { error });
       return false;
     }
-  }
-
-  /** Commands from the city platform reach local devices as an operator's would, and only those. */
-  private startBridge(config: BridgeConfig, broker: Broker, acl: Acl): Promise<Bridge> {
-    const upstream: Identity = { user: 'bridge', role: 'operator', devices: [] };
-    return Bridge.start(config, {
-      broker,
-      topics: this.topics,
-      dataDir: this.config.data_dir,
-      resolvePath: (path) => path, // made absolute by the config loader
-      mayRouteDown: (topic) => acl.mayPublish(upstream, topic),
-      log: this.log.child('bridge'),
-    });
   }
 
   private createIngest(): MqttIngest {

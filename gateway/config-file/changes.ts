@@ -30,8 +30,7 @@ export function restartOnlyChanges(before: LoadedConfig, after: LoadedConfig): s
     ['mqtt', mqttBefore, mqttAfter],
     ['pipeline', before.pipeline, after.pipeline],
     ['data_dir', before.data_dir, after.data_dir],
-    ['influx', before.influx, after.influx],
-    ['bridge', before.bridge, after.bridge],
+    ...[...new Set([...Object.keys(before.sinks), ...Object.keys(after.sinks)])].map((name): [string, unknown, unknown] => [name, before.sinks[name], after.sinks[name]]),
     ['simulator', before.simulator, after.simulator],
     ['log', before.log, after.log],
   ];

@@ -1,14 +1,14 @@
-import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import type { ConfigSections } from '../../drivers/plugin.js';
 import { resolveSimulator, type SimulatedSlave } from '../../tools/simulator/config.js';
 import { ruleFileSchema, type RuleConfig } from '../alerts/rule-config.js';
 import type { ConfigContext } from '../config/context.js';
+import { resolveFiles } from '../config/files.js';
 import { ConfigError, describeIssues } from '../config/errors.js';
 import { displayName, readYaml, YamlFiles } from '../config/yaml.js';
-import { deviceKinds, isDevice, type Device } from '../plugins.js';
-import { configSchema, sectionsOf, type GatewayConfig } from './schema.js';
+import { deviceKinds, isDevice, sinkKinds, type Device } from '../plugins.js';
+import { configSchema, sectionsOf, sinkSectionsOf, type GatewayConfig } from './schema.js';
 
 export interface LoadedConfig extends Omit<GatewayConfig, 'devices' | 'simulator' | 'rules' | 'rule_files'> {
   /** The file it was read from, for messages. */
@@ -22,6 +22,8 @@ export interface LoadedConfig extends Omit<GatewayConfig, 'devices' | 'simulator
   readonly devices: Device[];
   /** The top-level sections device kinds own (`buses:`), for their drivers. */
   readonly sections: ConfigSections;
+  /** The outputs' sections present (`influx`, `bridge`), resolved by their kinds. */
+  readonly sinks: ConfigSections;
   readonly simulator: { slaves: SimulatedSlave[] } | undefined;
 }
 
@@ -47,15 +49,17 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   const ruleFiles = config.rule_files.map((path) => resolve(dirname(file), path));
   const rules = loadRules(config.rules, shown, ruleFiles, env, problems);
   checkNotifyTargets(rules, Object.keys(config.notifiers), problems);
-  const listeners = config.mqtt.listeners.map((listener, index) => (listener.type === 'tcp' ? listener : resolveFiles(listener, `mqtt.listeners[${index}]`, dirname(file), shown, problems)));
-  const bridge = config.bridge && resolveFiles(config.bridge, 'bridge', dirname(file), shown, problems);
+  const listeners = config.mqtt.listeners.map((listener, index) => (listener.type === 'tcp' ? listener : resolveFiles(listener, `mqtt.listeners[${index}]`, ctx)));
+  const sinks = Object.fromEntries(Object.entries(sinkSectionsOf(config)).map(([name, section]) => [name, sinkKinds.find((kind) => kind.name === name)?.resolve(section, ctx) ?? section]));
   if (problems.length) throw new ConfigError(problems);
   const dataDir = resolve(dirname(file), config.data_dir);
-  const { rule_files: _ruleFiles, ...rest } = config;
+  // The outputs' sections travel resolved, under `sinks`.
+  const { rule_files: _ruleFiles, ...withSinks } = config;
+  const rest = Object.fromEntries(Object.entries(withSinks).filter(([key]) => !sinkKinds.some((kind) => kind.name === key))) as typeof withSinks;
   return {
     ...rest,
     mqtt: { ...config.mqtt, listeners },
-    bridge,
+    sinks,
     file: shown,
     data_dir: dataDir,
     devices,
@@ -65,19 +69,6 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     ruleSources: [resolve(file), ...ruleFiles],
     reload: () => loadConfig(file, env),
   };
-}
-
-/** Certificate files are named relative to the config file; a missing one is a config problem, not a start-up crash. */
-function resolveFiles<T extends Partial<Record<'cert' | 'key' | 'ca', string>>>(section: T, at: string, dir: string, file: string, problems: string[]): T {
-  const resolved = { ...section };
-  for (const key of ['cert', 'key', 'ca'] as const) {
-    const path = section[key];
-    if (path === undefined) continue;
-    const absolute = resolve(dir, path);
-    resolved[key] = absolute as T[typeof key];
-    if (!existsSync(absolute)) problems.push(`${file}: ${at}.${key}: no file ${displayName(absolute)} (paths are relative to the config file)`);
-  }
-  return resolved;
 }
 
 /** A rule and where it was written, for messages. */

@@ -8,18 +8,18 @@ import type { Claim, ConfigSections } from '../../drivers/plugin.js';
 import { simulatorSchema, type SimulatedSlaveConfig } from '../../tools/simulator/config.js';
 import { notifiersSchema } from '../alerts/notify/config.js';
 import { rulesSchema } from '../alerts/rule-config.js';
-import { bridgeSchema } from '../bridge/config.js';
 import { mqttSchema, type MqttConfig } from '../broker/config.js';
 import { describeHost, findPortClashes } from '../config/listen-addresses.js';
 import { topicLevel } from '../config/names.js';
-import { influxSchema } from '../influx/config.js';
-import { deviceKinds } from '../plugins.js';
+import { deviceKinds, sinkKinds } from '../plugins.js';
 
 const [firstKind, ...otherKinds] = deviceKinds;
 export const deviceSchema = z.discriminatedUnion('driver', [firstKind.schema, ...otherKinds.map((kind) => kind.schema)]);
 
 /** The top-level sections device kinds own (`buses:`), by name. */
 const kindSections: Record<string, z.ZodType> = Object.assign({}, ...deviceKinds.map((kind) => kind.sections));
+/** The outputs' sections (`influx:`, `bridge:`), each optional: an output runs when its section is there. */
+const sinkSections: Record<string, z.ZodType> = Object.fromEntries(sinkKinds.map((kind) => [kind.name, kind.schema.optional()]));
 
 const baseShape = {
     site: topicLevel,
@@ -33,9 +33,7 @@ const baseShape = {
       .default({ queue_size: 100_000 }),
     /** Where the gateway keeps state that must survive a restart (buffers), relative to the config file. */
     data_dir: z.string().default('data'),
-    influx: influxSchema.optional(),
-    /** Forwarding to the city platform's central broker (store-and-forward), and commands from it. */
-    bridge: bridgeSchema.optional(),
+    // Here come the outputs' sections (`influx`, `bridge`; see configSchema).
     /** Directory of device profiles, relative to the config file. */
     profiles_dir: z.string().default('profiles'),
     // Here come the sections of device kinds (see configSchema), then the devices.
@@ -49,12 +47,19 @@ const baseShape = {
     simulator: simulatorSchema.optional(),
 };
 
-/** The base keys with the kinds' sections before `devices:` (the order problems are listed in). */
+/** The base keys with the outputs' sections before `profiles_dir:` and the kinds' before `devices:` (the order problems are listed in). */
 function composeShape(): typeof baseShape {
   const entries = Object.entries(baseShape);
-  const at = entries.findIndex(([key]) => key === 'devices');
-  // The kinds' sections are validated like every other key; their values are typed by the kinds that own them.
-  return Object.fromEntries([...entries.slice(0, at), ...Object.entries(kindSections), ...entries.slice(at)]) as typeof baseShape;
+  const before = (key: string) => entries.findIndex(([name]) => name === key);
+  const [outputsAt, kindsAt] = [before('profiles_dir'), before('devices')];
+  // These sections are validated like every other key; their values are typed by the plugins that own them.
+  return Object.fromEntries([
+    ...entries.slice(0, outputsAt),
+    ...Object.entries(sinkSections),
+    ...entries.slice(outputsAt, kindsAt),
+    ...Object.entries(kindSections),
+    ...entries.slice(kindsAt),
+  ]) as typeof baseShape;
 }
 
 export const configSchema = z
@@ -81,6 +86,11 @@ export type GatewayConfig = z.output<typeof configSchema>;
 /** The sections device kinds own, as they were parsed. */
 export function sectionsOf(config: Readonly<Record<string, unknown>>): ConfigSections {
   return Object.fromEntries(Object.keys(kindSections).map((name) => [name, config[name]]));
+}
+
+/** The outputs' sections present in the config, as they were parsed. */
+export function sinkSectionsOf(config: Readonly<Record<string, unknown>>): ConfigSections {
+  return Object.fromEntries(sinkKinds.filter((kind) => config[kind.name] !== undefined).map((kind) => [kind.name, config[kind.name]]));
 }
 
 /** A value claimed twice (a serial port used by a bus and a line device) is refused at the second claim. */

@@ -11,6 +11,7 @@ import { startMosquitto, type Mosquitto } from '../peers/mosquitto.js';
 import { mosquittoPub } from '../peers/mosquitto-pub.js';
 import { mosquittoSub, type MosquittoSub } from '../peers/mosquitto-sub.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
+import { bridgeHealth } from '../support/health.js';
 
 const T = 60_000;
 
@@ -66,7 +67,7 @@ bridge:
     expect(JSON.parse((await device.next((m) => m.topic === 'city/lab/command/pump-7/setpoint')).payload)).toEqual({ value: 42 });
     await mosquittoPub({ port: gw.mqttPort, username: 'pump-7', password: 'pump-pass', qos: 1, topic: 'city/lab/command/pump-7/setpoint/result', message: '{"ok": true}' });
     expect(JSON.parse((await upstream.next((m) => m.topic === 'city/lab/command/pump-7/setpoint/result')).payload)).toEqual({ ok: true });
-    expect(gw.gateway.health().bridge).toMatchObject({ commandsDown: 1, commandsDenied: 0 });
+    expect(bridgeHealth(gw.gateway)).toMatchObject({ commandsDown: 1, commandsDenied: 0 });
   });
 
   it('sends the gateway\'s last words upstream when it stops', { timeout: T }, async () => {
@@ -80,6 +81,6 @@ bridge:
   });
 
   async function waitForState(state: string): Promise<void> {
-    await waitFor(() => (gw.gateway.health().bridge?.state === state ? true : undefined), { what: `bridge ${state}` });
+    await waitFor(() => (bridgeHealth(gw.gateway)?.state === state ? true : undefined), { what: `bridge ${state}` });
   }
 });

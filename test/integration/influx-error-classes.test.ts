@@ -9,6 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../peers/net.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
+import { influxHealth } from '../support/health.js';
 
 interface Received {
   readonly at: number;
@@ -57,14 +58,14 @@ describe('InfluxDB answers by class', () => {
     server = influx.server;
     gw = await startGateway(`site: lab\ninflux:\n  url: ${influx.url}\n  api: v1\n  database: city\n  username: gw\n  password: "s3cret"\n  flush_interval: 20ms\n  retry_initial: 20ms\n  retry_max: 50ms\n`);
     gw.gateway.pipeline.publish([reading]);
-    await waitFor(() => (gw!.gateway.health().influx!.state === 'ok' ? true : undefined), { what: 'the write accepted after the 401s' });
+    await waitFor(() => (influxHealth(gw!.gateway)!.state === 'ok' ? true : undefined), { what: 'the write accepted after the 401s' });
     expect(influx.received).toHaveLength(4);
     expect(new Set(influx.received.map((r) => r.body))).toEqual(new Set(['water,device=pump-1,site=lab level=1.25 1795405973402']));
     expect(influx.received[0]!.url).toBe('/write?db=city&precision=ms');
     expect(influx.received[0]!.authorization).toBe(`Basic ${Buffer.from('gw:s3cret').toString('base64')}`);
     expect(gw.logs.filter((l) => l.includes('refuses the credentials'))).toHaveLength(1);
     expect(gw.logs.some((l) => l.includes('authorization failed'))).toBe(true);
-    expect(gw.gateway.health().influx).toMatchObject({ written: 1, backlog: 0, lastError: 'HTTP 401: authorization failed' });
+    expect(influxHealth(gw.gateway)).toMatchObject({ written: 1, backlog: 0, lastError: 'HTTP 401: authorization failed' });
   });
 
   it('429 with Retry-After: waits as long as the server asks before sending the same batch again', async () => {
@@ -72,7 +73,7 @@ describe('InfluxDB answers by class', () => {
     server = influx.server;
     gw = await startGateway(`site: lab\ninflux:\n  url: ${influx.url}\n  org: city\n  bucket: b\n  token: t0k\n  flush_interval: 20ms\n  retry_initial: 20ms\n  retry_max: 50ms\n`);
     gw.gateway.pipeline.publish([reading]);
-    await waitFor(() => (gw!.gateway.health().influx!.written === 1 ? true : undefined), { what: 'the write accepted after 429 and 503' });
+    await waitFor(() => (influxHealth(gw!.gateway)!.written === 1 ? true : undefined), { what: 'the write accepted after 429 and 503' });
     const [first, second] = influx.received;
     expect(influx.received).toHaveLength(3);
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(1000);

@@ -10,6 +10,7 @@ import { startInfluxDb1, type InfluxDb1 } from '../peers/influxdb.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { startVictoriaMetrics, type VictoriaMetrics } from '../peers/victoria-metrics.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
+import { influxHealth } from '../support/health.js';
 
 const T0 = Date.UTC(2026, 10, 23, 8, 0, 0);
 
@@ -59,7 +60,7 @@ describe('InfluxDB 1.6.7 over the v1 write API', () => {
     // Whole numbers are floats, so the field type never changes with the value.
     const [types] = await influx.query('SHOW FIELD KEYS FROM traffic', 'city');
     expect(types!.values).toEqual([['vehicle_count', 'float']]);
-    expect(gw.gateway.health().influx).toMatchObject({ state: 'ok', backlog: 0, written: 5, dropped: 0, deadLettered: 0 });
+    expect(influxHealth(gw.gateway)).toMatchObject({ state: 'ok', backlog: 0, written: 5, dropped: 0, deadLettered: 0 });
   });
 
   it('loses nothing and duplicates nothing across an outage of the server', async () => {
@@ -70,13 +71,13 @@ describe('InfluxDB 1.6.7 over the v1 write API', () => {
       for (let i = 0; i < count; i++, n++) running.gateway.pipeline.publish([{ device: 'pump-1', domain: 'water', metric: 'flow', value: n * 0.25, ts: T0 + n, quality: 'good' }]);
     };
     publish(200);
-    await waitFor(() => (running.gateway.health().influx!.written >= 200 ? true : undefined), { what: 'the first 200 written' });
+    await waitFor(() => (influxHealth(running.gateway)!.written >= 200 ? true : undefined), { what: 'the first 200 written' });
 
     await influx.stop();
     publish(300);
-    await waitFor(() => (running.gateway.health().influx!.state === 'unreachable' ? true : undefined), { what: 'the outage noticed' });
+    await waitFor(() => (influxHealth(running.gateway)!.state === 'unreachable' ? true : undefined), { what: 'the outage noticed' });
     publish(300);
-    expect(running.gateway.health().influx!.backlog).toBeGreaterThan(0);
+    expect(influxHealth(running.gateway)!.backlog).toBeGreaterThan(0);
 
     influx = await startInfluxDb1({ port: influx.port, dataDir: influx.dataDir });
     publish(200);
@@ -87,7 +88,7 @@ describe('InfluxDB 1.6.7 over the v1 write API', () => {
     expect(values).toHaveLength(1000);
     expect(values.map((row) => row[0])).toEqual(Array.from({ length: 1000 }, (_, i) => T0 + i));
     expect(values.map((row) => row[1])).toEqual(Array.from({ length: 1000 }, (_, i) => i * 0.25));
-    expect(running.gateway.health().influx).toMatchObject({ state: 'ok', backlog: 0, dropped: 0 });
+    expect(influxHealth(running.gateway)).toMatchObject({ state: 'ok', backlog: 0, dropped: 0 });
     expect(running.logs.filter((line) => line.includes('InfluxDB unreachable'))).toHaveLength(1);
   });
 
@@ -95,7 +96,7 @@ describe('InfluxDB 1.6.7 over the v1 write API', () => {
     gw = await startGateway(`site: lab\n${influxSection([`url: ${influx.url}`, 'api: v1', 'database: conflicts', 'create_database: true'])}`);
     const point = (i: number, value: number | string): Reading => ({ device: 'pump-2', domain: 'water', metric: 'level', value, ts: T0 + i, quality: 'good' });
     gw.gateway.pipeline.publish([point(0, 1.5)]);
-    await waitFor(() => (gw!.gateway.health().influx!.written === 1 ? true : undefined), { what: 'the first float written' });
+    await waitFor(() => (influxHealth(gw!.gateway)!.written === 1 ? true : undefined), { what: 'the first float written' });
     gw.gateway.pipeline.publish([point(1, 2.5), point(2, 'sensor fault'), point(3, 3.5)]);
     gw.gateway.pipeline.publish([point(4, 4.5)]);
     const levels = await waitFor(async () => {
@@ -104,7 +105,7 @@ describe('InfluxDB 1.6.7 over the v1 write API', () => {
     }, { what: 'the good points around the bad one' });
     expect(levels).toEqual([[T0, 1.5], [T0 + 1, 2.5], [T0 + 3, 3.5], [T0 + 4, 4.5]]);
     // InfluxDB 1.x writes the good points of a partial write at once: the forwarder may still be isolating the bad one.
-    const health = await waitFor(() => (gw!.gateway.health().influx!.backlog === 0 ? gw!.gateway.health().influx : undefined), { what: 'the batch isolated and committed' });
+    const health = await waitFor(() => (influxHealth(gw!.gateway)!.backlog === 0 ? influxHealth(gw!.gateway) : undefined), { what: 'the batch isolated and committed' });
     expect(health).toMatchObject({ deadLettered: 1, backlog: 0, state: 'ok' });
     const deadLetters = readFileSync(join(gw.dir, 'data', 'influx', 'dead-letter.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { status: number; reason: string; line: string });
     expect(deadLetters).toHaveLength(1);
@@ -137,7 +138,7 @@ describe('VictoriaMetrics over the v2 write API', () => {
     expect(byName.water_pump_running).toMatchObject({ values: [1], timestamps: [T0] });
     expect(byName.traffic_vehicle_count).toMatchObject({ metric: { device: 'loop-a12', lane: 'northbound', zone: 'centre', site: 'lab' }, values: [18234], timestamps: [T0] });
     expect(byName.energy_active_power).toMatchObject({ metric: { device: 'feeder-7', site: 'lab' }, values: [-214.75], timestamps: [T0] });
-    expect(gw.gateway.health().influx).toMatchObject({ state: 'ok', backlog: 0, written: 5 });
+    expect(influxHealth(gw.gateway)).toMatchObject({ state: 'ok', backlog: 0, written: 5 });
   });
 });
 
@@ -149,8 +150,8 @@ describe('buffer limit while InfluxDB is unreachable', () => {
       for (let i = 0; i < 100; i++) {
         gw.gateway.pipeline.publish(Array.from({ length: 50 }, (_, j) => ({ device: 'meter-9', domain: 'energy', metric: 'voltage_l1', value: 230 + j / 100, ts: T0 + i * 50 + j, quality: 'good' as const })));
       }
-      await waitFor(() => (gw.gateway.health().influx!.state === 'unreachable' ? true : undefined), { what: 'the unreachable server noticed' });
-      const health = gw.gateway.health().influx!;
+      await waitFor(() => (influxHealth(gw.gateway)!.state === 'unreachable' ? true : undefined), { what: 'the unreachable server noticed' });
+      const health = influxHealth(gw.gateway)!;
       expect(health.dropped).toBeGreaterThan(0);
       expect(health.backlog + health.dropped).toBe(5000);
       expect(health.backlogBytes).toBeLessThanOrEqual(64 * 1024);
@@ -179,7 +180,7 @@ describe('a v2 writer pointed at InfluxDB 1.6.7', () => {
     const gw = await startGateway(`site: lab\n${influxSection([`url: ${influx.url}`, 'api: v2', 'org: o', 'bucket: b'])}`);
     try {
       gw.gateway.pipeline.publish(districtReadings(T0));
-      const health = await waitFor(() => (gw.gateway.health().influx!.state === 'misconfigured' ? gw.gateway.health().influx : undefined), { what: 'the missing endpoint noticed' });
+      const health = await waitFor(() => (influxHealth(gw.gateway)!.state === 'misconfigured' ? influxHealth(gw.gateway) : undefined), { what: 'the missing endpoint noticed' });
       expect(health).toMatchObject({ backlog: 5, written: 0 });
       expect(health!.lastError).toMatch(/use api: v1/);
     } finally {

@@ -1,0 +1,31 @@
+import { resolveFiles } from '../config/files.js';
+import type { SinkKind } from '../services/sink-kind.js';
+import { Bridge } from './bridge.js';
+import { bridgeSchema, type BridgeConfig } from './config.js';
+
+/** Store-and-forward to the city platform's central broker, and commands back down. See README.md. */
+export const bridgeKind: SinkKind<BridgeConfig> = {
+  name: 'bridge',
+  schema: bridgeSchema,
+  takes: 'broker',
+  essential: false,
+  resolve: (config, ctx) => resolveFiles(config, 'bridge', ctx),
+  start: async (config, env) => {
+    const bridge = await Bridge.start(config, {
+      broker: env.broker,
+      topics: env.topics,
+      dataDir: env.dataDir,
+      resolvePath: (path) => path, // made absolute by resolve
+      mayRouteDown: env.mayRouteDown,
+      log: env.log,
+    });
+    return {
+      health: () => bridge.health(),
+      // The bridge sends the last words (offline statuses) once they have gone through the broker.
+      stop: async () => {
+        await env.broker.drain();
+        await bridge.close();
+      },
+    };
+  },
+};
