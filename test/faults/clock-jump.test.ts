@@ -7,17 +7,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fakeClock, fakeTimeAvailable } from '../peers/faketime.js';
+import { fakeClock } from '../peers/faketime.js';
 import { startInfluxDb1, type InfluxDb1 } from '../peers/influxdb.js';
 import { mosquittoSub, type MosquittoSub } from '../peers/mosquitto-sub.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { spawnGateway, type GatewayProcess } from '../support/gateway-process.js';
-import { influxV1Section } from '../support/influx-section.js';
+import { influxV1Section, simulatedFeederSections } from '../support/config-sections.js';
 
 const HOUR = 3_600_000;
 const POLL_MS = 200;
 
-describe.skipIf(!fakeTimeAvailable)('the wall clock jumping an hour forward and back (needs Debian faketime)', () => {
+describe('the wall clock jumping an hour forward and back (libfaketime)', () => {
   let dir = '';
   let influx: InfluxDb1;
   let gateway: GatewayProcess | undefined;
@@ -45,11 +45,7 @@ data_dir: ${join(dir, 'data')}
 mqtt:
   listeners: [{ host: 127.0.0.1, port: ${mqttPort} }]
 profiles_dir: ${resolve('config', 'profiles')}
-simulator:
-  slaves: [{ model: energy-meter, port: ${slavePort}, profile: sim-energy-meter, seed: 5 }]
-devices:
-  - { name: feeder-1, driver: modbus-tcp, host: 127.0.0.1, port: ${slavePort}, profile: sim-energy-meter, poll_interval: ${POLL_MS}ms, timeout: 1s }
-rules:
+${simulatedFeederSections(slavePort, { pollMs: POLL_MS, seed: 5 })}rules:
   - { name: feeder-silent, match: { device: feeder-1, metric: frequency }, stale: 5s }
   - { name: feeder-down, offline: true, for: 2s }
   - { name: frequency-swing, match: { metric: frequency }, rate: { above: 1000, per: 10s } }

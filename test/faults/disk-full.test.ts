@@ -15,7 +15,7 @@ import { freePort, waitFor } from '../peers/net.js';
 import { stopChild } from '../peers/process.js';
 import { spawnGateway, type GatewayProcess } from '../support/gateway-process.js';
 import { canMountTmpfs, fillDisk, mountTmpfs, unmountTmpfs } from '../support/tmpfs.js';
-import { influxV1Section } from '../support/influx-section.js';
+import { influxV1Section } from '../support/config-sections.js';
 
 const METRICS = 200;
 const TOPIC = 'city/lab/ingest/water/gauge-4';

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { mosquittoSub } from '../peers/mosquitto-sub.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { outageLab } from '../support/outage-lab.js';
-import { influxV1Section } from '../support/influx-section.js';
+import { influxV1Section, simulatedFeederSections } from '../support/config-sections.js';
 
 const POLL_MS = 100;
 
@@ -29,11 +29,7 @@ data_dir: ${join(lab.dir, 'data')}
 mqtt:
   listeners: [{ host: 127.0.0.1, port: ${mqttPort} }]
 profiles_dir: ${resolve('config', 'profiles')}
-simulator:
-  slaves: [{ model: energy-meter, port: ${slavePort}, profile: sim-energy-meter, seed: 5 }]
-devices:
-  - { name: feeder-1, driver: modbus-tcp, host: 127.0.0.1, port: ${slavePort}, profile: sim-energy-meter, poll_interval: ${POLL_MS}ms, timeout: 1s }
-${influxV1Section(lab.influx.url, { timeout: '1s', retry_max: '500ms' })}`,
+${simulatedFeederSections(slavePort, { pollMs: POLL_MS, seed: 5 })}${influxV1Section(lab.influx.url, { timeout: '1s', retry_max: '500ms' })}`,
     );
     const gateway = await lab.spawn(config);
     const sub = mosquittoSub({ port: mqttPort, topic: 'city/lab/energy/feeder-1/+' });

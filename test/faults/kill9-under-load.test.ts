@@ -12,7 +12,7 @@ import { hashPassword } from '../../gateway/broker/password.js';
 import { mosquittoSub } from '../peers/mosquitto-sub.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { outageLab } from '../support/outage-lab.js';
-import { influxV1Section } from '../support/influx-section.js';
+import { influxV1Section, simulatedFeederSections } from '../support/config-sections.js';
 
 const ROUNDS = 4;
 const WINDOW = 20;
@@ -39,11 +39,7 @@ mqtt:
   users:
     - { username: loader, role: device, devices: ["load-*"], password_hash: "${await hashPassword('loader-pass', { ln: 10 })}" }
   limits: { publish_rate: 100000, publish_burst: 100000 }
-simulator:
-  slaves: [{ model: energy-meter, port: ${slavePort}, profile: sim-energy-meter, seed: 11 }]
-devices:
-  - { name: feeder-1, driver: modbus-tcp, host: 127.0.0.1, port: ${slavePort}, profile: sim-energy-meter, poll_interval: 200ms, timeout: 1s }
-${influxV1Section(lab.influx.url)}`,
+${simulatedFeederSections(slavePort, { pollMs: 200, seed: 11 })}${influxV1Section(lab.influx.url)}`,
     );
 
     let gateway = await lab.spawn(config);

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { mosquittoSub } from '../peers/mosquitto-sub.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { outageLab } from '../support/outage-lab.js';
-import { influxV1Section } from '../support/influx-section.js';
+import { influxV1Section, simulatedFeederSections } from '../support/config-sections.js';
 
 describe('a kill -9 of the gateway during an InfluxDB outage', () => {
   const lab = outageLab('gw-power-cut-');
@@ -25,11 +25,7 @@ describe('a kill -9 of the gateway during an InfluxDB outage', () => {
 mqtt:
   listeners: [{ host: 127.0.0.1, port: ${mqttPort} }]
 profiles_dir: ${resolve('config', 'profiles')}
-simulator:
-  slaves: [{ model: energy-meter, port: ${slavePort}, profile: sim-energy-meter, seed: 3 }]
-devices:
-  - { name: feeder-1, driver: modbus-tcp, host: 127.0.0.1, port: ${slavePort}, profile: sim-energy-meter, poll_interval: 50ms, timeout: 1s }
-${influxV1Section(lab.influx.url)}`,
+${simulatedFeederSections(slavePort, { pollMs: 50, seed: 3 })}${influxV1Section(lab.influx.url)}`,
     );
     await lab.influx.stop(); // the outage starts before the gateway does
 

@@ -9,7 +9,7 @@ import { hashPassword } from '../../gateway/broker/password.js';
 import { mosquittoPub } from '../peers/mosquitto-pub.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { outageLab } from '../support/outage-lab.js';
-import { influxV1Section } from '../support/influx-section.js';
+import { influxV1Section } from '../support/config-sections.js';
 
 describe('kill -9 after PUBACK', () => {
   const lab = outageLab('gw-ingest-kill-');

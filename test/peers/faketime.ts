@@ -14,9 +14,9 @@ export interface FakeClock {
   set(offset: string): void;
 }
 
-export const fakeTimeAvailable = existsSync(LIBRARY);
-
+/** Debian's faketime, which scripts/install-peers.sh (the start of `npm test`) installs like every other peer. */
 export function fakeClock(dir: string): FakeClock {
+  if (!existsSync(LIBRARY)) throw new Error(`no ${LIBRARY}: install Debian's faketime (bash scripts/install-peers.sh)`);
   const file = join(dir, 'faketime');
   writeFileSync(file, '+0\n');
   return {
