@@ -280,9 +280,15 @@ describe('notification dispatcher', () => {
 
   it('sheds the least severe first, and delivers critical alerts first once the receiver is back', async () => {
     let open = false;
+    // The receiver comes back only after refusing one more request: one already on its way when the backlog was
+    // queued is answered 503 too, rather than racing the switch.
+    let openAfterNextRefusal = false;
     const accepted: string[] = [];
     const receiver = await webhookReceiver((res) => {
-      if (!open) return status(503, 'maintenance')(res);
+      if (!open) {
+        if (openAfterNextRefusal) open = true;
+        return status(503, 'maintenance')(res);
+      }
       accepted.push((JSON.parse(receiver.received.at(-1)!.body) as AlertEvent).device);
       status(204)(res);
     });
@@ -295,7 +301,7 @@ describe('notification dispatcher', () => {
     // Seven do not fit in five and a half: the two info ones go, the oldest first.
     expect(d.stats()['duty-webhook']).toMatchObject({ queued: 5, dropped: 2, queued_by_severity: { critical: 3, warning: 2, info: 0 } });
 
-    open = true;
+    openAfterNextRefusal = true;
     // The receiver answers before the dispatcher notes the delivery: wait for both.
     await waitFor(() => (accepted.length === 5 && d.stats()['duty-webhook']!.delivered === 5 ? true : undefined), { what: 'the backlog delivered' });
     expect(accepted).toEqual(['pump-3', 'pump-6', 'pump-7', 'pump-1', 'pump-4']);
