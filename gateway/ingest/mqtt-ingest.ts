@@ -14,7 +14,10 @@ export interface IngestContext {
   readonly declared: readonly MqttDeviceConfig[];
   /** Devices the gateway polls itself: a field device may not publish under their names. */
   readonly polled: ReadonlySet<string>;
-  /** Hands readings to the pipeline; the promise settles once they are durable (see Pipeline.publishDurably). */
+  /**
+   * Hands readings to the pipeline. With `durably`, the promise settles once they are durable (see
+   * Pipeline.publishDurably); otherwise a promise means the pipeline is behind and settles once it caught up.
+   */
   readonly publish: (readings: Reading[], durably: boolean) => void | Promise<void>;
   readonly statuses: StatusBoard;
   /** Tells a client why its publish was refused, on its error topic. */
@@ -152,7 +155,8 @@ export class MqttIngest {
       if (!devices) this.fed.set(client, (devices = new Set()));
       devices.add(device);
     }
-    if (this.ctx.statuses.get(device)?.state !== 'online') this.ctx.statuses.report({ device, state: 'online', ts: now });
+    // `now` is monotonic (silence is a duration); a status carries the wall clock like every contract timestamp.
+    if (this.ctx.statuses.get(device)?.state !== 'online') this.ctx.statuses.report({ device, state: 'online', ts: Date.now() });
   }
 
   private markStale(now: number): void {

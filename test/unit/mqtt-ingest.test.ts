@@ -66,6 +66,15 @@ describe('MqttIngest', () => {
     expect(ingest.onPublish(client('c1'), 'city/lab/command/x/y', Buffer.from('{}'), 0)).toBeUndefined();
   });
 
+  it('stamps the online status with the wall clock (epoch ms), as the contract says', async () => {
+    const { ingest, changes } = setup();
+    const before = Date.now();
+    await ingest.onPublish(client('c1'), 'city/lab/ingest/water/lora-1', Buffer.from('{"x": 1}'), 0);
+    expect(changes[0]).toMatchObject({ device: 'lora-1', state: 'online' });
+    expect(changes[0]!.ts).toBeGreaterThanOrEqual(before);
+    expect(changes[0]!.ts).toBeLessThanOrEqual(Date.now());
+  });
+
   it('keeps a device online while any of its connections lives', async () => {
     const { ingest, changes } = setup();
     const [a, b] = [client('a'), client('b')];
