@@ -5,6 +5,12 @@ import type { Logger } from '../gateway/util/log.js';
 export interface DriverContext {
   readonly log: Logger;
   emit(readings: readonly Reading[]): void;
+  /**
+   * Undefined while the gateway keeps up; while it is behind, a promise that settles once it caught up. A driver that
+   * can wait (a poller) starts its next cycle only then; one that cannot (a serial line streaming a few lines a
+   * second) need not ask. A context without it (a test rig) never holds a driver back.
+   */
+  behind?(): Promise<void> | undefined;
   status(status: DeviceStatus): void;
 }
 

@@ -64,6 +64,8 @@ export class Gateway {
   private readonly supervisor: Supervisor;
   private readonly ingest: MqttIngest;
   private broker: Broker | undefined;
+  /** Made with the broker, so outputs that start before the pipeline (the bridge) can tap its readings. */
+  private readingPublisher: ReadingPublisher | undefined;
   private alerting: Alerting | undefined;
   private notifications: SwitchingDispatch | undefined;
   private readonly watcher: ConfigWatcher;
@@ -84,7 +86,7 @@ export class Gateway {
   ) {
     this.current = config;
     this.topics = new Topics(config.mqtt.prefix, config.site);
-    this.pipeline = new Pipeline(config.pipeline.queue_size, log.child('pipeline'));
+    this.pipeline = new Pipeline({ maxQueueBytes: config.pipeline.max_queue }, log.child('pipeline'));
     this.statuses = new StatusBoard(log.child('devices'));
     this.authenticator = new Authenticator({ users: config.mqtt.users, allowAnonymous: config.mqtt.allow_anonymous, anonymousRole: config.mqtt.anonymous_role });
     this.ingest = this.createIngest();
@@ -170,6 +172,7 @@ export class Gateway {
             },
             log.child('mqtt'),
           );
+          this.readingPublisher = new ReadingPublisher(this.broker, this.topics);
         },
         stop: () => this.broker?.close(),
       }),
@@ -188,7 +191,7 @@ export class Gateway {
       }),
       // First consumer: a reading is judged by the rules before it is even published.
       service('alerts', { start: () => this.startAlerting(this.requireBroker()) }),
-      service('mqtt-publisher', { essential: true, start: () => this.pipeline.attach(new ReadingPublisher(this.requireBroker(), this.topics)) }),
+      service('mqtt-publisher', { essential: true, start: () => this.pipeline.attach(this.requireReadingPublisher()) }),
     );
     // The durable buffer is among them: QoS 1 ingest is acknowledged once readings are in it, so nothing may listen before.
     parts.push(...this.sinkServices('readings', acl));
@@ -227,6 +230,7 @@ export class Gateway {
             driver.start({
               log: log.child(driver.name),
               emit: (readings) => this.pipeline.publish(readings),
+              behind: () => this.pipeline.caughtUp(),
               status: (status) => this.statuses.report(status),
             }),
           stop: () => driver.stop(),
@@ -254,6 +258,7 @@ export class Gateway {
               dataDir: config.data_dir,
               topics: this.topics,
               broker: this.requireBroker(),
+              readings: this.requireReadingPublisher(),
               mayRouteDown: (topic) => acl.mayPublish(upstream, topic),
               log: log.child(kind.name),
             });
@@ -269,6 +274,11 @@ export class Gateway {
   private requireBroker(): Broker {
     if (!this.broker) throw new Error('the broker is not running');
     return this.broker;
+  }
+
+  private requireReadingPublisher(): ReadingPublisher {
+    if (!this.readingPublisher) throw new Error('the broker is not running');
+    return this.readingPublisher;
   }
 
   private async startAlerting(broker: Broker): Promise<void> {
@@ -364,7 +374,11 @@ export class Gateway {
       limits: { maxMetrics: limits.max_metrics, maxStringLength: limits.max_string, maxFutureMs: limits.max_future, maxAgeMs: limits.max_age },
       declared: mqttDevices(config),
       polled: polledDevices(config),
-      publish: (readings, durably) => (durably ? this.pipeline.publishDurably(readings) : this.pipeline.publish(readings)),
+      publish: (readings, durably) => {
+        if (durably) return this.pipeline.publishDurably(readings);
+        this.pipeline.publish(readings);
+        return this.pipeline.caughtUp();
+      },
       statuses: this.statuses,
       tell: (clientId, topic, reasons) => this.broker?.tellClient(clientId, topic, reasons),
       log: this.log.child('ingest'),

@@ -28,6 +28,8 @@ export interface PollerStats {
   malformed: number;
   /** Polls that started late because the previous one (or the link) took longer than the interval. */
   overruns: number;
+  /** Polls after which the next waited because the gateway was behind (backpressure). */
+  heldBack: number;
 }
 
 /**
@@ -44,7 +46,7 @@ export class DevicePoller {
   private nextDue = 0;
   private readonly tags: Readonly<Record<string, string>> | undefined;
   private readonly pointErrors = new Map<string, string>();
-  readonly stats: PollerStats = { polls: 0, failedPolls: 0, requests: 0, malformed: 0, overruns: 0 };
+  readonly stats: PollerStats = { polls: 0, failedPolls: 0, requests: 0, malformed: 0, overruns: 0, heldBack: 0 };
 
   constructor(
     private readonly device: PolledDevice,
@@ -130,6 +132,12 @@ export class DevicePoller {
     }
     if (readings.length) this.ctx.emit(readings);
     this.ctx.status({ device: this.device.name, state: 'online', ts: Date.now(), ...this.pointErrorSummary() });
+    const behind = this.ctx.behind?.();
+    if (behind) {
+      // The gateway cannot take more yet: the next poll waits (and counts as an overrun if it is late).
+      this.stats.heldBack++;
+      await behind;
+    }
     return true;
   }
 

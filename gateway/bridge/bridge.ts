@@ -61,7 +61,7 @@ export class Bridge {
     const queue = SegmentQueue.open(join(ctx.dataDir, 'bridge'), queueOptions(config.buffer), log);
     let intake: LocalIntake;
     try {
-      intake = await LocalIntake.start(ctx.broker, forwardRoutes(ctx.topics, config.forward), queue, map, log);
+      intake = await LocalIntake.start(ctx.broker, ctx.readings, forwardRoutes(ctx.topics, config.forward), queue, map, log);
     } catch (error) {
       await queue.close();
       throw error;

@@ -1,3 +1,4 @@
+import type { ReadingTaps } from '../broker/reading-publisher.js';
 import type { Topics } from '../contract/topics.js';
 import type { Logger } from '../util/log.js';
 
@@ -7,6 +8,8 @@ export interface BridgeContext {
     publish(topic: string, payload: string | Buffer, qos: 0 | 1, retain: boolean): Promise<void>;
     subscribe(filter: string, handler: (topic: string, payload: Buffer) => void): Promise<() => Promise<void>>;
   };
+  /** Readings as the MQTT publisher encodes them: taken from there, not through a subscription, to share the encoding. */
+  readonly readings: ReadingTaps;
   /** The local root. */
   readonly topics: Topics;
   /** The queue lives in `${dataDir}/bridge`. */

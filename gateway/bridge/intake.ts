@@ -10,8 +10,8 @@ const LOG_INTERVAL_MS = 60_000;
 const MAX_LINES_PER_APPEND = 1000;
 
 /**
- * The local side of the bridge: subscribes in-process to the forwarded classes and appends each message to the
- * durable queue as one record. Readings arrive at tens of thousands per second, so the records of one tick go to
+ * The local side of the bridge: takes readings from the MQTT publisher as it encodes them, subscribes in-process to
+ * the other forwarded classes, and appends each message to the durable queue as one record. Readings arrive at tens of thousands per second, so the records of one tick go to
  * the queue in one append (one write, one fsync with `fsync: always`).
  */
 export class LocalIntake {
@@ -32,10 +32,18 @@ export class LocalIntake {
     this.limiter = new LogLimiter(log, LOG_INTERVAL_MS);
   }
 
-  static async start(broker: BridgeContext['broker'], routes: readonly ForwardRoute[], queue: SegmentQueue, map: TopicMap, log: Logger): Promise<LocalIntake> {
+  static async start(broker: BridgeContext['broker'], readings: BridgeContext['readings'], routes: readonly ForwardRoute[], queue: SegmentQueue, map: TopicMap, log: Logger): Promise<LocalIntake> {
     const intake = new LocalIntake(queue, map, log);
     try {
       for (const route of routes) {
+        if (route.forwardClass === 'readings') {
+          // Tens of thousands a second: taken as the MQTT publisher encoded them, with no routing through the broker.
+          const untap = readings.tap((messages) => {
+            for (const { topic, payload } of messages) intake.take(map.suffixOf(topic), payload, false);
+          });
+          intake.unsubscribes.push(async () => void untap());
+          continue;
+        }
         intake.unsubscribes.push(
           await broker.subscribe(route.filter, (topic, payload) => {
             if (route.accepts(topic)) intake.take(map.suffixOf(topic), payload, route.retain);
@@ -59,7 +67,7 @@ export class LocalIntake {
     await this.lastAppend;
   }
 
-  private take(suffix: string, payload: Buffer, retain: boolean): void {
+  private take(suffix: string, payload: Buffer | string, retain: boolean): void {
     this.pending.push(encodeRecord(suffix, payload, retain));
     if (this.pending.length >= MAX_LINES_PER_APPEND) {
       clearImmediate(this.flushTimer);

@@ -13,6 +13,7 @@ export const bridgeKind: SinkKind<BridgeConfig> = {
   start: async (config, env) => {
     const bridge = await Bridge.start(config, {
       broker: env.broker,
+      readings: env.readings,
       topics: env.topics,
       dataDir: env.dataDir,
       resolvePath: (path) => path, // made absolute by resolve

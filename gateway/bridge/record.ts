@@ -19,8 +19,13 @@ export interface BufferedMessage {
 
 const NEWLINE = 10;
 
-export function encodeRecord(topic: string, payload: Buffer, retain: boolean): string {
+/** A payload given as a string is sent as its UTF-8 bytes (the gateway's own JSON). */
+export function encodeRecord(topic: string, payload: Buffer | string, retain: boolean): string {
   const flag = retain ? 'R' : '-';
+  if (typeof payload === 'string') {
+    if (!payload.includes('\n') && !topic.includes('\n')) return `${flag}t ${topic.length} ${topic} ${payload}`;
+    payload = Buffer.from(payload);
+  }
   if (payload.indexOf(NEWLINE) === -1 && !topic.includes('\n') && isUtf8(payload)) {
     return `${flag}t ${topic.length} ${topic} ${payload.toString('utf8')}`;
   }

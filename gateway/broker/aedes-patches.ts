@@ -4,6 +4,8 @@
  * test/integration/mqtt-limits.test.ts fail if an upgrade moves one.
  */
 import type { Aedes, Client, PublishPacket } from 'aedes';
+import type { Duplex } from 'node:stream';
+import { coalesceWritesPerTurn } from '../util/write-coalescing.js';
 import { filterWithin } from './acl.js';
 
 /** CONNACK, return code 0x01: unacceptable protocol level. */
@@ -85,12 +87,15 @@ export function deliverOncePerMessage(client: Client): void {
   inner.duplicates = new Proxy<Record<string, number>>({}, { get: () => undefined, set: () => true, deleteProperty: () => true });
   const writeQoS0 = inner.deliver0;
   const writeQoS = inner.deliverQoS;
+  // A burst of readings reaches each subscriber in one socket write per turn of the event loop.
+  const writeInOne = coalesceWritesPerTurn(client.conn as Duplex);
   let lastId: string | undefined;
   let lastCounter: number | undefined;
   const deliver: Deliver = (packet, done) => {
     if (packet.brokerId !== undefined && packet.brokerId === lastId && packet.brokerCounter === lastCounter) return void setImmediate(done);
     lastId = packet.brokerId;
     lastCounter = packet.brokerCounter;
+    writeInOne();
     const qos = Math.min(packet.qos, grantedQos(inner.subscriptions, packet.topic, packet.qos)) as PublishPacket['qos'];
     if (qos === 0) return writeQoS0(packet, done);
     writeQoS(qos === packet.qos ? packet : { ...packet, qos }, done);
@@ -98,6 +103,43 @@ export function deliverOncePerMessage(client: Client): void {
   // Read by aedes when a subscription is added (and for retained messages), so every path comes through here.
   inner.deliver0 = deliver;
   inner.deliverQoS = deliver;
+}
+
+/**
+ * Tells whether any subscription — a client's or the gateway's own — matches a topic, so the broker can skip encoding
+ * and routing a message nobody would receive (readings nobody watches). Answers are cached per topic until the next
+ * subscribe or unsubscribe. Relies on aedes routing every subscription through `aedes.subscribe`/`unsubscribe` into
+ * mqemitter, whose Qlobber (`mq._matcher`) it asks. A removal lands in the matcher a tick after it is announced, so
+ * a stale answer can only be "yes": a message then goes to aedes for nobody, never the other way round.
+ */
+export function subscriptionIndex(aedes: Aedes): { hasSubscriber(topic: string): boolean } {
+  type Change = (topic: string, func: unknown, done?: () => void) => void;
+  const internals = aedes as unknown as { subscribe: Change; unsubscribe: Change; mq: { _matcher: { match(topic: string): unknown[] } } };
+  const matcher = internals.mq._matcher;
+  const cache = new Map<string, boolean>();
+  const subscribe = internals.subscribe.bind(aedes);
+  const unsubscribe = internals.unsubscribe.bind(aedes);
+  internals.subscribe = (topic, func, done) => {
+    cache.clear();
+    subscribe(topic, func, done);
+  };
+  internals.unsubscribe = (topic, func, done) =>
+    unsubscribe(topic, func, () => {
+      cache.clear();
+      done?.();
+    });
+  return {
+    hasSubscriber(topic) {
+      let known = cache.get(topic);
+      if (known === undefined) {
+        // Bounded: topics are few (one per series), but a cache must not grow without end.
+        if (cache.size >= 100_000) cache.clear();
+        known = matcher.match(topic).length > 0;
+        cache.set(topic, known);
+      }
+      return known;
+    },
+  };
 }
 
 /** The highest QoS granted to a subscription matching the topic (`fallback` when none does). */

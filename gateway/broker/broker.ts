@@ -5,7 +5,7 @@ import type { Topics } from '../contract/topics.js';
 import type { Logger } from '../util/log.js';
 import { LogLimiter } from '../util/log-limiter.js';
 import type { Acl, Identity } from './acl.js';
-import { answerUnsupportedProtocol, capPacketSize, deliverOncePerMessage, publishNothingMarked, topicMatches } from './aedes-patches.js';
+import { answerUnsupportedProtocol, capPacketSize, deliverOncePerMessage, publishNothingMarked, subscriptionIndex, topicMatches } from './aedes-patches.js';
 import type { Authenticator } from './authenticator.js';
 import type { ListenerConfig, MqttConfig } from './config.js';
 import { openListeners, type BoundListener, type ConnectionOrigin, type OpenListener } from './listeners.js';
@@ -39,8 +39,9 @@ export interface ClientInfo {
 
 /**
  * Sees every publish a client makes once it is allowed. A returned promise holds back the client's acknowledgement
- * (PUBACK) until it settles — that is how a QoS 1 ingest is acknowledged only once its readings are durable; a
- * rejection closes the connection unacknowledged, so the client sends it again. `'refused'`: the publish is
+ * (PUBACK) and the reading of its next packets until it settles — that is how a QoS 1 ingest is acknowledged only
+ * once its readings are durable, and how a gateway that is behind slows its senders down; a rejection of a QoS 1/2
+ * publish closes the connection unacknowledged, so the client sends it again. `'refused'`: the publish is
  * acknowledged but reaches no subscriber (a payload the handler refused).
  */
 export type ClientPublishHandler = (client: ClientInfo, topic: string, payload: Buffer, qos: 0 | 1 | 2) => void | 'refused' | Promise<void>;
@@ -70,6 +71,18 @@ const REFUSAL_LOG_INTERVAL_MS = 10_000;
 /** Room beside the payload in a PUBLISH: a topic of up to 64 KB, its length, the packet id. */
 const PACKET_OVERHEAD_BYTES = 65_536 + 4;
 
+/** A message the gateway publishes at QoS 0, not retained (a reading). */
+export interface OutgoingMessage {
+  readonly topic: string;
+  readonly payload: string | Buffer;
+}
+
+/**
+ * Messages aedes routes at once (its mqemitter's concurrency; aedes' default is 100). A batch of readings is routed in
+ * one pass, so each subscriber gets it in one socket write (see coalesceWritesPerTick); the pipeline bounds the batch.
+ */
+const ROUTING_CONCURRENCY = 10_000;
+
 interface Session {
   readonly info: ClientInfo;
   readonly throttle: PublishThrottle;
@@ -92,6 +105,7 @@ export class Broker {
   private readonly watchers = new Set<{ readonly filter: string; readonly watch: PublishWatcher }>();
   /** Marks a refused publish so that aedes publishes it to nobody (yet acknowledges it). */
   private readonly publishToNobody: (packet: PublishPacket) => void;
+  private readonly subscriptions: { hasSubscriber(topic: string): boolean };
   /** Internal publishes not yet settled, so close() can let them land first. */
   private inFlight = 0;
   private settled: (() => void) | undefined;
@@ -104,6 +118,7 @@ export class Broker {
     this.refusals = new LogLimiter(log, REFUSAL_LOG_INTERVAL_MS);
     this.aedes = new Aedes(this.aedesOptions());
     this.publishToNobody = publishNothingMarked(this.aedes);
+    this.subscriptions = subscriptionIndex(this.aedes);
   }
 
   /** A broker with its listeners open. */
@@ -150,6 +165,29 @@ export class Broker {
     this.inFlight++;
     return new Promise<void>((resolve, reject) => this.aedes.publish(packet, (error) => (error ? reject(error) : resolve()))).finally(() => {
       if (--this.inFlight === 0) this.settled?.();
+    });
+  }
+
+  /**
+   * Publishes many QoS 0, non-retained messages from inside the gateway (readings) and resolves once aedes has handed
+   * each to its subscribers. A message whose topic no subscription matches is skipped: it would reach nobody.
+   */
+  publishMany(messages: readonly OutgoingMessage[]): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let pending = 1;
+      const settle = (error?: Error): void => {
+        if (error) this.log.debug('internal publish failed', { error });
+        if (--pending > 0) return;
+        if (--this.inFlight === 0) this.settled?.();
+        resolve();
+      };
+      this.inFlight++;
+      for (const { topic, payload } of messages) {
+        if (!this.subscriptions.hasSubscriber(topic)) continue;
+        pending++;
+        this.aedes.publish({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false }, settle);
+      }
+      settle();
     });
   }
 
@@ -226,6 +264,7 @@ export class Broker {
     return {
       // A subscriber that stops reading is cut off after this, instead of stalling delivery to everyone.
       drainTimeout: this.opts.drainTimeoutMs,
+      concurrency: ROUTING_CONCURRENCY,
       preConnect: (client, packet, callback) => {
         // [MQTT-3.1.3-8] an empty client id requires clean session; aedes would accept it otherwise.
         if (!packet.clientId && packet.clean === false) emptyIdWithSession.add(client);
@@ -306,11 +345,12 @@ export class Broker {
         this.log.error('publish handler failed', { client: info.id, topic: packet.topic, error });
       }
       if (result === 'refused') this.publishToNobody(packet);
-      // QoS 0 has no acknowledgement to hold back.
-      if (result === undefined || result === 'refused' || packet.qos === 0) return callback(null);
+      if (result === undefined || result === 'refused') return callback(null);
+      // Until it settles aedes reads no further packet from this client: that is backpressure, at any QoS. Only a
+      // QoS 1/2 publish has an acknowledgement to withhold; a QoS 0 one goes on once the gateway has caught up.
       result.then(
         () => callback(null),
-        (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
+        (error: unknown) => callback(packet.qos === 0 ? null : error instanceof Error ? error : new Error(String(error))),
       );
     };
     if (wait === 0) return handle();

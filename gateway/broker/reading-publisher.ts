@@ -2,7 +2,21 @@ import { readingPayload, readingUnitField } from '../contract/payloads.js';
 import type { Topics } from '../contract/topics.js';
 import type { Reading } from '../model.js';
 import type { Sink } from '../pipeline/sink.js';
-import type { Broker } from './broker.js';
+import type { Broker, OutgoingMessage } from './broker.js';
+
+/** A reading as published: its contract topic and JSON payload. */
+export type ReadingMessage = OutgoingMessage & { readonly payload: string };
+
+/**
+ * Sees every reading as it is published on MQTT, encoded once, whether or not any client subscribes (the upstream
+ * bridge). A returned promise holds back the publisher's next batch: the tap's backpressure reaches the pipeline.
+ */
+export type ReadingTap = (messages: readonly ReadingMessage[]) => void | Promise<void>;
+
+export interface ReadingTaps {
+  /** Adds a tap; returns a function that removes it. */
+  tap(listener: ReadingTap): () => void;
+}
 
 interface SeriesEncoding {
   readonly topic: string;
@@ -13,25 +27,37 @@ interface SeriesEncoding {
 
 /**
  * Publishes each reading on its contract topic, `{prefix}/{site}/{domain}/{device}/{metric}`, with the payload
- * `{"value":..,"unit":..,"ts":..,"quality":..}`. Topic strings are built once per series and reused.
+ * `{"value":..,"unit":..,"ts":..,"quality":..}`. Each reading is encoded once for the broker and every tap; topic
+ * strings are built once per series and reused.
  */
-export class ReadingPublisher implements Sink {
+export class ReadingPublisher implements Sink, ReadingTaps {
   readonly name = 'mqtt';
   private readonly series = new Map<string, Map<string, SeriesEncoding>>();
+  private readonly taps = new Set<ReadingTap>();
 
   constructor(
-    private readonly broker: Broker,
+    private readonly broker: Pick<Broker, 'publishMany'>,
     private readonly topics: Topics,
   ) {}
 
+  tap(listener: ReadingTap): () => void {
+    this.taps.add(listener);
+    return () => this.taps.delete(listener);
+  }
+
   write(readings: readonly Reading[]): Promise<void> {
-    let last: Promise<void> = Promise.resolve();
-    for (const reading of readings) {
+    const messages: ReadingMessage[] = new Array<ReadingMessage>(readings.length);
+    for (let i = 0; i < readings.length; i++) {
+      const reading = readings[i]!;
       const encoding = this.encodingOf(reading);
-      last = this.broker.publish(encoding.topic, readingPayload(reading, encoding.unitField), 0, false);
+      messages[i] = { topic: encoding.topic, payload: readingPayload(reading, encoding.unitField) };
     }
-    // aedes delivers in order, so the last publish settling means the whole batch was handed to subscribers.
-    return last;
+    const settled: Promise<void>[] = [this.broker.publishMany(messages)];
+    for (const tap of this.taps) {
+      const taken = tap(messages);
+      if (taken) settled.push(taken);
+    }
+    return settled.length === 1 ? settled[0]! : Promise.all(settled).then(() => undefined);
   }
 
   private encodingOf(reading: Reading): SeriesEncoding {

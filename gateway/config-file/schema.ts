@@ -11,7 +11,11 @@ import { rulesSchema } from '../alerts/rule-config.js';
 import { mqttSchema, type MqttConfig } from '../broker/config.js';
 import { describeHost, findPortClashes } from '../config/listen-addresses.js';
 import { topicLevel } from '../config/names.js';
+import { size } from '../config/size.js';
 import { deviceKinds, sinkKinds } from '../plugins.js';
+
+/** Per consumer: about 100,000 readings, a few seconds of the heaviest ingest. */
+const DEFAULT_MAX_QUEUE = 16 * 1024 * 1024;
 
 const [firstKind, ...otherKinds] = deviceKinds;
 export const deviceSchema = z.discriminatedUnion('driver', [firstKind.schema, ...otherKinds.map((kind) => kind.schema)]);
@@ -27,10 +31,17 @@ const baseShape = {
     mqtt: mqttSchema.default(mqttSchema.parse({})),
     pipeline: z
       .strictObject({
-        /** Readings each consumer may have waiting before the oldest are dropped (counted and logged). */
-        queue_size: z.number().int().min(1).default(100_000),
+        /**
+         * Memory each consumer (MQTT, InfluxDB buffer, bridge, rules) may have waiting. Producers are held back from
+         * half of it on (backpressure); what is pushed past it regardless is dropped, oldest first, and counted.
+         */
+        max_queue: size({ min: 64 * 1024 }).default(DEFAULT_MAX_QUEUE),
+        queue_size: z
+          .unknown()
+          .refine(() => false, { message: 'queue_size (a count of readings) is gone: queues are sized in bytes now; write max_queue: 16MB' })
+          .optional(),
       })
-      .default({ queue_size: 100_000 }),
+      .default({ max_queue: DEFAULT_MAX_QUEUE }),
     /** Where the gateway keeps state that must survive a restart (buffers), relative to the config file. */
     data_dir: z.string().default('data'),
     // Here come the outputs' sections (`influx`, `bridge`; see configSchema).

@@ -1,28 +1,83 @@
 import type { Reading } from '../model.js';
 import type { Logger } from '../util/log.js';
 import type { Sink } from './sink.js';
-import { SinkQueue, type SinkQueueStats, type Taken } from './sink-queue.js';
+import { SinkQueue, type Batch, type SinkQueueStats, type Taken } from './sink-queue.js';
+
+export interface PipelineOptions {
+  /** Bytes of readings each sink may have waiting; past it the oldest are dropped (counted). */
+  readonly maxQueueBytes: number;
+}
+
+export interface PipelineStats {
+  readonly accepted: number;
+  /** Whether producers are being held back now (a sink's queue passed half its limit). */
+  readonly backpressure: boolean;
+  /** How often producers were held back since start. */
+  readonly backpressureEpisodes: number;
+  readonly sinks: SinkQueueStats[];
+}
+
+/** Memory a queued reading holds, roughly: the object, its number or string, its share of the batch array. */
+export function approxBytes(reading: Reading): number {
+  return typeof reading.value === 'string' ? 160 + 2 * reading.value.length : 160;
+}
+
+/** Readings published within one tick are handed to the sinks together, up to this many at once. */
+const MAX_BATCH = 4096;
+/** Producers are held back when a sink's queue passes this share of its limit, and let go below the second. */
+const HIGH_WATER = 0.5;
+const LOW_WATER = 0.25;
+
+interface DurableWaiter {
+  resolve(): void;
+  reject(error: Error): void;
+}
 
 /**
- * Fans every batch of readings out to all sinks. Each sink has its own bounded queue, so one slow sink
- * loses only its own oldest readings and never delays the others.
+ * Fans readings out to every sink. Readings published within one tick (one message each from a thousand devices)
+ * travel as one batch: one buffer append, one write per subscriber socket, one rule pass per batch instead of per
+ * message. Each sink has its own queue, bounded in bytes. When a sink falls behind, caughtUp() hands producers a
+ * promise to wait on — MQTT ingest stops reading the client's socket (holding its PUBACKs), pollers stretch their
+ * interval, serial ports pause — so nothing is dropped while producers can wait; only what is pushed past the limit
+ * regardless is dropped, oldest first, and counted per sink.
  */
 export class Pipeline {
   private readonly queues: SinkQueue[] = [];
   private accepted = 0;
+  /** Readings published since the last flush, for every sink; their count and bytes. */
+  private plain: (readonly Reading[])[] = [];
+  private plainCount = 0;
+  private plainBytes = 0;
+  /** The same for readings published durably. */
+  private durable: (readonly Reading[])[] = [];
+  private durableCount = 0;
+  private durableBytes = 0;
+  private durableWaiters: DurableWaiter[] = [];
+  private flushScheduled: NodeJS.Immediate | undefined;
+  private pressure: { promise: Promise<void>; release: () => void } | undefined;
+  private pressureEpisodes = 0;
 
   constructor(
-    private readonly queueSize: number,
+    private readonly opts: PipelineOptions,
     private readonly log: Logger,
   ) {}
 
   attach(sink: Sink): void {
-    this.queues.push(new SinkQueue(sink, this.queueSize, this.log));
+    this.queues.push(new SinkQueue(sink, this.opts.maxQueueBytes, this.log, () => this.checkPressure()));
   }
 
+  /** Takes readings for every sink. A producer that can wait asks caughtUp() before it produces more. */
   publish(readings: readonly Reading[]): void {
-    this.accepted += readings.length;
-    for (const queue of this.queues) queue.push(readings);
+    if (readings.length === 0) return;
+    this.plain.push(readings);
+    this.plainCount += readings.length;
+    this.plainBytes += bytesOf(readings);
+    this.scheduleFlush(this.plainCount);
+  }
+
+  /** Undefined while every sink keeps up; while one is behind, a promise that settles (never rejects) once it caught up. */
+  caughtUp(): Promise<void> | undefined {
+    return this.pressure?.promise;
   }
 
   /**
@@ -30,38 +85,30 @@ export class Pipeline {
    * every durable one holds them; resolves then, so the sender may be told they are safe. When a durable sink drops
    * or fails them it rejects and no other sink sees them: the sender, not acknowledged, sends them again, and they
    * are published (alerts, MQTT) once, when finally stored. With no durable sink it resolves at once: nothing in
-   * the gateway outlives a restart then.
+   * the gateway outlives a restart then. While the pipeline is behind it resolves only once it caught up, so the
+   * acknowledgement paces the sender.
    */
   publishDurably(readings: readonly Reading[]): Promise<void> {
-    const durable = this.queues.filter((queue) => queue.sink.durable);
-    if (durable.length === 0) {
+    if (!this.queues.some((queue) => queue.sink.durable)) {
       this.publish(readings);
-      return Promise.resolve();
+      return this.caughtUp() ?? Promise.resolve();
     }
-    return new Promise<void>((resolve, reject) => {
-      let pending = durable.length;
-      let failed = false;
-      const taken: Taken = (error) => {
-        if (failed) return;
-        if (error) {
-          failed = true;
-          reject(error);
-        } else if (--pending === 0) {
-          this.accepted += readings.length;
-          for (const queue of this.queues) if (!queue.sink.durable) queue.push(readings);
-          resolve();
-        }
-      };
-      for (const queue of durable) queue.push(readings, taken);
-    });
+    const stored = new Promise<void>((resolve, reject) => this.durableWaiters.push({ resolve, reject }));
+    this.durable.push(readings);
+    this.durableCount += readings.length;
+    this.durableBytes += bytesOf(readings);
+    this.scheduleFlush(this.durableCount);
+    const behind = this.caughtUp();
+    return behind ? stored.then(() => behind) : stored;
   }
 
-  stats(): { accepted: number; sinks: SinkQueueStats[] } {
-    return { accepted: this.accepted, sinks: this.queues.map((q) => q.stats()) };
+  stats(): PipelineStats {
+    return { accepted: this.accepted, backpressure: this.pressure !== undefined, backpressureEpisodes: this.pressureEpisodes, sinks: this.queues.map((q) => q.stats()) };
   }
 
   /** Waits until every sink has taken what was published so far, then closes the sinks. */
   async close(): Promise<void> {
+    this.flush();
     await Promise.all(this.queues.map((q) => q.idle()));
     for (const queue of this.queues) {
       try {
@@ -70,5 +117,83 @@ export class Pipeline {
         this.log.error('sink failed to close', { sink: queue.sink.name, error });
       }
     }
+    this.pressure?.release();
   }
+
+  private scheduleFlush(pending: number): void {
+    if (pending >= MAX_BATCH) {
+      clearImmediate(this.flushScheduled);
+      this.flush();
+      return;
+    }
+    this.flushScheduled ??= setImmediate(() => this.flush());
+    // A socket's whole backlog can be parsed within one tick: what waits for the flush counts already.
+    if (!this.pressure) this.checkPressure();
+  }
+
+  private flush(): void {
+    this.flushScheduled = undefined;
+    if (this.plainCount > 0) {
+      const batch = batchOf(this.plain, this.plainBytes);
+      this.plain = [];
+      this.plainCount = 0;
+      this.plainBytes = 0;
+      this.accepted += batch.readings.length;
+      for (const queue of this.queues) queue.push(batch);
+    }
+    if (this.durableCount > 0) {
+      const batch = batchOf(this.durable, this.durableBytes);
+      const waiters = this.durableWaiters;
+      this.durable = [];
+      this.durableCount = 0;
+      this.durableBytes = 0;
+      this.durableWaiters = [];
+      this.publishStored(batch, waiters);
+    }
+    this.checkPressure();
+  }
+
+  private publishStored(batch: Batch, waiters: readonly DurableWaiter[]): void {
+    const durable = this.queues.filter((queue) => queue.sink.durable);
+    let pending = durable.length;
+    let failed = false;
+    const taken: Taken = (error) => {
+      if (failed) return;
+      if (error) {
+        failed = true;
+        for (const waiter of waiters) waiter.reject(error);
+      } else if (--pending === 0) {
+        this.accepted += batch.readings.length;
+        for (const queue of this.queues) if (!queue.sink.durable) queue.push(batch);
+        for (const waiter of waiters) waiter.resolve();
+      }
+    };
+    for (const queue of durable) queue.push(batch, taken);
+  }
+
+  private checkPressure(): void {
+    let worst = 0;
+    for (const queue of this.queues) worst = Math.max(worst, queue.queuedBytes);
+    worst += this.plainBytes + this.durableBytes;
+    const limit = this.opts.maxQueueBytes;
+    if (!this.pressure && worst > limit * HIGH_WATER) {
+      let release!: () => void;
+      const promise = new Promise<void>((resolve) => (release = resolve));
+      this.pressure = { promise, release };
+      this.pressureEpisodes++;
+    } else if (this.pressure && worst <= limit * LOW_WATER) {
+      this.pressure.release();
+      this.pressure = undefined;
+    }
+  }
+}
+
+function batchOf(parts: readonly (readonly Reading[])[], bytes: number): Batch {
+  return { readings: parts.length === 1 ? parts[0]! : parts.flat(), bytes };
+}
+
+function bytesOf(readings: readonly Reading[]): number {
+  let bytes = 0;
+  for (const reading of readings) bytes += approxBytes(reading);
+  return bytes;
 }

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Broker } from '../broker/broker.js';
+import type { ReadingTaps } from '../broker/reading-publisher.js';
 import type { ConfigContext } from '../config/context.js';
 import type { Topics } from '../contract/topics.js';
 import type { Sink } from '../pipeline/sink.js';
@@ -11,6 +12,8 @@ export interface SinkEnvironment {
   readonly dataDir: string;
   readonly topics: Topics;
   readonly broker: Broker;
+  /** Every reading as published on MQTT, encoded once, whether or not a client subscribes. */
+  readonly readings: ReadingTaps;
   /** The ACL's verdict for a message arriving from upstream, published locally as an operator's would be. */
   readonly mayRouteDown: (localTopic: string) => boolean;
   readonly log: Logger;

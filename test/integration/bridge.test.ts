@@ -17,6 +17,7 @@ import { Bridge } from '../../gateway/bridge/bridge.js';
 import type { BridgeContext } from '../../gateway/bridge/context.js';
 import { bridgeSchema } from '../../gateway/bridge/config.js';
 import { Broker } from '../../gateway/broker/broker.js';
+import type { ReadingTap } from '../../gateway/broker/reading-publisher.js';
 import { Topics } from '../../gateway/contract/topics.js';
 import { createLogger } from '../../gateway/util/log.js';
 import { startMosquitto, type Mosquitto } from '../peers/mosquitto.js';
@@ -133,8 +134,18 @@ async function gatewaySide() {
   cleanups.push(() => broker.close());
   const dataDir = tempDir();
   const deniedDevices = new Set<string>();
+  // Readings reach the bridge as the gateway's MQTT publisher hands them on (a tap), everything else through the broker.
+  const taps = new Set<ReadingTap>();
+  const publish = async (topic: string, payload: string, qos: 0 | 1, retain: boolean): Promise<void> => {
+    const isReading = topic.startsWith(`${ROOT}/`) && topic.split('/').length === 5 && topics.isReading(topic);
+    if (!isReading) return broker.publish(topic, payload, qos, retain);
+    const messages = [{ topic, payload }];
+    await broker.publishMany(messages);
+    for (const tap of taps) await tap(messages);
+  };
   const ctx: BridgeContext = {
     broker,
+    readings: { tap: (listener) => (taps.add(listener), () => taps.delete(listener)) },
     topics,
     dataDir,
     resolvePath: (path) => resolve(dataDir, path),
@@ -146,7 +157,7 @@ async function gatewaySide() {
     cleanups.push(() => bridge.close());
     return bridge;
   };
-  return { broker, ctx, logLines, deniedDevices, startBridge };
+  return { broker, publish, ctx, logLines, deniedDevices, startBridge };
 }
 
 const reading = (seq: number) => JSON.stringify({ value: seq * 0.5, unit: 'm3/h', ts: 1795405973402 + seq, quality: 'good', seq });
@@ -177,7 +188,7 @@ describe('upstream bridge to a central Mosquitto', () => {
 
     // Not bridged: published first, so had any of them been forwarded it would arrive before the rest.
     for (const topic of [`${ROOT}/ingest/water/lora-1`, `${ROOT}/command/pump-1/setpoint`, `${ROOT}/clients/node-red/errors`, `${ROOT}/alerts/high/pump-1/level/ack`, `city/other-site/water/pump-1/level`]) {
-      await gw.broker.publish(topic, '{"x":1}', 1, false);
+      await gw.publish(topic, '{"x":1}', 1, false);
     }
     const alert = '{"state":"firing","severity":"critical","rule":"high","device":"pump-1","metric":"level","value":4.7}';
     const sent: [string, string][] = [
@@ -190,7 +201,7 @@ describe('upstream bridge to a central Mosquitto', () => {
     ];
     for (const [suffix, payload] of sent) {
       const retained = suffix.startsWith('status/') || suffix.startsWith('alerts/');
-      await gw.broker.publish(`${ROOT}/${suffix}`, payload, retained ? 1 : 0, retained);
+      await gw.publish(`${ROOT}/${suffix}`, payload, retained ? 1 : 0, retained);
     }
     await until(() => (received.length >= sent.length ? true : undefined), 'all six upstream');
     expect(received.map(({ topic, payload }) => [topic, payload]).sort()).toEqual(sent.map(([suffix, payload]) => [`platform/d7/${suffix}`, payload]).sort());
@@ -202,7 +213,7 @@ describe('upstream bridge to a central Mosquitto', () => {
     ]);
 
     // Resolved: the alert's retained state is cleared with an empty retained message, upstream too.
-    await gw.broker.publish(`${ROOT}/alerts/high/pump-1/level`, '', 1, true);
+    await gw.publish(`${ROOT}/alerts/high/pump-1/level`, '', 1, true);
     await until(() => (received.some((m) => m.topic === 'platform/d7/alerts/high/pump-1/level' && m.payload === '') ? true : undefined), 'the clearing upstream');
     const retainedAfter = await retainedOn(platform.port, 'platform/d7/#');
     expect(retainedAfter.map((m) => m.topic)).toEqual(['platform/d7/status/pump-1']);
@@ -219,8 +230,8 @@ describe('upstream bridge to a central Mosquitto', () => {
     const bridge = await gw.startBridge({ url: `mqtt://127.0.0.1:${platform.port}` });
     await until(() => (bridge.health().state === 'connected' ? true : undefined), 'the bridge connected');
     const topic = `${ROOT}/water/pump-1/level`;
-    for (let seq = 0; seq < 50; seq++) void gw.broker.publish(topic, reading(seq), 0, false);
-    await gw.broker.publish(`${ROOT}/status/pump-1`, '{"state":"offline","ts":2,"error":"gateway stopped"}', 1, true);
+    for (let seq = 0; seq < 50; seq++) void gw.publish(topic, reading(seq), 0, false);
+    await gw.publish(`${ROOT}/status/pump-1`, '{"state":"offline","ts":2,"error":"gateway stopped"}', 1, true);
     await bridge.close();
     expect(bridge.health()).toMatchObject({ state: 'stopped', backlog: 0, forwarded: 51 });
     await until(() => (received.length === 51 ? true : undefined), 'the last words upstream');
@@ -234,12 +245,12 @@ describe('upstream bridge to a central Mosquitto', () => {
     const gw = await gatewaySide();
     const bridge = await gw.startBridge({ url: `mqtt://127.0.0.1:${platform.port}` });
     const topic = `${ROOT}/water/pump-1/flow`;
-    await gw.broker.publish(topic, reading(-1), 0, false);
+    await gw.publish(topic, reading(-1), 0, false);
     await until(() => (received.length === 1 ? true : undefined), 'the first reading upstream');
 
     await platform.crash();
     await until(() => (bridge.health().state !== 'connected' ? true : undefined), 'the outage noticed');
-    for (let seq = 0; seq < 2000; seq++) await gw.broker.publish(topic, reading(seq), 0, false);
+    for (let seq = 0; seq < 2000; seq++) await gw.publish(topic, reading(seq), 0, false);
     await until(() => (bridge.health().backlog === 2000 ? true : undefined), '2000 readings buffered');
     expect(bridge.health().forwarded).toBe(1);
 
@@ -262,7 +273,7 @@ describe('upstream bridge to a central Mosquitto', () => {
     await until(() => (bridge.health().state === 'connected' ? true : undefined), 'the bridge connected');
     const topic = `${ROOT}/water/pump-1/flow`;
     const total = 20_000;
-    for (let seq = 0; seq < total; seq++) await gw.broker.publish(topic, reading(seq), 0, false);
+    for (let seq = 0; seq < total; seq++) await gw.publish(topic, reading(seq), 0, false);
     // Stopped while the backlog streams out: PUBACKs of the batch on the wire never come.
     await until(() => (bridge.health().forwarded >= 2000 ? true : undefined), 'forwarding under way');
     await platform.stop();
@@ -286,11 +297,11 @@ describe('upstream bridge to a central Mosquitto', () => {
     const gw = await gatewaySide();
     const bridge = await gw.startBridge({ url: `mqtt://127.0.0.1:${platform.port}`, keepalive: '1s' });
     const topic = `${ROOT}/water/pump-1/level`;
-    await gw.broker.publish(topic, reading(0), 0, false);
+    await gw.publish(topic, reading(0), 0, false);
     await until(() => (received.length === 1 ? true : undefined), 'the first reading upstream');
 
     platform.freeze();
-    for (let seq = 1; seq <= 100; seq++) await gw.broker.publish(topic, reading(seq), 0, false);
+    for (let seq = 1; seq <= 100; seq++) await gw.publish(topic, reading(seq), 0, false);
     await until(() => (/keepalive timeout/i.test(bridge.health().lastError ?? '') ? true : undefined), 'the hang noticed');
     expect(bridge.health().backlog).toBe(100);
     platform.thaw();
@@ -308,8 +319,8 @@ describe('upstream bridge to a central Mosquitto', () => {
     const url = `mqtt://127.0.0.1:${platform.port}`;
     const first = await gw.startBridge({ url });
     const topic = `${ROOT}/traffic/loop-a12/vehicle_count`;
-    for (let seq = 0; seq < 500; seq++) await gw.broker.publish(topic, reading(seq), 0, false);
-    await gw.broker.publish(`${ROOT}/status/loop-a12`, '{"state":"offline","ts":1}', 1, true);
+    for (let seq = 0; seq < 500; seq++) await gw.publish(topic, reading(seq), 0, false);
+    await gw.publish(`${ROOT}/status/loop-a12`, '{"state":"offline","ts":1}', 1, true);
     await first.close();
     expect(first.health()).toMatchObject({ state: 'stopped', backlog: 501, forwarded: 0 });
 
@@ -332,7 +343,7 @@ describe('upstream bridge to a central Mosquitto', () => {
     const topic = `${ROOT}/energy/feeder-7/active_power`;
     const total = 3000; // about 300 KB of records
     for (let seq = 0; seq < total; seq++) {
-      await gw.broker.publish(topic, reading(seq), 0, false);
+      await gw.publish(topic, reading(seq), 0, false);
       // Readings come in polls, not in one burst: let the bridge take each poll's worth.
       if (seq % 100 === 99) await new Promise(setImmediate);
     }
@@ -370,7 +381,7 @@ describe('upstream bridge to a central Mosquitto', () => {
     expect(bridge.health()).toMatchObject({ commandsDown: 1, commandsDenied: 2 });
 
     // The device answers; the result goes up, the command itself never does.
-    await gw.broker.publish(`${ROOT}/command/pump-1/setpoint/result`, '{"ok":true}', 1, false);
+    await gw.publish(`${ROOT}/command/pump-1/setpoint/result`, '{"ok":true}', 1, false);
     await until(() => (received.some((m) => m.topic.endsWith('/setpoint/result')) ? true : undefined), 'the result upstream');
     expect(received.map((m) => m.topic)).toEqual(['platform/d7/command/pump-2/reset', 'platform/d7/command/valve-9/open', 'platform/d7/command/pump-1/setpoint', 'platform/d7/command/pump-1/setpoint/result']);
     expect(gw.logLines.some((line) => line.includes('refused a command from upstream'))).toBe(true);
@@ -382,7 +393,7 @@ describe('upstream bridge to a central Mosquitto', () => {
     const gw = await gatewaySide();
     const wrong = 'not-the-Password-42';
     const bridge = await gw.startBridge({ url: `mqtt://127.0.0.1:${platform.port}`, password: wrong });
-    for (let seq = 0; seq < 10; seq++) await gw.broker.publish(`${ROOT}/water/pump-1/level`, reading(seq), 0, false);
+    for (let seq = 0; seq < 10; seq++) await gw.publish(`${ROOT}/water/pump-1/level`, reading(seq), 0, false);
     const health = await until(() => {
       const now = bridge.health();
       return now.lastError !== undefined && now.backlog === 10 ? now : undefined;
@@ -407,7 +418,7 @@ describe('upstream bridge to a central Mosquitto', () => {
     await expect(gw.startBridge({ url, ca: 'no-such-ca.pem' })).rejects.toThrow(`bridge.ca: cannot read ${join(gw.ctx.dataDir, 'no-such-ca.pem')}`);
 
     const bridge = await gw.startBridge({ url, ca: ca.ca });
-    await gw.broker.publish(`${ROOT}/water/pump-1/level`, reading(7), 0, false);
+    await gw.publish(`${ROOT}/water/pump-1/level`, reading(7), 0, false);
     await until(() => (received.length === 1 ? true : undefined), 'the reading upstream over TLS');
     expect(received[0]).toMatchObject({ topic: `${ROOT}/water/pump-1/level`, payload: reading(7) });
     expect(bridge.health()).toMatchObject({ state: 'connected', url, forwarded: 1 });

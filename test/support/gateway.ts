@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../../gateway/config-file/load.js';
 import { Gateway } from '../../gateway/gateway.js';
+import type { Sink } from '../../gateway/pipeline/sink.js';
 import { createLogger } from '../../gateway/util/log.js';
 
 export interface RunningGateway {
@@ -18,16 +19,16 @@ export interface RunningGateway {
 
 /**
  * Starts a gateway in this process from YAML text (the MQTT listener on a free port unless the YAML says otherwise),
- * with the project's profiles available under `profiles/`.
+ * with the project's profiles available under `profiles/`. `sinks` are consumers of readings besides the configured ones.
  */
-export async function startGateway(yaml: string, opts: { dir?: string } = {}): Promise<RunningGateway> {
+export async function startGateway(yaml: string, opts: { dir?: string; sinks?: readonly Sink[] } = {}): Promise<RunningGateway> {
   // A given dir is one an earlier gateway of the test ran in (a restart): its data dir is reused.
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'gw-test-'));
   if (!opts.dir) symlinkSync(resolve('config', 'profiles'), join(dir, 'profiles'));
   const file = join(dir, 'gateway.yaml');
   writeFileSync(file, yaml.includes('mqtt:') ? yaml : `${yaml}\nmqtt:\n  listeners: [{ host: 127.0.0.1, port: 0 }]\n`);
   const logs: string[] = [];
-  const gateway = new Gateway(loadConfig(file, {}), createLogger({ level: 'debug', sink: { write: (line) => logs.push(line) } }));
+  const gateway = new Gateway(loadConfig(file, {}), createLogger({ level: 'debug', sink: { write: (line) => logs.push(line) } }), opts.sinks);
   try {
     await gateway.start();
   } catch (error) {

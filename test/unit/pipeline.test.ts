@@ -1,11 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import type { Reading } from '../../gateway/model.js';
-import { Pipeline } from '../../gateway/pipeline/pipeline.js';
+import { approxBytes, Pipeline } from '../../gateway/pipeline/pipeline.js';
 import type { Sink } from '../../gateway/pipeline/sink.js';
 import { silentLogger, createLogger } from '../../gateway/util/log.js';
 
 function reading(n: number): Reading {
   return { device: 'd1', domain: 'water', metric: 'level', value: n, ts: n, quality: 'good' };
+}
+
+/** A pipeline whose sinks may each queue `readings` numeric readings. */
+function pipelineFor(readings: number, log = silentLogger): Pipeline {
+  return new Pipeline({ maxQueueBytes: readings * approxBytes(reading(0)) }, log);
+}
+
+const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Releases the sink's writes, tick after tick, until `until` settles. */
+async function drive(sink: StalledSink, until: Promise<void>): Promise<void> {
+  let done = false;
+  const settled = until.then(() => (done = true));
+  while (!done) {
+    sink.releaseAll();
+    await nextTick();
+  }
+  await settled;
 }
 
 function batch(from: number, count: number): Reading[] {
@@ -37,56 +55,93 @@ class CollectingSink implements Sink {
 }
 
 describe('Pipeline', () => {
-  it('hands an idle sync sink each batch at once, in the same tick', () => {
-    const pipeline = new Pipeline(100, silentLogger);
+  it('hands the readings of one tick to each sink in one write, in order', async () => {
+    const pipeline = pipelineFor(100);
+    const writes: number[] = [];
     const sink = new CollectingSink();
+    pipeline.attach({ name: 'counting', write: (readings) => void writes.push(readings.length) });
     pipeline.attach(sink);
-    pipeline.publish(batch(0, 3));
-    expect(sink.received).toEqual([0, 1, 2]);
+    for (let i = 0; i < 10; i++) pipeline.publish(batch(i * 3, 3));
+    expect(sink.received).toEqual([]);
+    await nextTick();
+    expect(writes).toEqual([30]);
+    expect(sink.received).toEqual(Array.from({ length: 30 }, (_, i) => i));
   });
 
-  it('keeps feeding fast sinks while a slow one stalls, and drops only the slow one\'s oldest readings', async () => {
-    const lines: string[] = [];
-    const pipeline = new Pipeline(10, createLogger({ sink: { write: (l) => lines.push(l) } }));
+  it('holds producers back while a sink is behind, and lets them go once it caught up; nothing is dropped', async () => {
+    const pipeline = pipelineFor(40);
     const slow = new StalledSink();
     const fast = new CollectingSink();
     pipeline.attach(slow);
     pipeline.attach(fast);
-    for (let i = 0; i < 10; i++) pipeline.publish(batch(i * 5, 5));
+    pipeline.publish(batch(0, 5));
+    expect(pipeline.caughtUp()).toBeUndefined();
+    await nextTick(); // the slow sink takes the first batch and stalls on it
+    let behind: Promise<void> | undefined;
+    let sent = 5;
+    while (!behind) {
+      pipeline.publish(batch(sent, 5));
+      behind = pipeline.caughtUp();
+      sent += 5;
+      await nextTick();
+    }
+    // Held back by the publish that leaves more than half the queue (20 readings) waiting.
+    expect(sent).toBe(30);
+    expect(pipeline.stats()).toMatchObject({ backpressure: true, backpressureEpisodes: 1 });
+    let released = false;
+    void behind.then(() => (released = true));
+    slow.releaseAll(); // the first batch is in; the 25 queued go in one write
+    await drive(slow, behind);
+    expect(released).toBe(true);
+    await drive(slow, pipeline.close());
+    expect(slow.received).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(fast.received).toHaveLength(30);
+    expect(pipeline.stats().sinks.every((sink) => sink.dropped === 0)).toBe(true);
+  });
+
+  it('drops only the slow sink\'s oldest readings when producers push past its limit regardless', async () => {
+    const lines: string[] = [];
+    const pipeline = pipelineFor(10, createLogger({ sink: { write: (l) => lines.push(l) } }));
+    const slow = new StalledSink();
+    const fast = new CollectingSink();
+    pipeline.attach(slow);
+    pipeline.attach(fast);
+    pipeline.publish(batch(0, 5));
+    await nextTick();
+    for (let i = 1; i < 10; i++) {
+      pipeline.publish(batch(i * 5, 5));
+      await nextTick();
+    }
     expect(fast.received).toHaveLength(50);
     // The slow sink got the first batch, then its queue holds only the newest 10.
     const stats = pipeline.stats().sinks.find((s) => s.sink === 'stalled')!;
-    expect(stats.queued).toBe(10);
-    expect(stats.dropped).toBe(35);
+    expect(stats).toMatchObject({ queued: 10, queuedBytes: 10 * approxBytes(reading(0)), dropped: 35 });
     expect(lines.some((l) => l.includes('dropped oldest readings') && l.includes('sink=stalled'))).toBe(true);
     // Releasing it delivers what is left, oldest first.
-    const closed = pipeline.close();
-    for (let i = 0; i < 5; i++) {
-      slow.releaseAll();
-      await new Promise((r) => setImmediate(r));
-    }
-    slow.releaseAll();
-    await closed;
+    await drive(slow, pipeline.close());
     expect(slow.received).toEqual([0, 1, 2, 3, 4, ...Array.from({ length: 10 }, (_, i) => 40 + i)]);
   });
 
-  it('trims a single batch larger than the queue to its newest readings', () => {
-    const pipeline = new Pipeline(4, silentLogger);
+  it('trims a single batch larger than the queue to its newest readings', async () => {
+    const pipeline = pipelineFor(4);
     const slow = new StalledSink();
     pipeline.attach(slow);
     pipeline.publish(batch(0, 1));
+    await nextTick();
     pipeline.publish(batch(1, 10));
+    await nextTick();
     expect(pipeline.stats().sinks[0]).toMatchObject({ queued: 4, dropped: 6 });
   });
 
   it('a throwing sink is counted and logged, and neither the caller nor other sinks see the error', async () => {
     const lines: string[] = [];
-    const pipeline = new Pipeline(100, createLogger({ sink: { write: (l) => lines.push(l) } }));
+    const pipeline = pipelineFor(100, createLogger({ sink: { write: (l) => lines.push(l) } }));
     const good = new CollectingSink();
     pipeline.attach({ name: 'broken', write: () => { throw new Error('disk on fire'); } });
     pipeline.attach({ name: 'rejecting', write: () => Promise.reject(new Error('uplink down')) });
     pipeline.attach(good);
     expect(() => pipeline.publish(batch(0, 2))).not.toThrow();
+    await nextTick();
     pipeline.publish(batch(2, 2));
     await pipeline.close();
     expect(good.received).toEqual([0, 1, 2, 3]);
@@ -99,7 +154,7 @@ describe('Pipeline', () => {
   });
 
   it('close() waits for queued batches and then closes each sink', async () => {
-    const pipeline = new Pipeline(100, silentLogger);
+    const pipeline = pipelineFor(100);
     const order: string[] = [];
     let release: () => void = () => undefined;
     pipeline.attach({
@@ -113,13 +168,16 @@ describe('Pipeline', () => {
       },
     });
     pipeline.publish(batch(0, 1));
+    await nextTick();
     pipeline.publish(batch(1, 2));
-    const closed = pipeline.close();
-    release();
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
-    release();
-    await closed;
+    let closed = false;
+    const closing = pipeline.close().then(() => (closed = true));
+    while (!closed) {
+      expect(order).not.toContain('close');
+      release();
+      await nextTick();
+    }
+    await closing;
     expect(order).toEqual(['write 1', 'write 2', 'close']);
   });
 });
@@ -137,58 +195,64 @@ describe('Pipeline.publishDurably', () => {
   };
 
   it('resolves only once the durable sink holds the readings, whatever the other sinks do', async () => {
-    const pipeline = new Pipeline(100, silentLogger);
+    const pipeline = pipelineFor(100);
     const durable = new DurableSink();
     const slow = new StalledSink();
     pipeline.attach(slow);
     pipeline.attach(durable);
     const stored = pipeline.publishDurably(batch(0, 3));
     expect(await settled(stored)).toBe('pending');
+    await nextTick();
     durable.releaseAll();
     expect(await settled(stored)).toBe('resolved');
     expect(slow.received).toEqual([0, 1, 2]); // still stalled: it does not count
   });
 
   it('waits for a batch that queued behind others', async () => {
-    const pipeline = new Pipeline(100, silentLogger);
+    const pipeline = pipelineFor(100);
     const durable = new DurableSink();
     pipeline.attach(durable);
     pipeline.publish(batch(0, 2));
+    await nextTick();
     const stored = pipeline.publishDurably(batch(2, 2));
+    await nextTick();
     durable.releaseAll(); // the first batch
     expect(await settled(stored)).toBe('pending');
-    await new Promise((resolve) => setImmediate(resolve));
+    while (durable.received.length < 4) await nextTick();
     durable.releaseAll(); // the second
     expect(await settled(stored)).toBe('resolved');
   });
 
   it('rejects when the durable sink dropped or failed the readings, so they are not acknowledged', async () => {
-    const pipeline = new Pipeline(3, silentLogger);
+    const pipeline = pipelineFor(3);
     const durable = new DurableSink();
     pipeline.attach(durable);
     pipeline.publish(batch(0, 1)); // busy from now on
+    await nextTick();
     const dropped = pipeline.publishDurably(batch(1, 2));
+    await nextTick();
     pipeline.publish(batch(3, 2)); // over capacity: the oldest queued readings go
     await expect(dropped).rejects.toThrow(/dropped/);
 
-    const failing = new Pipeline(100, silentLogger);
+    const failing = pipelineFor(100);
     failing.attach({ name: 'broken-disk', durable: true, write: () => Promise.reject(new Error('ENOSPC')) });
     await expect(failing.publishDurably(batch(0, 1))).rejects.toThrow(/ENOSPC/);
   });
 
   it('hands the readings to the other sinks only once they are stored, and never when refused (no republish of a redelivery)', async () => {
-    const pipeline = new Pipeline(100, silentLogger);
+    const pipeline = pipelineFor(100);
     const others = new CollectingSink();
     const durable = new DurableSink();
     pipeline.attach(others);
     pipeline.attach(durable);
     const stored = pipeline.publishDurably(batch(0, 2));
+    await nextTick();
     expect(others.received).toEqual([]);
     durable.releaseAll();
     await stored;
     expect(others.received).toEqual([0, 1]);
 
-    const full = new Pipeline(100, silentLogger);
+    const full = pipelineFor(100);
     const refused = new CollectingSink();
     full.attach(refused);
     full.attach({ name: 'full-disk', durable: true, write: () => { throw new Error('cannot be stored: no space left'); } });
@@ -198,7 +262,7 @@ describe('Pipeline.publishDurably', () => {
   });
 
   it('resolves at once without a durable sink', async () => {
-    const pipeline = new Pipeline(100, silentLogger);
+    const pipeline = pipelineFor(100);
     pipeline.attach(new StalledSink());
     expect(await settled(pipeline.publishDurably(batch(0, 1)))).toBe('resolved');
   });
