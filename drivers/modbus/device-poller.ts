@@ -28,6 +28,8 @@ export interface PollerStats {
   malformed: number;
   /** Polls that started late because the previous one (or the link) took longer than the interval. */
   overruns: number;
+  /** How long the last poll cycle took, every request and retry of it (ms). */
+  lastPollMs: number | undefined;
 }
 
 /**
@@ -44,7 +46,7 @@ export class DevicePoller {
   private nextDue = 0;
   private readonly tags: Readonly<Record<string, string>> | undefined;
   private readonly pointErrors = new Map<string, string>();
-  readonly stats: PollerStats = { polls: 0, failedPolls: 0, requests: 0, malformed: 0, overruns: 0 };
+  readonly stats: PollerStats = { polls: 0, failedPolls: 0, requests: 0, malformed: 0, overruns: 0, lastPollMs: undefined };
 
   constructor(
     private readonly device: PolledDevice,
@@ -103,6 +105,15 @@ export class DevicePoller {
   /** One poll cycle: every request of the plan, then one batch of readings. Returns false when the device is unreachable. */
   private async pollOnce(): Promise<boolean> {
     this.stats.polls++;
+    const started = performance.now();
+    try {
+      return await this.pollPlan();
+    } finally {
+      this.stats.lastPollMs = performance.now() - started;
+    }
+  }
+
+  private async pollPlan(): Promise<boolean> {
     const readings: Reading[] = [];
     try {
       for (let i = 0; i < this.plan.length; i++) {
