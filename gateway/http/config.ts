@@ -32,7 +32,11 @@ export const httpSchema = z
       .strictObject({ attempts: z.number().int().min(1).default(10), per: duration({ min: 1000 }).default(60_000) })
       .default({ attempts: 10, per: 60_000 }),
     /** A bearer token for Prometheus to scrape /metrics with (give it with ${ENV}); operators may scrape too. */
-    metrics_token: z.string().min(16, 'at least 16 characters (a random token, e.g. `openssl rand -hex 24`)').optional(),
+    metrics_token: z
+      .string()
+      // A custom issue: the standard one would quote the secret back into the log.
+      .refine((token) => token.length >= 16, 'is shorter than 16 characters: use a random token, e.g. `openssl rand -hex 24`')
+      .optional(),
     /** Live events (/api/events): reading batches per second per client at most, and clients at most. */
     events: z
       .strictObject({ max_rate: z.number().min(0.1).max(50).default(4), max_clients: z.number().int().min(1).max(1000).default(50), uplink_interval: duration({ min: 500 }).default(5000) })
