@@ -22,6 +22,8 @@ export interface Driver {
   stop(): Promise<void>;
   /** Its figures by link or device (transactions, timeouts, bad lines...), for health and metrics. */
   stats(): Readonly<Record<string, unknown>>;
+  /** Its figures by device, where they are kept apart from the link's (Modbus: polls, failures, poll latency). */
+  deviceStats?(): Readonly<Record<string, unknown>>;
 }
 
 /** A driver that takes a new set of its devices while running (a config reload), leaving unchanged ones be. */

@@ -96,6 +96,7 @@ export function registerDeviceKind<Config extends DeviceBase, Device extends Dev
         start: (ctx) => driver.start(ctx),
         stop: () => driver.stop(),
         stats: () => driver.stats(),
+        deviceStats: () => driver.deviceStats?.() ?? {},
         update: (all, fresh) => driver.update(all.filter(owns), fresh),
       };
     },

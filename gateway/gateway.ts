@@ -5,47 +5,32 @@ import { AlertStore } from './alerts/alert-store.js';
 import { AlertTopics } from './alerts/alert-topics.js';
 import { Alerting } from './alerts/alerting.js';
 import { notifierTarget, outboxRoot } from './alerts/notify/config.js';
-import { NotificationDispatcher, type NotifierStats } from './alerts/notify/dispatcher.js';
+import { NotificationDispatcher } from './alerts/notify/dispatcher.js';
 import { SwitchingDispatch } from './alerts/notify/switching-dispatch.js';
 import { Rule } from './alerts/rule.js';
 import { Acl, type Identity } from './broker/acl.js';
 import { Authenticator } from './broker/authenticator.js';
-import { Broker, type BrokerStats } from './broker/broker.js';
+import { Broker } from './broker/broker.js';
 import { ReadingPublisher } from './broker/reading-publisher.js';
 import { publishStatus } from './broker/status-publisher.js';
 import type { LoadedConfig } from './config-file/load.js';
 import { ConfigWatcher } from './config-file/watcher.js';
 import { deviceChanges, mqttDevices, polledDevices, restartOnlyChanges } from './config-file/changes.js';
 import { ConfigError } from './config/errors.js';
-import { MqttIngest, type IngestStats } from './ingest/mqtt-ingest.js';
-import type { DeviceStatus } from './model.js';
+import type { GatewayHealth } from './health.js';
+import { HttpServer, type BoundHttp } from './http/server.js';
+import { MqttIngest } from './ingest/mqtt-ingest.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import type { Sink } from './pipeline/sink.js';
 import { deviceKinds, sinkKinds } from './plugins.js';
-import { service, type Service, type ServiceHealth } from './services/service.js';
+import { service, type Service } from './services/service.js';
 import type { RunningSink } from './services/sink-kind.js';
 import { Supervisor } from './services/supervisor.js';
 import { StatusBoard } from './status-board.js';
 import { Topics } from './contract/topics.js';
 import type { Logger } from './util/log.js';
 
-/** How the gateway is doing: each part's state, and the figures of the parts that run. */
-export interface GatewayHealth {
-  /** `ok` when every part runs; `degraded` while a part is being retried. */
-  readonly state: 'ok' | 'degraded';
-  readonly services: readonly ServiceHealth[];
-  readonly devices: readonly DeviceStatus[];
-  /** Connections, refused logins, denied publishes and subscriptions, throttling. */
-  readonly broker: BrokerStats | undefined;
-  /** Readings taken over MQTT ingest, and refusals. */
-  readonly ingest: IngestStats | undefined;
-  /** Per running output (`influx`: backlog, writes, drops by reason; `bridge`: link and backlog), its own report. */
-  readonly sinks: Readonly<Record<string, unknown>>;
-  /** Per notifier: outbox backlog, deliveries, drops, expiries. */
-  readonly notifiers: Readonly<Record<string, NotifierStats>>;
-  /** Per driver (`modbus-tcp`, `serial-line`...), its figures by link or device. */
-  readonly drivers: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
-}
+export type { GatewayHealth } from './health.js';
 
 /**
  * The composition root: the parts of the gateway as services, in start order (stopped in reverse). The broker and
@@ -72,8 +57,11 @@ export class Gateway {
   /** The running outputs by name (InfluxDB, the bridge). */
   private readonly sinks = new Map<string, RunningSink>();
   private simulator: SimulatedDistrict | undefined;
+  private http: HttpServer | undefined;
   private current: LoadedConfig;
   private readonly drivers: KindDriver[] = [];
+  /** Readings each driver handed in, by driver name. */
+  private readonly received: Record<string, number> = {};
   private stopping: Promise<void> | undefined;
   /** Reloads run one after another: a SIGHUP during a file-change reload waits its turn. */
   private reloading: Promise<unknown> = Promise.resolve();
@@ -104,6 +92,11 @@ export class Gateway {
     return this.broker?.listeners ?? [];
   }
 
+  /** Where the HTTP server listens, once it does (useful when the config asks for port 0). */
+  get httpAddress(): BoundHttp | undefined {
+    return this.http?.bound;
+  }
+
   get mqttBroker(): Broker | undefined {
     return this.broker;
   }
@@ -132,7 +125,9 @@ export class Gateway {
       ingest: this.ingest.stats(),
       sinks: Object.fromEntries([...this.sinks].map(([name, running]) => [name, running.health()])),
       notifiers: this.notifications?.stats() ?? {},
+      pipeline: { received: { ...this.received, 'mqtt-ingest': this.ingest.stats().readings }, sinks: this.pipeline.stats().sinks },
       drivers: Object.fromEntries(this.drivers.map((driver) => [driver.name, driver.stats()])),
+      deviceFigures: Object.fromEntries(this.drivers.map((driver) => [driver.name, driver.deviceStats?.() ?? {}])),
     };
   }
 
@@ -207,6 +202,7 @@ export class Gateway {
       // Clients may connect only now that every consumer is in place.
       service('mqtt-listeners', { essential: true, start: () => this.requireBroker().listen() }),
     );
+    if (config.http.enabled) parts.push(service('http', { start: () => this.startHttp(), stop: () => this.http?.close() }));
     const simulatorConfig = config.simulator;
     if (simulatorConfig) {
       parts.push(
@@ -224,12 +220,16 @@ export class Gateway {
       const driver = kind.createDriver(config.devices, config.sections, log.child(kind.driver));
       if (!driver) continue;
       this.drivers.push(driver);
+      this.received[driver.name] = 0;
       parts.push(
         service(driver.name, {
           start: () =>
             driver.start({
               log: log.child(driver.name),
-              emit: (readings) => this.pipeline.publish(readings),
+              emit: (readings) => {
+                this.received[driver.name] = (this.received[driver.name] ?? 0) + readings.length;
+                this.pipeline.publish(readings);
+              },
               behind: () => this.pipeline.caughtUp(),
               status: (status) => this.statuses.report(status),
             }),
@@ -302,7 +302,31 @@ export class Gateway {
     this.alerting = alerting;
     this.pipeline.attach(alerting);
     this.statuses.onChange((status) => alerting.onStatus(status));
+    this.http?.watchAlerts(alerting);
     alertLog.info('alert rules loaded', { rules: config.rules.length, notifiers: Object.keys(config.notifiers).join(',') || 'none' });
+  }
+
+  private async startHttp(): Promise<void> {
+    const http = new HttpServer(
+      this.current.http,
+      {
+        authenticator: this.authenticator,
+        health: () => this.health(),
+        devices: () => this.current.devices.map((device) => ({ name: device.name, driver: device.driver, domain: 'domain' in device ? device.domain : undefined })),
+        alerting: () => this.alerting,
+      },
+      this.log.child('http'),
+    );
+    try {
+      await http.listen();
+    } catch (error) {
+      await http.close();
+      throw error;
+    }
+    this.http = http;
+    this.pipeline.attach(http.latest);
+    this.statuses.onChange((status) => this.http?.statusChanged(status));
+    if (this.alerting) http.watchAlerts(this.alerting);
   }
 
   private openNotifiers(config: LoadedConfig): Promise<NotificationDispatcher> {
@@ -343,7 +367,7 @@ export class Gateway {
       for (const driver of this.drivers) await driver.update(fresh.devices, fresh.sections);
       this.ingest.setDevices(mqttDevices(fresh), polledDevices(fresh));
       const users = this.authenticator.setUsers({ users: fresh.mqtt.users, allowAnonymous: fresh.mqtt.allow_anonymous, anonymousRole: fresh.mqtt.anonymous_role });
-      const disconnected = this.broker?.disconnectUsers(users) ?? 0;
+      const disconnected = (this.broker?.disconnectUsers(users) ?? 0) + (this.http?.closeSessionsOf(users) ?? 0);
       if (JSON.stringify(old.notifiers) !== JSON.stringify(fresh.notifiers)) await this.notifications?.switchTo(() => this.openNotifiers(fresh), () => this.openNotifiers(old));
       this.alerting?.setRules(fresh.rules.map((rule) => new Rule(rule)));
       this.watcher.watch(fresh.ruleSources);

@@ -30,6 +30,8 @@ export interface PollerStats {
   overruns: number;
   /** Polls after which the next waited because the gateway was behind (backpressure). */
   heldBack: number;
+  /** How long the last poll cycle took, every request and retry of it (ms). */
+  lastPollMs: number | undefined;
 }
 
 /**
@@ -46,7 +48,7 @@ export class DevicePoller {
   private nextDue = 0;
   private readonly tags: Readonly<Record<string, string>> | undefined;
   private readonly pointErrors = new Map<string, string>();
-  readonly stats: PollerStats = { polls: 0, failedPolls: 0, requests: 0, malformed: 0, overruns: 0, heldBack: 0 };
+  readonly stats: PollerStats = { polls: 0, failedPolls: 0, requests: 0, malformed: 0, overruns: 0, heldBack: 0, lastPollMs: undefined };
 
   constructor(
     private readonly device: PolledDevice,
@@ -105,6 +107,23 @@ export class DevicePoller {
   /** One poll cycle: every request of the plan, then one batch of readings. Returns false when the device is unreachable. */
   private async pollOnce(): Promise<boolean> {
     this.stats.polls++;
+    const started = performance.now();
+    let ok: boolean;
+    try {
+      ok = await this.pollPlan();
+    } finally {
+      this.stats.lastPollMs = performance.now() - started;
+    }
+    const behind = this.ctx.behind?.();
+    if (behind) {
+      // The gateway cannot take more yet: the next poll waits (and counts as an overrun if it is late).
+      this.stats.heldBack++;
+      await behind;
+    }
+    return ok;
+  }
+
+  private async pollPlan(): Promise<boolean> {
     const readings: Reading[] = [];
     try {
       for (let i = 0; i < this.plan.length; i++) {
@@ -132,12 +151,6 @@ export class DevicePoller {
     }
     if (readings.length) this.ctx.emit(readings);
     this.ctx.status({ device: this.device.name, state: 'online', ts: Date.now(), ...this.pointErrorSummary() });
-    const behind = this.ctx.behind?.();
-    if (behind) {
-      // The gateway cannot take more yet: the next poll waits (and counts as an overrun if it is late).
-      this.stats.heldBack++;
-      await behind;
-    }
     return true;
   }
 

@@ -3,7 +3,7 @@ import type { Logger } from '../../gateway/util/log.js';
 import type { DriverContext, UpdatableDriver } from '../driver.js';
 import type { ConfigSections } from '../plugin.js';
 import { serialBindingOption } from '../serial-port/hangup-aware-binding.js';
-import { DevicePoller } from './device-poller.js';
+import { DevicePoller, type PollerStats } from './device-poller.js';
 import { ModbusLink, type LinkStats } from './link.js';
 
 /** Where a device's transactions go: the link it shares with the devices on the same endpoint or bus. */
@@ -70,6 +70,11 @@ export class ModbusDriver implements UpdatableDriver<ModbusDevice> {
   /** Per link (endpoint or bus): transactions, timeouts, malformed answers (CRC errors), busy time. */
   stats(): Record<string, LinkStats> {
     return Object.fromEntries([...this.links].map(([key, { link }]) => [key, { ...link.stats }]));
+  }
+
+  /** Per device: its link, polls, failed polls, the duration of its last poll. */
+  deviceStats(): Record<string, PollerStats & { link: string }> {
+    return Object.fromEntries([...this.polled].map(([name, { poller, link }]) => [name, { link, ...poller.stats }]));
   }
 
   async stop(): Promise<void> {

@@ -23,19 +23,22 @@ export class AlertTopics {
     private readonly log: Logger,
   ) {}
 
-  /** Listens for acknowledgements; `acknowledge` answers whether the alert existed. */
-  listen(acknowledge: (id: string, by: string) => boolean): void {
+  /** Listens for acknowledgements made over MQTT, in the name of the publishing client's user. */
+  listen(acknowledge: (id: string, by: string) => void): void {
     // Watched as the client publishes it (the ACL has allowed it): a subscription would not say who sent it.
     this.unwatch = this.broker.watchPublishes(this.topics.alertAckFilter, (client, topic) => {
       const ack = this.topics.parse(topic);
-      if (ack?.kind !== 'alert-ack') return;
-      const id = `${ack.rule}/${ack.device}/${ack.metric}`;
-      const by = client.identity.user;
-      const ok = acknowledge(id, by);
-      if (ok) this.log.info('alert acknowledged', { alert: id, by });
-      else this.log.warn('acknowledgement of an alert that is not active', { alert: id, by });
-      this.send(this.topics.alertAckResult(ack.rule, ack.device, ack.metric), ackResultPayload(id, by, ok), false);
+      if (ack?.kind === 'alert-ack') acknowledge(`${ack.rule}/${ack.device}/${ack.metric}`, client.identity.user);
     });
+  }
+
+  /** The answer to an acknowledgement (over MQTT or HTTP alike), on `{...alert topic}/ack/result`. */
+  acknowledged(id: string, by: string, ok: boolean): void {
+    if (ok) this.log.info('alert acknowledged', { alert: id, by });
+    else this.log.warn('acknowledgement of an alert that is not active', { alert: id, by });
+    // An id is `{rule}/{device}/{metric}`, three topic levels that hold no "/".
+    const [rule = '', device = '', metric = ''] = id.split('/');
+    this.send(this.topics.alertAckResult(rule, device, metric), ackResultPayload(id, by, ok), false);
   }
 
   event(event: AlertEvent, alert: ActiveAlert): void {

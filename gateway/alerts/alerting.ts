@@ -2,7 +2,7 @@ import type { DeviceStatus, Reading } from '../model.js';
 import type { Sink } from '../pipeline/sink.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
-import type { AlertEvent } from './alert.js';
+import type { AlertEvent, AlertEventKind } from './alert.js';
 import type { AlertStore } from './alert-store.js';
 import type { AlertTopics } from './alert-topics.js';
 import { RuleEngine, renderMessage, type ActiveAlert } from './engine.js';
@@ -25,6 +25,14 @@ export interface AlertingParts {
   readonly tickMs?: number;
 }
 
+/** A change of an alert as watchers (the HTTP API's live events) see it: an event, or an acknowledgement. */
+export type AlertChange = Omit<AlertEvent, 'kind'> & { readonly kind: AlertEventKind | 'acknowledged' };
+
+/** An active alert with what its rule says of it. */
+export interface AlertView extends Omit<AlertEvent, 'kind' | 'ts'> {
+  readonly state: ActiveAlert['state'];
+}
+
 /**
  * The alerting consumer of the pipeline: readings and device statuses go through the rule engine in the very tick
  * they arrive (an alert is published on the broker within microseconds of its reading), and its decisions fan out
@@ -36,6 +44,7 @@ export class Alerting implements Sink {
   private readonly timer: NodeJS.Timeout;
   /** After close, readings and statuses are ignored: the gateway marking its devices offline as it stops is no alarm. */
   private closed = false;
+  private readonly watchers = new Set<(change: AlertChange) => void>();
 
   private constructor(private readonly parts: AlertingParts) {
     const clock = parts.clock ?? systemClock;
@@ -46,8 +55,12 @@ export class Alerting implements Sink {
         const fields = { alert: event.id, severity: event.severity, message: event.message };
         if (event.kind === 'firing') parts.log.warn('alert firing', fields);
         else if (event.kind === 'resolved') parts.log.info('alert resolved', fields);
+        this.tell(event);
       },
-      acknowledged: (alert) => this.republish(alert, clock.now()),
+      acknowledged: (alert) => {
+        const view = this.republish(alert, clock.now());
+        if (view) this.tell({ ...view, kind: 'acknowledged', ts: alert.acknowledged?.at ?? clock.now() });
+      },
       changed: () => parts.store.save(() => this.engine.active()),
     });
     this.timer = setInterval(() => this.engine.tick(), parts.tickMs ?? 250);
@@ -77,8 +90,25 @@ export class Alerting implements Sink {
     if (!this.closed) this.engine.onStatus(status);
   }
 
+  /** Records who acknowledged (over MQTT or HTTP: the same record, log line and MQTT answer); false when not active. */
   acknowledge(id: string, by: string): boolean {
-    return this.engine.acknowledge(id, by);
+    const ok = this.engine.acknowledge(id, by);
+    this.parts.topics.acknowledged(id, by, ok);
+    return ok;
+  }
+
+  /** Calls `watch` with every change of an alert; returns a function that ends the watch. */
+  watch(watch: (change: AlertChange) => void): () => void {
+    this.watchers.add(watch);
+    return () => this.watchers.delete(watch);
+  }
+
+  /** The active alerts with their rule's severity and message. */
+  views(): AlertView[] {
+    return this.engine.active().flatMap((alert) => {
+      const view = this.viewOf(alert);
+      return view ? [view] : [];
+    });
   }
 
   /** Installs new rules (a reload); alerts of unchanged rules keep their state. */
@@ -98,9 +128,27 @@ export class Alerting implements Sink {
     await this.parts.dispatch.close();
   }
 
-  private republish(alert: ActiveAlert, now: number): void {
+  private republish(alert: ActiveAlert, now: number): AlertView | undefined {
+    const view = this.viewOf(alert);
+    if (view) this.parts.topics.state(alert, { severity: view.severity, message: view.message, ts: now, value: alert.value });
+    return view;
+  }
+
+  private viewOf(alert: ActiveAlert): AlertView | undefined {
     const rule = this.engine.ruleNamed(alert.rule);
-    if (!rule) return;
-    this.parts.topics.state(alert, { severity: rule.severity, message: renderMessage(rule, alert, alert.value, this.parts.site), ts: now, value: alert.value });
+    if (!rule) return undefined;
+    const { id, device, metric, domain, unit, since, acknowledged, state } = alert;
+    const value = typeof alert.value === 'number' && !Number.isFinite(alert.value) ? undefined : alert.value;
+    return { id, site: this.parts.site, rule: rule.name, device, metric, domain, severity: rule.severity, message: renderMessage(rule, alert, alert.value, this.parts.site), value, unit, since, acknowledged, state };
+  }
+
+  private tell(change: AlertChange): void {
+    for (const watch of this.watchers) {
+      try {
+        watch(change);
+      } catch (error) {
+        this.parts.log.error('alert watcher failed', { alert: change.id, error });
+      }
+    }
   }
 }

@@ -100,6 +100,14 @@ export class Authenticator {
       if (!origin.listener.loopback) return { refused: Refusal.NotAuthorized, reason: 'internal logins are for loopback listeners only' };
       return timingSafeEqual(internal, this.digest(username, text)) ? { identity: { user: username, role: 'internal', devices: [] } } : bad();
     }
+    return this.checkPassword(username, text);
+  }
+
+  /**
+   * A configured user's name and password, whatever the door (MQTT, the HTTP API): internal logins and anonymous
+   * access are decided by the caller, never here.
+   */
+  async checkPassword(username: string, text: string): Promise<LoginResult> {
     const user = this.users.get(username);
     if (!user?.hash) {
       // As slow as a real check, so the answer's timing does not tell which user names exist.

@@ -28,6 +28,7 @@ export function restartOnlyChanges(before: LoadedConfig, after: LoadedConfig): s
   const keys: [string, unknown, unknown][] = [
     ['site', before.site, after.site],
     ['mqtt', mqttBefore, mqttAfter],
+    ['http', before.http, after.http],
     ['pipeline', before.pipeline, after.pipeline],
     ['data_dir', before.data_dir, after.data_dir],
     ...[...new Set([...Object.keys(before.sinks), ...Object.keys(after.sinks)])].map((name): [string, unknown, unknown] => [name, before.sinks[name], after.sinks[name]]),

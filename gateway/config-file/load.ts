@@ -50,6 +50,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   const rules = loadRules(config.rules, shown, ruleFiles, env, problems);
   checkNotifyTargets(rules, Object.keys(config.notifiers), problems);
   const listeners = config.mqtt.listeners.map((listener, index) => (listener.type === 'tcp' ? listener : resolveFiles(listener, `mqtt.listeners[${index}]`, ctx)));
+  const http = config.http.tls ? { ...config.http, tls: resolveFiles(config.http.tls, 'http.tls', ctx) } : config.http;
   const sinks = Object.fromEntries(Object.entries(sinkSectionsOf(config)).map(([name, section]) => [name, sinkKinds.find((kind) => kind.name === name)?.resolve(section, ctx) ?? section]));
   if (problems.length) throw new ConfigError(problems);
   const dataDir = resolve(dirname(file), config.data_dir);
@@ -59,6 +60,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   return {
     ...rest,
     mqtt: { ...config.mqtt, listeners },
+    http,
     sinks,
     file: shown,
     data_dir: dataDir,

@@ -9,6 +9,7 @@ import { simulatorSchema, type SimulatedSlaveConfig } from '../../tools/simulato
 import { notifiersSchema } from '../alerts/notify/config.js';
 import { rulesSchema } from '../alerts/rule-config.js';
 import { mqttSchema, type MqttConfig } from '../broker/config.js';
+import { httpSchema, type HttpConfig } from '../http/config.js';
 import { describeHost, findPortClashes } from '../config/listen-addresses.js';
 import { topicLevel } from '../config/names.js';
 import { size } from '../config/size.js';
@@ -29,6 +30,8 @@ const baseShape = {
     site: topicLevel,
     log: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).default({ level: 'info' }),
     mqtt: mqttSchema.default(mqttSchema.parse({})),
+    /** The HTTP server: status page, API, /metrics. */
+    http: httpSchema.default(httpSchema.parse({})),
     pipeline: z
       .strictObject({
         /**
@@ -114,10 +117,11 @@ function checkClaims(claims: readonly Claim[], ctx: z.RefinementCtx): void {
   }
 }
 
-/** Two sockets of the gateway (MQTT listeners, simulated slaves) on one address and port would fail at start. */
-function checkPortClashes(config: { mqtt: MqttConfig; simulator?: { slaves: SimulatedSlaveConfig[] } | undefined }, ctx: z.RefinementCtx): void {
+/** Two sockets of the gateway (MQTT listeners, the HTTP server, simulated slaves) on one address and port would fail at start. */
+function checkPortClashes(config: { mqtt: MqttConfig; http: HttpConfig; simulator?: { slaves: SimulatedSlaveConfig[] } | undefined }, ctx: z.RefinementCtx): void {
   const addresses = [
     ...config.mqtt.listeners.map((l, index) => ({ at: `mqtt.listeners[${index}]`, path: ['mqtt', 'listeners', index, 'port'], host: l.host, port: l.port })),
+    ...(config.http.enabled ? [{ at: 'http.listen', path: ['http', 'listen', 'port'], host: config.http.listen.host, port: config.http.listen.port }] : []),
     ...(config.simulator?.slaves ?? []).map((s, index) => ({ at: `simulator.slaves[${index}]`, path: ['simulator', 'slaves', index, 'port'], host: s.host, port: s.port })),
   ];
   for (const { address, taken } of findPortClashes(addresses)) {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { waitFor } from '../peers/net.js';
 import { exitOf, stopChild } from '../peers/process.js';
 
@@ -15,8 +16,14 @@ export interface GatewayProcess {
   cleanup(): Promise<void>;
 }
 
-/** Starts the gateway on `configFile` and resolves once it logs "gateway running"; `env` adds to the test's environment. */
+/**
+ * Starts the gateway on `configFile` and resolves once it logs "gateway running"; `env` adds to the test's environment.
+ * A file without an `http:` section gets one on a free port, so gateways of tests running side by side never race
+ * for the default 8080.
+ */
 export async function spawnGateway(configFile: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<GatewayProcess> {
+  const yaml = readFileSync(configFile, 'utf8');
+  if (!/^http:/m.test(yaml)) writeFileSync(configFile, `${yaml}\nhttp:\n  listen: { port: 0 }\n`);
   const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },

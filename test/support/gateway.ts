@@ -18,15 +18,17 @@ export interface RunningGateway {
 }
 
 /**
- * Starts a gateway in this process from YAML text (the MQTT listener on a free port unless the YAML says otherwise),
- * with the project's profiles available under `profiles/`. `sinks` are consumers of readings besides the configured ones.
+ * Starts a gateway in this process from YAML text (the MQTT listener and the HTTP server on free ports unless the YAML
+ * says otherwise), with the project's profiles available under `profiles/`. `sinks` are consumers of readings besides
+ * the configured ones.
  */
 export async function startGateway(yaml: string, opts: { dir?: string; sinks?: readonly Sink[] } = {}): Promise<RunningGateway> {
   // A given dir is one an earlier gateway of the test ran in (a restart): its data dir is reused.
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'gw-test-'));
   if (!opts.dir) symlinkSync(resolve('config', 'profiles'), join(dir, 'profiles'));
   const file = join(dir, 'gateway.yaml');
-  writeFileSync(file, yaml.includes('mqtt:') ? yaml : `${yaml}\nmqtt:\n  listeners: [{ host: 127.0.0.1, port: 0 }]\n`);
+  const withMqtt = yaml.includes('mqtt:') ? yaml : `${yaml}\nmqtt:\n  listeners: [{ host: 127.0.0.1, port: 0 }]\n`;
+  writeFileSync(file, /^http:/m.test(withMqtt) ? withMqtt : `${withMqtt}\nhttp:\n  listen: { port: 0 }\n`);
   const logs: string[] = [];
   const gateway = new Gateway(loadConfig(file, {}), createLogger({ level: 'debug', sink: { write: (line) => logs.push(line) } }), opts.sinks);
   try {

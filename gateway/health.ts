@@ -1,0 +1,28 @@
+import type { NotifierStats } from './alerts/notify/dispatcher.js';
+import type { BrokerStats } from './broker/broker.js';
+import type { IngestStats } from './ingest/mqtt-ingest.js';
+import type { DeviceStatus } from './model.js';
+import type { SinkQueueStats } from './pipeline/sink-queue.js';
+import type { ServiceHealth } from './services/service.js';
+
+/** How the gateway is doing: each part's state, and the figures of the parts that run. */
+export interface GatewayHealth {
+  /** `ok` when every part runs; `degraded` while a part is being retried. */
+  readonly state: 'ok' | 'degraded';
+  readonly services: readonly ServiceHealth[];
+  readonly devices: readonly DeviceStatus[];
+  /** Connections, refused logins, denied publishes and subscriptions, throttling. */
+  readonly broker: BrokerStats | undefined;
+  /** Readings taken over MQTT ingest, and refusals. */
+  readonly ingest: IngestStats | undefined;
+  /** Per running output (`influx`: backlog, writes, drops by reason; `bridge`: link and backlog), its own report. */
+  readonly sinks: Readonly<Record<string, unknown>>;
+  /** Per notifier: outbox backlog, deliveries, drops, expiries. */
+  readonly notifiers: Readonly<Record<string, NotifierStats>>;
+  /** Readings taken in, by source (each driver by name, `mqtt-ingest`), and each consumer's queue. */
+  readonly pipeline: { readonly received: Readonly<Record<string, number>>; readonly sinks: readonly SinkQueueStats[] };
+  /** Per driver (`modbus-tcp`, `serial-line`...), its figures by link or device. */
+  readonly drivers: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Per driver, its figures by device where it keeps them (Modbus: link, polls, failed polls, last poll's duration). */
+  readonly deviceFigures: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+}

@@ -1,0 +1,69 @@
+import type { FastifyInstance } from 'fastify';
+import type { Alerting } from '../alerts/alerting.js';
+import type { GatewayHealth } from '../health.js';
+import type { EventStream } from './event-stream.js';
+import type { LatestReadings } from './latest-readings.js';
+import type { RecentAlerts } from './recent-alerts.js';
+import { deviceViews, linkViews, readiness, uplinkViews, type ConfiguredDevice } from './views.js';
+
+export interface ApiSources {
+  health(): GatewayHealth;
+  devices(): readonly ConfiguredDevice[];
+  alerting(): Alerting | undefined;
+  readonly latest: LatestReadings;
+  readonly recentAlerts: RecentAlerts;
+  readonly events: EventStream;
+  scrapeMetrics(): Promise<string>;
+}
+
+/** A topic level: what rule, device and metric names are made of (CONTRACT.md, "Names"). */
+const level = { type: 'string', pattern: '^[A-Za-z0-9_.-]+$', maxLength: 256 } as const;
+
+/** The routes of the API; each names the permission it needs (see permissions.ts). */
+export function apiRoutes(app: FastifyInstance, sources: ApiSources): void {
+  app.get('/healthz', { config: { permission: 'open' } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { config: { permission: 'read' } }, async (_request, reply) => {
+    const ready = readiness(sources.health());
+    return reply.code(ready.ready ? 200 : 503).send(ready);
+  });
+
+  app.get('/api/health', { config: { permission: 'operate' } }, async () => sources.health());
+
+  app.get('/api/devices', { config: { permission: 'read' } }, async () => ({ devices: deviceViews(sources.devices(), sources.health(), sources.latest.lastReadingTimes()) }));
+
+  app.get<{ Querystring: { domain?: string; device?: string } }>(
+    '/api/readings/latest',
+    { config: { permission: 'read' }, schema: { querystring: { type: 'object', additionalProperties: false, properties: { domain: level, device: level } } } },
+    async (request) => ({ readings: sources.latest.select(request.query) }),
+  );
+
+  app.get('/api/alerts', { config: { permission: 'read' } }, async () => ({ active: sources.alerting()?.views() ?? [], recent: sources.recentAlerts.list() }));
+
+  app.post<{ Params: { rule: string; device: string; metric: string } }>(
+    '/api/alerts/:rule/:device/:metric/ack',
+    { config: { permission: 'acknowledge' }, schema: { params: { type: 'object', required: ['rule', 'device', 'metric'], properties: { rule: level, device: level, metric: level } } } },
+    async (request, reply) => {
+      const alerting = sources.alerting();
+      if (!alerting) return reply.code(503).send({ error: 'unavailable', reason: 'alerting is not running' });
+      const { rule, device, metric } = request.params;
+      const id = `${rule}/${device}/${metric}`;
+      // The gate has set the identity: the user logged in, recorded exactly as an MQTT acknowledgement records it.
+      const by = request.identity?.user ?? 'unknown';
+      if (!alerting.acknowledge(id, by)) return reply.code(404).send({ error: 'not_found', reason: `no active alert ${id}` });
+      return { acknowledged: id, by };
+    },
+  );
+
+  app.get('/api/links', { config: { permission: 'read' } }, async () => ({ links: linkViews(sources.health()) }));
+
+  app.get('/api/uplinks', { config: { permission: 'read' } }, async () => ({ uplinks: uplinkViews(sources.health()) }));
+
+  app.get('/api/events', { config: { permission: 'read' } }, async (request, reply) => {
+    if (!sources.events.open(reply.raw, request.identity?.user ?? 'unknown')) return reply.code(503).send({ error: 'unavailable', reason: 'too many live event clients' });
+    // The stream is written to the raw response from now on; fastify must not answer it.
+    return reply.hijack();
+  });
+
+  app.get('/metrics', { config: { permission: 'metrics' } }, async (_request, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(await sources.scrapeMetrics()));
+}

@@ -1,0 +1,162 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { AlertView } from '../alerts/alerting.js';
+import type { GatewayHealth } from '../health.js';
+import type { EventStreamStats } from './event-stream.js';
+import type { RefusalReason } from './refusals.js';
+import { field } from './views.js';
+
+/** What /metrics reads at scrape time: the parts' own monotonic figures, never a second count of the same thing. */
+export interface MetricSources {
+  health(): GatewayHealth;
+  alerts(): readonly AlertView[];
+  http(): { readonly refusals: Readonly<Record<RefusalReason, number>>; readonly sessions: number; readonly events: EventStreamStats };
+}
+
+type Labels = Record<string, string>;
+type Sample = readonly [labels: Labels, value: number];
+
+/** The broker's refusal counters, by the reason label they get. */
+const brokerRefusals = {
+  login: 'loginsRefused',
+  connection_limit: 'connectionsOverLimit',
+  publish_denied: 'publishesDenied',
+  subscribe_denied: 'subscriptionsDenied',
+  payload_too_large: 'payloadsTooLarge',
+  flood: 'floodDisconnects',
+  protocol: 'protocolsRefused',
+} as const;
+
+/** Modbus link counters (drivers modbus-tcp and modbus-rtu), by metric name. */
+const modbusCounters = {
+  gateway_modbus_transactions_total: ['transactions', 'Modbus request/response transactions on the link.'],
+  gateway_modbus_timeouts_total: ['timeouts', 'Modbus requests the slave did not answer in time.'],
+  gateway_modbus_exceptions_total: ['exceptions', 'Modbus exception responses.'],
+  gateway_modbus_crc_errors_total: ['malformed', 'Modbus responses that were malformed (bad CRC, wrong length or unit).'],
+  gateway_modbus_link_errors_total: ['linkErrors', 'Modbus link failures (connection lost or refused).'],
+  gateway_modbus_port_errors_total: ['portErrors', 'Serial port errors on a Modbus RTU bus.'],
+} as const;
+
+/**
+ * The gateway's Prometheus metrics in a registry of their own (not prom-client's global one, which any library could
+ * fill), with the process metrics of prom-client beside them. Every family reads its values when scraped.
+ */
+export function createMetrics(sources: MetricSources): { readonly registry: Registry; scrape(): Promise<string> } {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  let health: GatewayHealth | undefined;
+  // One health report per scrape, shared by every family (each collect() runs within the same scrape).
+  const current = (): GatewayHealth => (health ??= sources.health());
+  const family = (kind: 'counter' | 'gauge', name: string, help: string, labelNames: readonly string[], samples: () => Iterable<Sample>): void => {
+    const collect = function (this: Counter | Gauge) {
+      this.reset();
+      for (const [labels, value] of samples()) {
+        if (!Number.isFinite(value)) continue;
+        if (this instanceof Counter) this.inc(labels, value);
+        else this.set(labels, value);
+      }
+    };
+    if (kind === 'counter') new Counter({ name, help, labelNames, registers: [registry], collect });
+    else new Gauge({ name, help, labelNames, registers: [registry], collect });
+  };
+
+  family('gauge', 'gateway_up', 'Whether each part of the gateway runs (1) or is being retried (0).', ['part'], () => current().services.map((s) => [{ part: s.name }, s.state === 'running' ? 1 : 0]));
+  family('gauge', 'gateway_device_up', 'Whether each device is online (1) or offline (0).', ['device'], () => current().devices.map((d) => [{ device: d.device }, d.state === 'online' ? 1 : 0]));
+  family('counter', 'gateway_readings_received_total', 'Readings taken in, by source (driver or MQTT ingest).', ['source'], () => Object.entries(current().pipeline.received).map(([source, n]) => [{ source }, n]));
+  const queues = () => current().pipeline.sinks;
+  family('counter', 'gateway_sink_readings_delivered_total', 'Readings each consumer (sink) has taken.', ['sink'], () => queues().map((q) => [{ sink: q.sink }, q.delivered]));
+  family('counter', 'gateway_sink_readings_dropped_total', 'Readings a consumer lost, by reason (queue_full: it fell too far behind; failed: its write failed).', ['sink', 'reason'], () =>
+    queues().flatMap((q): Sample[] => [
+      [{ sink: q.sink, reason: 'queue_full' }, q.dropped],
+      [{ sink: q.sink, reason: 'failed' }, q.failed],
+    ]),
+  );
+  family('gauge', 'gateway_sink_queue_readings', 'Readings waiting in each consumer’s queue.', ['sink'], () => queues().map((q) => [{ sink: q.sink }, q.queued]));
+  uplinkFamilies(family, current);
+  family('counter', 'gateway_modbus_busy_seconds_total', 'Time each Modbus link spent in transactions; its rate is the bus utilisation.', ['driver', 'link'], () => modbusLinks(current()).map(([labels, f]) => [labels, num(f, 'busyMs') / 1000]));
+  for (const [name, [key, help]] of Object.entries(modbusCounters)) family('counter', name, help, ['driver', 'link'], () => modbusLinks(current()).map(([labels, f]) => [labels, num(f, key)]));
+  serialLineFamilies(family, current);
+  family('gauge', 'gateway_mqtt_clients', 'MQTT clients connected to the embedded broker.', [], () => [[{}, current().broker?.clients ?? 0]]);
+  family('counter', 'gateway_mqtt_connections_total', 'MQTT connections accepted.', [], () => [[{}, current().broker?.connectionsAccepted ?? 0]]);
+  family('counter', 'gateway_mqtt_refusals_total', 'MQTT logins, connections, publishes and subscriptions refused, by reason.', ['reason'], () =>
+    Object.entries(brokerRefusals).map(([reason, key]) => [{ reason }, current().broker?.[key] ?? 0]),
+  );
+  family('counter', 'gateway_mqtt_publishes_throttled_total', 'MQTT publishes held back by the per-client rate limit.', [], () => [[{}, current().broker?.publishesThrottled ?? 0]]);
+  family('counter', 'gateway_mqtt_ingest_payloads_rejected_total', 'MQTT ingest payloads refused (malformed, unknown device...).', [], () => [[{}, current().ingest?.payloadsRejected ?? 0]]);
+  family('gauge', 'gateway_alerts', 'Active alerts by state (pending, firing, acknowledged: firing and acknowledged).', ['state'], () => {
+    const counts = { pending: 0, firing: 0, acknowledged: 0 };
+    for (const alert of sources.alerts()) counts[alert.state === 'pending' ? 'pending' : alert.acknowledged ? 'acknowledged' : 'firing']++;
+    return Object.entries(counts).map(([state, n]) => [{ state }, n]);
+  });
+  family('gauge', 'gateway_notifier_queue_notifications', 'Alert notifications waiting in each notifier’s outbox.', ['notifier'], () => Object.entries(current().notifiers).map(([notifier, s]) => [{ notifier }, s.queued]));
+  family('counter', 'gateway_notifier_notifications_dropped_total', 'Alert notifications a notifier lost, by reason.', ['notifier', 'reason'], () =>
+    Object.entries(current().notifiers).flatMap(([notifier, s]): Sample[] => [
+      [{ notifier, reason: 'outbox_full' }, s.dropped],
+      [{ notifier, reason: 'expired' }, s.expired],
+      [{ notifier, reason: 'write_failed' }, s.write_failures],
+    ]),
+  );
+  family('counter', 'gateway_http_refusals_total', 'HTTP requests refused, by reason.', ['reason'], () => Object.entries(sources.http().refusals).map(([reason, n]) => [{ reason }, n]));
+  family('gauge', 'gateway_http_sessions', 'HTTP sessions (cookies and tokens) held.', [], () => [[{}, sources.http().sessions]]);
+  family('gauge', 'gateway_http_event_clients', 'Clients of the live event stream.', [], () => [[{}, sources.http().events.clients]]);
+  family('counter', 'gateway_http_event_updates_coalesced_total', 'Reading updates replaced by a newer one before a live client took them.', [], () => [[{}, sources.http().events.coalesced]]);
+
+  return {
+    registry,
+    async scrape() {
+      health = undefined;
+      try {
+        return await registry.metrics();
+      } finally {
+        // Not kept between scrapes: the next one reads the parts afresh.
+        health = undefined;
+      }
+    },
+  };
+}
+
+type Family = (kind: 'counter' | 'gauge', name: string, help: string, labelNames: readonly string[], samples: () => Iterable<Sample>) => void;
+
+/** InfluxDB and the bridge, from their own reports: backlog, delivered, drops by reason. */
+function uplinkFamilies(family: Family, current: () => GatewayHealth): void {
+  const uplinks = () => Object.entries(current().sinks);
+  family('gauge', 'gateway_uplink_up', 'Whether each uplink delivers (InfluxDB ok, bridge connected).', ['uplink'], () => uplinks().map(([uplink, r]) => [{ uplink }, ['ok', 'connected'].includes(String(field(r, 'state'))) ? 1 : 0]));
+  family('gauge', 'gateway_uplink_backlog_lines', 'Lines (InfluxDB) or messages (bridge) waiting in the durable buffer.', ['uplink'], () => uplinks().map(([uplink, r]) => [{ uplink }, num(r, 'backlog')]));
+  family('gauge', 'gateway_uplink_backlog_bytes', 'Bytes waiting in the durable buffer.', ['uplink'], () => uplinks().map(([uplink, r]) => [{ uplink }, num(r, 'backlogBytes')]));
+  family('gauge', 'gateway_uplink_backlog_age_seconds', 'Age of the oldest entry waiting in the durable buffer.', ['uplink'], () =>
+    uplinks().flatMap(([uplink, r]): Sample[] => (typeof field(r, 'backlogAgeMs') === 'number' ? [[{ uplink }, num(r, 'backlogAgeMs') / 1000]] : [])),
+  );
+  family('counter', 'gateway_uplink_delivered_total', 'Lines written to InfluxDB, or messages forwarded by the bridge.', ['uplink'], () =>
+    uplinks().map(([uplink, r]) => [{ uplink }, num(r, typeof field(r, 'written') === 'number' ? 'written' : 'forwarded')]),
+  );
+  family('counter', 'gateway_uplink_dropped_total', 'Lines or messages an uplink lost, by reason.', ['uplink', 'reason'], () =>
+    uplinks().flatMap(([uplink, r]): Sample[] => {
+      const by = field(r, 'droppedBy');
+      if (by && typeof by === 'object') return Object.entries(by).map(([reason, n]) => [{ uplink, reason: snake(reason) }, Number(n)]);
+      return [[{ uplink, reason: 'buffer_full' }, num(r, 'dropped')]];
+    }),
+  );
+  family('counter', 'gateway_influx_dead_lettered_lines_total', 'Lines InfluxDB refused for good, kept in the dead-letter file.', [], () => [[{}, num(current().sinks.influx, 'deadLettered')]]);
+  family('counter', 'gateway_influx_unexpected_errors_total', 'Unexpected errors of the InfluxDB forwarder (it pauses and carries on).', [], () => [[{}, num(current().sinks.influx, 'unexpectedErrors')]]);
+}
+
+function serialLineFamilies(family: Family, current: () => GatewayHealth): void {
+  const devices = () => Object.entries(current().drivers['serial-line'] ?? {});
+  const counters = { lines: 'Lines received', malformed: 'Lines the parser refused', checksum_errors: 'Lines that failed their checksum', overlong: 'Lines longer than framing.max_line, dropped' };
+  for (const [key, help] of Object.entries(counters)) {
+    family('counter', `gateway_serial_${key === 'lines' ? 'lines' : `lines_${key}`}_total`, `${help}, per serial-line device.`, ['device'], () => devices().map(([device, f]) => [{ device }, num(f, key)]));
+  }
+  family('gauge', 'gateway_serial_port_open', 'Whether each serial-line device’s port is open.', ['device'], () => devices().map(([device, f]) => [{ device }, field(f, 'port_open') === true ? 1 : 0]));
+}
+
+function modbusLinks(health: GatewayHealth): [Labels, unknown][] {
+  return ['modbus-tcp', 'modbus-rtu'].flatMap((driver) => Object.entries(health.drivers[driver] ?? {}).map(([link, figures]): [Labels, unknown] => [{ driver, link }, figures]));
+}
+
+function num(report: unknown, name: string): number {
+  const value = field(report, name);
+  return typeof value === 'number' ? value : 0;
+}
+
+function snake(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}

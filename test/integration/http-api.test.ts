@@ -1,0 +1,194 @@
+/**
+ * The HTTP side against a running gateway on the simulated district: every endpoint, who may call it (no
+ * credentials, each role, device logins), the login form and its cookie, the refused-login limit, live events, and an
+ * acknowledgement over HTTP seen on MQTT by Mosquitto's own client, in the name of the user who logged in.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashPassword } from '../../gateway/broker/password.js';
+import { mosquittoSub, type MosquittoSub } from '../peers/mosquitto-sub.js';
+import { freePort, waitFor } from '../peers/net.js';
+import { simulatedFeederSections } from '../support/config-sections.js';
+import { startGateway, type RunningGateway } from '../support/gateway.js';
+import { basicAuth, httpCall, openEvents } from '../support/http-client.js';
+
+const users = { olga: 'operator', sam: 'staff', vera: 'viewer', 'meter-1': 'device' } as const;
+const password = (user: string) => `${user}-secret`;
+const hashes = Object.fromEntries(await Promise.all(Object.keys(users).map(async (user) => [user, await hashPassword(password(user), { ln: 10 })])));
+const as = (user: keyof typeof users) => basicAuth(user, password(user));
+const ALERT = 'city/lab/alerts/frequency-seen/feeder-1/frequency';
+
+async function config(): Promise<string> {
+  return `site: lab
+mqtt:
+  listeners: [{ host: 127.0.0.1, port: 0 }]
+  users:
+${Object.entries(users)
+  .map(([user, role]) => `    - { username: ${user}, role: ${role}, password_hash: "${hashes[user]}" }`)
+  .join('\n')}
+http:
+  listen: { port: 0 }
+  login_limit: { attempts: 3, per: 1m }
+  metrics_token: prometheus-scrape-token-0123456789
+${simulatedFeederSections(await freePort(), { pollMs: 100, seed: 7 })}
+rules:
+  - name: frequency-seen
+    match: { device: feeder-1, metric: frequency }
+    above: 1
+    severity: warning
+    message: "{device} {metric} = {value} {unit}"
+`;
+}
+
+describe('HTTP API', () => {
+  let gw: RunningGateway;
+  let base: string;
+  let sub: MosquittoSub;
+
+  beforeAll(async () => {
+    gw = await startGateway(await config());
+    base = gw.gateway.httpAddress!.url;
+    sub = mosquittoSub({ port: gw.mqttPort, topic: [`${ALERT}/#`, ALERT], username: 'olga', password: password('olga') });
+    await sub.ready();
+    await waitFor(() => gw.gateway.alerts?.views().find((alert) => alert.state === 'firing'), { what: 'the frequency alert firing' });
+  });
+  afterAll(async () => {
+    await sub?.stop();
+    await gw?.stop();
+  });
+
+  it('answers /healthz to anyone, and nothing else without credentials', async () => {
+    expect((await httpCall(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
+    for (const path of ['/readyz', '/api/health', '/api/devices', '/api/readings/latest', '/api/alerts', '/api/links', '/api/uplinks', '/api/events', '/metrics']) {
+      const answer = await httpCall(`${base}${path}`);
+      expect(answer.status, path).toBe(401);
+      expect(answer.json(), path).toMatchObject({ error: 'unauthorized', reason: 'no credentials' });
+    }
+    expect(gw.logs.some((line) => line.includes('HTTP request refused') && line.includes('remote=127.0.0.1') && line.includes('reason=no_credentials'))).toBe(true);
+  });
+
+  it('reports readiness with the parts, devices with their link and poll latency, links and uplinks', async () => {
+    const ready = await httpCall(`${base}/readyz`, { headers: as('vera') });
+    expect(ready.status).toBe(200);
+    expect(ready.json()).toMatchObject({ ready: true, degraded: [] });
+    const { devices } = (await httpCall(`${base}/api/devices`, { headers: as('vera') })).json<{ devices: Record<string, unknown>[] }>();
+    expect(devices).toHaveLength(1);
+    expect(devices[0]).toMatchObject({ name: 'feeder-1', driver: 'modbus-tcp', domain: 'energy', state: 'online', link: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
+    expect(devices[0]!.last_reading).toBeGreaterThan(Date.now() - 60_000);
+    expect(devices[0]!.poll_latency_ms).toBeGreaterThan(0);
+    const { links } = (await httpCall(`${base}/api/links`, { headers: as('vera') })).json<{ links: Record<string, unknown>[] }>();
+    expect(links[0]).toMatchObject({ driver: 'modbus-tcp', transactions: expect.any(Number), timeouts: 0 });
+    expect((await httpCall(`${base}/api/uplinks`, { headers: as('vera') })).json()).toEqual({ uplinks: [] });
+  });
+
+  it('gives the latest reading per series, filtered by domain and device; bad filters are refused as JSON', async () => {
+    const all = (await httpCall(`${base}/api/readings/latest?domain=energy&device=feeder-1`, { headers: as('sam') })).json<{ readings: { metric: string; value: unknown }[] }>();
+    expect(all.readings.map((r) => r.metric)).toEqual(expect.arrayContaining(['frequency', 'voltage_l1', 'energy_import']));
+    expect(new Set(all.readings.map((r) => r.metric)).size).toBe(all.readings.length);
+    expect((await httpCall(`${base}/api/readings/latest?domain=water`, { headers: as('sam') })).json()).toEqual({ readings: [] });
+    const bad = await httpCall(`${base}/api/readings/latest?device=a/b`, { headers: as('sam') });
+    expect(bad.status).toBe(400);
+    expect(bad.json()).toMatchObject({ error: 'bad_request' });
+  });
+
+  it('keeps the whole health report and /metrics for operators; staff and viewers are refused', async () => {
+    for (const user of ['sam', 'vera'] as const) {
+      expect((await httpCall(`${base}/api/health`, { headers: as(user) })).status).toBe(403);
+      expect((await httpCall(`${base}/metrics`, { headers: as(user) })).status).toBe(403);
+    }
+    expect((await httpCall(`${base}/api/health`, { headers: as('olga') })).json()).toMatchObject({ state: 'ok', devices: [{ device: 'feeder-1' }] });
+    expect((await httpCall(`${base}/metrics`, { headers: as('olga') })).status).toBe(200);
+    const scrape = await httpCall(`${base}/metrics`, { headers: { authorization: 'Bearer prometheus-scrape-token-0123456789' } });
+    expect(scrape.status).toBe(200);
+    expect(scrape.headers['content-type']).toContain('text/plain');
+    // The metrics token opens /metrics and nothing else.
+    expect((await httpCall(`${base}/api/devices`, { headers: { authorization: 'Bearer prometheus-scrape-token-0123456789' } })).status).toBe(403);
+  });
+
+  it('refuses device logins everywhere, even with the right password', async () => {
+    const answer = await httpCall(`${base}/api/devices`, { headers: as('meter-1') });
+    expect(answer.status).toBe(403);
+    expect(answer.json()).toMatchObject({ error: 'forbidden', reason: 'a device login cannot use the HTTP side' });
+    const form = await httpCall(`${base}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=meter-1&password=meter-1-secret' });
+    expect(form.status).toBe(303);
+    expect(form.headers.location).toBe('/login?refused');
+    expect(form.headers['set-cookie']).toBeUndefined();
+  });
+
+  it('acknowledges over HTTP for staff (not viewers), recorded and announced on MQTT in the logged-in user’s name', async () => {
+    const path = `${base}/api/alerts/frequency-seen/feeder-1/frequency/ack`;
+    expect((await httpCall(path, { method: 'POST', headers: as('vera') })).status).toBe(403);
+    const ack = await httpCall(path, { method: 'POST', headers: as('sam') });
+    expect(ack.status).toBe(200);
+    expect(ack.json()).toEqual({ acknowledged: 'frequency-seen/feeder-1/frequency', by: 'sam' });
+    const result = await sub.next((m) => m.topic === `${ALERT}/ack/result`);
+    expect(JSON.parse(result.payload)).toEqual({ by: 'sam', ok: true });
+    const state = await sub.next((m) => m.topic === ALERT && m.payload.includes('"acknowledged":{'));
+    expect(JSON.parse(state.payload).acknowledged).toMatchObject({ by: 'sam' });
+    const alerts = (await httpCall(`${base}/api/alerts`, { headers: as('vera') })).json<{ active: { id: string; acknowledged: { by: string } }[]; recent: { kind: string }[] }>();
+    expect(alerts.active).toEqual([expect.objectContaining({ id: 'frequency-seen/feeder-1/frequency', state: 'firing', acknowledged: expect.objectContaining({ by: 'sam' }) })]);
+    expect(alerts.recent.map((change) => change.kind)).toContain('acknowledged');
+    const missing = await httpCall(`${base}/api/alerts/no-rule/feeder-1/frequency/ack`, { method: 'POST', headers: as('olga') });
+    expect(missing.status).toBe(404);
+    expect(missing.json()).toMatchObject({ error: 'not_found' });
+  });
+
+  it('logs in with the form: an HttpOnly SameSite=Strict cookie; changes with it need our origin; logout ends it', async () => {
+    const form = await httpCall(`${base}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `username=sam&password=${password('sam')}` });
+    expect(form.status).toBe(303);
+    expect(form.headers.location).toBe('/');
+    const setCookie = String(form.headers['set-cookie']);
+    expect(setCookie).toMatch(/^gw_session=[\w-]+;/);
+    expect(setCookie).toContain('HttpOnly');
+    expect(setCookie).toContain('SameSite=Strict');
+    expect(setCookie).not.toContain('Secure');
+    const cookie = setCookie.split(';')[0]!;
+    expect((await httpCall(`${base}/api/devices`, { headers: { cookie } })).status).toBe(200);
+    const ack = `${base}/api/alerts/frequency-seen/feeder-1/frequency/ack`;
+    const forged = await httpCall(ack, { method: 'POST', headers: { cookie, origin: 'http://evil.example' } });
+    expect(forged.status).toBe(403);
+    expect(forged.json()).toMatchObject({ error: 'forbidden' });
+    expect((await httpCall(ack, { method: 'POST', headers: { cookie } })).status).toBe(403);
+    expect((await httpCall(ack, { method: 'POST', headers: { cookie, origin: base } })).status).toBe(200);
+    const logout = await httpCall(`${base}/logout`, { method: 'POST', headers: { cookie, origin: base } });
+    expect(logout.status).toBe(303);
+    expect((await httpCall(`${base}/api/devices`, { headers: { cookie } })).status).toBe(401);
+  });
+
+  it('gives scripts a bearer token from POST /api/login', async () => {
+    const login = await httpCall(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'vera', password: password('vera') }) });
+    expect(login.status).toBe(200);
+    const { token, role } = login.json<{ token: string; role: string }>();
+    expect(role).toBe('viewer');
+    expect((await httpCall(`${base}/api/alerts`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect((await httpCall(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"vera"}' })).status).toBe(400);
+  });
+
+  it('streams live readings, coalesced per series, to an SSE client', async () => {
+    const client = await openEvents(`${base}/api/events`, as('vera'));
+    try {
+      expect(client.status).toBe(200);
+      const batch = await waitFor(() => client.events.find((e) => e.event === 'readings'), { what: 'a readings event' });
+      const readings = JSON.parse(batch.data) as { device: string; metric: string }[];
+      expect(readings.length).toBeGreaterThan(0);
+      expect(readings[0]).toMatchObject({ device: 'feeder-1', domain: 'energy' });
+      // Each batch holds one reading per series at most.
+      expect(new Set(readings.map((r) => r.metric)).size).toBe(readings.length);
+      await waitFor(() => (client.events.filter((e) => e.event === 'readings').length >= 3 ? true : undefined), { what: 'more live batches' });
+    } finally {
+      client.close();
+    }
+  });
+
+  it('answers 429 with Retry-After once an address has guessed too often, and counts every refusal', async () => {
+    const wrong = basicAuth('olga', 'not-her-password');
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await httpCall(`${base}/api/devices`, { headers: wrong })).status);
+    expect(statuses.slice(0, 3)).toEqual([401, 401, 401]);
+    const limited = await httpCall(`${base}/api/devices`, { headers: as('olga') });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(limited.json()).toMatchObject({ error: 'too_many_requests' });
+    const scrape = await httpCall(`${base}/metrics`, { headers: { authorization: 'Bearer prometheus-scrape-token-0123456789' } });
+    expect(scrape.status).toBe(429);
+  });
+});
