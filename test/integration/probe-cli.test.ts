@@ -204,6 +204,18 @@ describe('probe over Modbus RTU on a pty pair against pymodbus', () => {
     expect(result.stderr).toContain('unit 5: Modbus exception 2 (illegal data address)');
   });
 
+  it('reports garbled answers (a wrong baud rate looks like this) as malformed, exit 6', async () => {
+    await slave.misbehave('bad_crc');
+    try {
+      const result = await runCli(PROBE, [target(), '--timeout', '500ms']);
+      expect(result.code).toBe(6);
+      expect(result.stderr).toContain('unit 1: malformed response: CRC error');
+      expect(result.stderr).toContain('check the baud rate and parity');
+    } finally {
+      await slave.misbehave(null);
+    }
+  });
+
   it('reports a port that does not exist, exit 4', async () => {
     const result = await runCli(PROBE, [`rtu://${join(dir, 'no-such-tty')}`]);
     expect(result.code).toBe(4);
