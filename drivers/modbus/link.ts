@@ -239,7 +239,7 @@ function describe(error: unknown): string {
 }
 
 /** Exception codes of the Modbus application protocol, section 7. */
-export const exceptionNames: Record<number, string> = {
+const exceptionNames: Record<number, string> = {
   1: 'illegal function',
   2: 'illegal data address',
   3: 'illegal data value',
