@@ -6,15 +6,36 @@ import { z } from 'zod';
 import { duration } from '../../gateway/config/duration.js';
 import { checkPointMetric, seriesName, tags, topicLevel } from '../../gateway/config/names.js';
 import { serialPortFields } from '../../gateway/config/serial.js';
+import { LAST_ADDRESS, parseReference, referenceFamily, referenceOf, tableNouns, wireOfPlain, type AddressBase, type RegisterReference } from './addressing.js';
 import { byteOrders, modbusTables, registerSpan, registerTypes } from './registers.js';
 
 
-export const modbusPointSchema = z
+/** A point's address as written: a number in the address_base of the points around it, or a reference ("40001"). */
+const pointAddress = z
+  .union([z.number().int().min(0).max(LAST_ADDRESS + 1).describe('a register address from 0 to 65535 (1 to 65536 with address_base: 1)'), z.string().describe('a register reference like "40001"')])
+  .superRefine((address, ctx) => {
+    const reference = typeof address === 'string' ? parseReference(address) : undefined;
+    if (typeof reference === 'string') ctx.addIssue({ code: 'custom', message: reference });
+  });
+
+/** The reference a point's address is written as, if it is one that parses. */
+function referenceIn(address: number | string): RegisterReference | undefined {
+  if (typeof address === 'number') return undefined;
+  const reference = parseReference(address);
+  return typeof reference === 'string' ? undefined : reference;
+}
+
+/**
+ * A point as the config writes it. Its table may be implied by a reference ("30001" is an input register); its
+ * address becomes a wire address only beside its address_base (see toWirePoint).
+ */
+export const modbusPointConfigSchema = z
   .strictObject({
     name: topicLevel,
     metric: seriesName.optional(),
-    table: z.enum(modbusTables).default('holding'),
-    address: z.number().int().min(0).max(65535),
+    /** Default holding, or the table of the reference the address is written as. */
+    table: z.enum(modbusTables).optional(),
+    address: pointAddress,
     type: z.enum(registerTypes).optional(),
     order: z.enum(byteOrders).default('ABCD'),
     bit: z.number().int().min(0).max(15).optional(),
@@ -26,9 +47,18 @@ export const modbusPointSchema = z
   })
   .superRefine((p, ctx) => {
     checkPointMetric(p, ctx);
-    const bitTable = p.table === 'coil' || p.table === 'discrete';
+    const reference = referenceIn(p.address);
+    if (reference && p.table !== undefined && p.table !== reference.table) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['address'],
+        message: `"${p.address}" is a ${tableNouns[reference.table]} (${referenceFamily(reference.table)}) but the point's table is ${p.table}: write the ${tableNouns[p.table]} as "${referenceOf(p.table, reference.number - 1)}", or table: ${reference.table} (or leave table out)`,
+      });
+    }
+    const table = p.table ?? reference?.table ?? 'holding';
+    const bitTable = table === 'coil' || table === 'discrete';
     if (bitTable && p.type !== undefined && p.type !== 'bool') {
-      ctx.addIssue({ code: 'custom', path: ['type'], message: `a ${p.table} is a single bit: type must be bool (or left out)` });
+      ctx.addIssue({ code: 'custom', path: ['type'], message: `a ${table} is a single bit: type must be bool (or left out)` });
     }
     if (p.bit !== undefined && (bitTable || (p.type ?? 'uint16') !== 'bool')) {
       ctx.addIssue({ code: 'custom', path: ['bit'], message: 'bit selects one bit of a holding/input register: use it with type bool' });
@@ -40,25 +70,81 @@ export const modbusPointSchema = z
       ctx.addIssue({ code: 'custom', path: ['length'], message: 'length is only for type string' });
     }
   })
-  .transform((p) => ({
-    ...p,
-    metric: p.metric ?? p.name,
-    type: p.table === 'coil' || p.table === 'discrete' ? ('bool' as const) : (p.type ?? ('uint16' as const)),
-  }))
-  .superRefine((p, ctx) => {
-    const span = registerSpan(p);
-    if (p.address + span > 65536) {
-      ctx.addIssue({ code: 'custom', path: ['address'], message: `${p.address} + ${span} registers of ${p.type} runs past the last register, 65535` });
-    }
+  .transform((p) => {
+    const reference = referenceIn(p.address);
+    const table = p.table ?? reference?.table ?? 'holding';
+    const point = {
+      ...p,
+      metric: p.metric ?? p.name,
+      table,
+      address: reference ?? (p.address as number),
+      type: table === 'coil' || table === 'discrete' ? ('bool' as const) : (p.type ?? ('uint16' as const)),
+    };
+    parsedPoints.add(point);
+    return point;
   });
 
-export type ModbusPoint = z.output<typeof modbusPointSchema>;
+/**
+ * The points that parsed whole. A device with a bad point still has its other points' addresses checked (every
+ * problem at once), and a point that failed, not being transformed, must be left out of that check.
+ */
+const parsedPoints = new WeakSet<object>();
 
-export const profileSchema = z.strictObject({
-  description: z.string().optional(),
-  domain: seriesName.optional(),
-  points: z.array(modbusPointSchema).min(1),
-});
+export type ModbusPointConfig = z.output<typeof modbusPointConfigSchema>;
+/** A point ready to poll: its address is the wire address. */
+export type ModbusPoint = Omit<ModbusPointConfig, 'address'> & { address: number };
+
+/** Why a point's address does not fit, with the address_base of the points around it; undefined when it does. */
+function addressProblem(point: ModbusPointConfig, base: AddressBase): string | undefined {
+  const wire = typeof point.address === 'number' ? wireOfPlain(point.address, base) : point.address.number - 1;
+  if (typeof wire === 'string') return wire;
+  const span = registerSpan(point);
+  if (wire + span > LAST_ADDRESS + 1) return `${describeAddress(point.address)} + ${span} registers of ${point.type} runs past the last register (wire address ${LAST_ADDRESS})`;
+  return undefined;
+}
+
+function describeAddress(address: number | RegisterReference): string {
+  return typeof address === 'number' ? String(address) : `"${address.text}"`;
+}
+
+/** The point at its wire address; its address was checked by checkPointAddresses. */
+export function toWirePoint(point: ModbusPointConfig, base: AddressBase): ModbusPoint {
+  return { ...point, address: typeof point.address === 'number' ? point.address - base : point.address.number - 1 };
+}
+
+/**
+ * Checks the addresses of the points beside an address_base (a device's, a profile's), even when other keys of the
+ * device have problems (every problem at once): only points that parsed whole, only beside a valid address_base.
+ */
+function checkPointAddresses(value: { address_base: AddressBase; points: readonly ModbusPointConfig[] }, ctx: z.RefinementCtx): void {
+  if ((value.address_base !== 0 && value.address_base !== 1) || !Array.isArray(value.points)) return;
+  value.points.forEach((point, index) => {
+    const problem = parsedPoints.has(point) ? addressProblem(point, value.address_base) : undefined;
+    if (problem) ctx.addIssue({ code: 'custom', path: ['points', index, 'address'], message: problem });
+  });
+}
+const always = { when: () => true };
+
+/** 0: addresses are wire addresses (the default); 1: addresses are 1-based register numbers, as many manuals write. */
+const addressBase = z.union([z.literal(0), z.literal(1)]).default(0);
+
+/** A point at a wire address (address_base 0), as tests, benches and tools write them. */
+export const modbusPointSchema = modbusPointConfigSchema
+  .superRefine((point, ctx) => {
+    const problem = addressProblem(point, 0);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['address'], message: problem });
+  })
+  .transform((point): ModbusPoint => toWirePoint(point, 0));
+
+export const profileSchema = z
+  .strictObject({
+    description: z.string().optional(),
+    domain: seriesName.optional(),
+    address_base: addressBase,
+    points: z.array(modbusPointConfigSchema).min(1),
+  })
+  .superRefine(checkPointAddresses, always)
+  .transform(({ address_base, points, ...profile }) => ({ ...profile, points: points.map((point) => toWirePoint(point, address_base)) }));
 export type Profile = z.output<typeof profileSchema>;
 
 const modbusCommon = {
@@ -75,7 +161,9 @@ const modbusCommon = {
   /** Cap of the exponential reconnect backoff of an offline device. */
   backoff_max: duration({ min: 10 }).default(30_000),
   profile: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a profile name is a file name under config/profiles without .yaml').optional(),
-  points: z.array(modbusPointSchema).default([]),
+  /** Of the device's own points; a profile's points follow the profile's own address_base. */
+  address_base: addressBase,
+  points: z.array(modbusPointConfigSchema).default([]),
 };
 
 export const modbusTcpDeviceSchema = z.strictObject({
@@ -83,7 +171,7 @@ export const modbusTcpDeviceSchema = z.strictObject({
   host: z.string().min(1),
   port: z.number().int().min(1).max(65535).default(502),
   ...modbusCommon,
-});
+}).superRefine(checkPointAddresses, always);
 export type ModbusTcpDeviceConfig = z.output<typeof modbusTcpDeviceSchema>;
 
 export const modbusRtuDeviceSchema = z.strictObject({
@@ -95,7 +183,7 @@ export const modbusRtuDeviceSchema = z.strictObject({
   unit_id: z.number().int().min(1).max(247),
   // A silent meter on a shared bus should cost one timeout per attempt, not several: the poller backs it off instead.
   retries: z.number().int().min(0).max(10).default(0),
-});
+}).superRefine(checkPointAddresses, always);
 export type ModbusRtuDeviceConfig = z.output<typeof modbusRtuDeviceSchema>;
 
 /** A serial line shared by Modbus RTU devices (RS-485). */
@@ -106,7 +194,7 @@ export const busSchema = z.strictObject({
 export type BusConfig = z.output<typeof busSchema>;
 
 /** A Modbus device with its profile merged in: the points to poll and the domain are final. */
-type Resolved<T> = Omit<T, 'points' | 'profile' | 'domain'> & { domain: string; points: ModbusPoint[] };
+type Resolved<T> = Omit<T, 'points' | 'profile' | 'domain' | 'address_base'> & { domain: string; points: ModbusPoint[] };
 export type ModbusTcpDevice = Resolved<ModbusTcpDeviceConfig>;
 export type ModbusRtuDevice = Resolved<ModbusRtuDeviceConfig>;
 export type ModbusDevice = ModbusTcpDevice | ModbusRtuDevice;

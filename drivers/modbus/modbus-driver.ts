@@ -101,9 +101,14 @@ export const tcpTransport: Transport = {
   settingsOf: (device) => `${endpointOf(device as ModbusTcpDevice)} backoff_max=${device.backoff_max}`,
   open(device, log) {
     const { host, port, backoff_max } = device as ModbusTcpDevice;
-    return new ModbusLink(endpointOf(device as ModbusTcpDevice), (client, timeoutMs) => client.connectTCP(host, { port, timeout: timeoutMs }), log, { reopenMaxMs: backoff_max });
+    return tcpLink(host, port, log, backoff_max);
   },
 };
+
+/** The link to one Modbus TCP endpoint; the gateway's transport and the probe (tools/probe) open it alike. */
+export function tcpLink(host: string, port: number, log: Logger, reopenMaxMs: number): ModbusLink {
+  return new ModbusLink(`${host}:${port}`, (client, timeoutMs) => client.connectTCP(host, { port, timeout: timeoutMs }), log, { reopenMaxMs });
+}
 
 function endpointOf(device: ModbusTcpDevice): string {
   return `${device.host}:${device.port}`;
@@ -120,13 +125,15 @@ export function rtuTransport(buses: readonly BusConfig[]): Transport {
   return {
     keyOf: (device) => busOf(device).name,
     settingsOf: (device) => JSON.stringify(busOf(device)),
-    open(device, log) {
-      const bus = busOf(device);
-      // modbus-serial hands these to serialport as they are: the binding that notices a vanished adapter goes along.
-      const options = { baudRate: bus.baud, dataBits: bus.data_bits, parity: bus.parity, stopBits: bus.stop_bits, ...serialBindingOption() };
-      return new ModbusLink(bus.name, (client) => client.connectRTUBuffered(bus.port, options), log, { turnaroundMs: interFrameSilenceMs(bus.baud), reopenMaxMs: bus.reopen_max });
-    },
+    open: (device, log) => rtuLink(busOf(device), log),
   };
+}
+
+/** The link over one serial bus, keeping the line quiet between frames; the probe (tools/probe) opens it alike. */
+export function rtuLink(bus: BusConfig, log: Logger): ModbusLink {
+  // modbus-serial hands these to serialport as they are: the binding that notices a vanished adapter goes along.
+  const options = { baudRate: bus.baud, dataBits: bus.data_bits, parity: bus.parity, stopBits: bus.stop_bits, ...serialBindingOption() };
+  return new ModbusLink(bus.name, (client) => client.connectRTUBuffered(bus.port, options), log, { turnaroundMs: interFrameSilenceMs(bus.baud), reopenMaxMs: bus.reopen_max });
 }
 
 /**

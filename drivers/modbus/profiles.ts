@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { ConfigContext } from '../../gateway/config/context.js';
 import { displayName } from '../../gateway/config/yaml.js';
-import { profileSchema, type ModbusPoint, type ModbusRtuDeviceConfig, type ModbusTcpDeviceConfig, type Profile } from './config.js';
+import { profileSchema, toWirePoint, type ModbusPoint, type ModbusRtuDeviceConfig, type ModbusTcpDeviceConfig, type Profile } from './config.js';
 
 /** A named register map under `profiles_dir`; a missing one is reported where it is named, a bad one once. */
 export function lookupProfile(name: string, usedAt: string, ctx: ConfigContext): Profile | undefined {
@@ -13,21 +13,23 @@ export function lookupProfile(name: string, usedAt: string, ctx: ConfigContext):
 }
 
 /** Merges a device's profile into it: the points to poll and the domain become final. */
-export function resolveModbusDevice<T extends ModbusTcpDeviceConfig | ModbusRtuDeviceConfig>(device: T, at: string, ctx: ConfigContext): Omit<T, 'points' | 'profile' | 'domain'> & { domain: string; points: ModbusPoint[] } {
+export function resolveModbusDevice<T extends ModbusTcpDeviceConfig | ModbusRtuDeviceConfig>(device: T, at: string, ctx: ConfigContext): Omit<T, 'points' | 'profile' | 'domain' | 'address_base'> & { domain: string; points: ModbusPoint[] } {
   const profile = device.profile ? lookupProfile(device.profile, `${at}.profile`, ctx) : undefined;
+  // The device's address_base is for its own points: the profile's points came with the profile's.
+  const own = device.points.map((point) => toWirePoint(point, device.address_base));
   // Device points refine the profile's: a point of the same name replaces the profile's one.
-  const own = new Set(device.points.map((p) => p.name));
-  const points = [...(profile?.points.filter((p) => !own.has(p.name)) ?? []), ...device.points];
+  const ownNames = new Set(own.map((p) => p.name));
+  const points = [...(profile?.points.filter((p) => !ownNames.has(p.name)) ?? []), ...own];
   const domain = device.domain ?? profile?.domain;
   // A profile that failed to load is reported on its own; its missing domain would only echo that.
   if (!domain && (profile || !device.profile)) ctx.problem(`${at}.domain`, 'missing (required unless the profile names one; e.g. water, traffic, energy)');
-  checkMetricClashes(points, device, at, ctx);
-  const { profile: _profile, points: _points, domain: _domain, ...rest } = device;
+  checkMetricClashes(points, own, device.profile, at, ctx);
+  const { profile: _profile, points: _points, domain: _domain, address_base: _addressBase, ...rest } = device;
   return { ...rest, domain: domain ?? '', points };
 }
 
 /** Two points publishing one metric would interleave on one topic and one Influx field: refuse it. */
-function checkMetricClashes(points: readonly ModbusPoint[], device: ModbusTcpDeviceConfig | ModbusRtuDeviceConfig, at: string, ctx: ConfigContext): void {
+function checkMetricClashes(points: readonly ModbusPoint[], own: readonly ModbusPoint[], profile: string | undefined, at: string, ctx: ConfigContext): void {
   const series = new Map<string, string>();
   for (const point of points) {
     const key = `${point.domain ?? ''}/${point.metric}`;
@@ -36,9 +38,9 @@ function checkMetricClashes(points: readonly ModbusPoint[], device: ModbusTcpDev
       series.set(key, point.name);
       continue;
     }
-    const ownIndex = device.points.indexOf(point);
+    const ownIndex = own.indexOf(point);
     const where = ownIndex >= 0 ? `${at}.points[${ownIndex}]` : `${at}.profile`;
-    const what = ownIndex >= 0 ? `point "${point.name}"` : `point "${point.name}" of profile "${device.profile ?? ''}"`;
+    const what = ownIndex >= 0 ? `point "${point.name}"` : `point "${point.name}" of profile "${profile ?? ''}"`;
     ctx.problem(where, `${what} publishes metric "${point.metric}", as point "${clash}" already does (give one of them another metric)`);
   }
 }

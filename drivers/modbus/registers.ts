@@ -4,6 +4,7 @@ export const registerTypes = ['int16', 'uint16', 'int32', 'uint32', 'int64', 'ui
 export type RegisterType = (typeof registerTypes)[number];
 export const byteOrders = ['ABCD', 'CDAB', 'BADC', 'DCBA'] as const;
 export const modbusTables = ['holding', 'input', 'coil', 'discrete'] as const;
+export type ModbusTable = (typeof modbusTables)[number];
 
 /** Registers a point occupies; 1 for a coil or discrete input (one bit). */
 export function registerSpan(point: { readonly name: string; readonly type: RegisterType; readonly length?: number | undefined }): number {
