@@ -1,0 +1,9 @@
+/** `npm run docs:config`: writes docs/config-reference.md and docs/config.schema.json from the config schema. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { configJsonSchema, renderReference } from './config-reference.js';
+
+const schema = configJsonSchema();
+mkdirSync('docs', { recursive: true });
+writeFileSync('docs/config.schema.json', `${JSON.stringify(schema, null, 2)}\n`);
+writeFileSync('docs/config-reference.md', renderReference(schema));
+process.stdout.write('wrote docs/config-reference.md and docs/config.schema.json\n');
