@@ -3,9 +3,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { notifierKinds } from '../../gateway/alerts/notify/kinds.js';
 import { configJsonSchema, renderReference } from '../../gateway/cli/config-reference.js';
+import { SchemaComments } from '../../gateway/cli/schema-comments.js';
 import { deviceKinds, sinkKinds } from '../../gateway/plugins.js';
 
-const schema = configJsonSchema();
+const schema = configJsonSchema(SchemaComments.read(['gateway', 'drivers', 'tools']));
 const reference = renderReference(schema);
 
 describe('config reference', () => {
@@ -21,7 +22,11 @@ describe('config reference', () => {
   });
 
   it('shows defaults of durations and sizes in the units an operator writes', () => {
-    expect(reference).toContain('| `limits.max_throttle` | duration |  | `10s` |  |');
-    expect(reference).toContain('| `buffer.max_size` | size |  | `512MB` |  |');
+    expect(reference).toMatch(/^\| `limits\.max_throttle` \| duration \| {2}\| `10s` \|/m);
+    expect(reference).toMatch(/^\| `buffer\.max_size` \| size \| {2}\| `512MB` \|/m);
+  });
+
+  it('describes keys with the comments written above them in the schemas', () => {
+    expect(reference).toContain('| `queue_size` | integer |  | `100000` | at least 1 | Readings each consumer may have waiting before the oldest are dropped (counted and logged). |');
   });
 });
