@@ -4,6 +4,7 @@ import { coalescingReport } from './coalescing.js';
 import { influxReport } from './influx.js';
 import { ingestReport } from './ingest.js';
 import { rtuTimingReport } from './rtu-timing.js';
+import { startupReport } from './startup.js';
 import { endToEnd, pipelineToMqtt } from './throughput.js';
 
 /** Every bench by name, in the order a full run prints them; `npm run bench -- ingest alerts` runs only those. */
@@ -15,6 +16,7 @@ const benches: Record<string, () => string | Promise<string>> = {
   alerts: alertLatency,
   influx: influxReport,
   ingest: ingestReport,
+  startup: startupReport,
 };
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((name) => !(name in benches));

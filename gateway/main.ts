@@ -1,14 +1,24 @@
 #!/usr/bin/env node
 /** Command line entry: `gateway [--config FILE]`. Loads the config, runs the gateway, stops cleanly on SIGINT/SIGTERM. */
-import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { loadConfig } from './config-file/load.js';
 import { ConfigError } from './config/errors.js';
 import { Gateway } from './gateway.js';
 import { installProcessGuard } from './process-guard.js';
 import { createLogger } from './util/log.js';
 
-const defaultConfig = fileURLToPath(new URL('../config/default.yaml', import.meta.url));
+const defaultConfig = join(projectRoot(fileURLToPath(import.meta.url)), 'config', 'default.yaml');
+
+/** The folder with package.json above this file: gateway/ under tsx, dist/gateway/ when built. */
+function projectRoot(file: string): string {
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+  }
+  return dirname(dirname(file));
+}
 
 async function main(): Promise<number> {
   let args;
@@ -32,7 +42,7 @@ async function main(): Promise<number> {
     return 78; // EX_CONFIG: lets a supervisor tell "fix the file" from "crashed".
   }
 
-  const log = createLogger({ level: config.log.level });
+  const log = createLogger({ level: config.log.level, format: config.log.format });
   const gateway = new Gateway(config, log);
   installProcessGuard({ log: log.child('process'), stop: () => gateway.stop() });
   try {

@@ -27,4 +27,6 @@ export interface DeviceStatus {
   readonly ts: number;
   /** Why the device is offline, or a point-level problem of an online device (e.g. a Modbus exception). */
   readonly error?: string;
+  /** The stable code of that error (gateway/util/error-code.ts), when it has one; for logs, not the MQTT payload. */
+  readonly code?: string;
 }

@@ -37,6 +37,7 @@ export function installProcessGuard(opts: ProcessGuardOptions): { faults(): Proc
     unhandledRejections++;
     log.error('unhandled promise rejection; the task that failed is abandoned, the gateway carries on', {
       error: describe(reason),
+      code: 'E_UNEXPECTED',
       stack: reason instanceof Error ? reason.stack : undefined,
       unhandled_rejections: unhandledRejections,
     });
@@ -46,6 +47,7 @@ export function installProcessGuard(opts: ProcessGuardOptions): { faults(): Proc
     uncaughtExceptions++;
     log.error('uncaught exception: state is unknown, stopping for the supervisor to restart the gateway', {
       error: describe(error),
+      code: 'E_UNEXPECTED',
       stack: error instanceof Error ? error.stack : undefined,
       uncaught_exceptions: uncaughtExceptions,
     });

@@ -21,7 +21,7 @@ export class StatusBoard {
     const previous = this.current.get(status.device);
     if (previous && previous.state === status.state && previous.error === status.error) return;
     this.current.set(status.device, status);
-    const fields = { device: status.device, error: status.error };
+    const fields = { device: status.device, error: status.error, code: status.code };
     if (status.state === 'offline') this.log.warn('device offline', fields);
     else if (status.error) this.log.warn(previous?.state === 'online' ? 'device problem' : 'device online with a problem', fields);
     else this.log.info('device online', fields);

@@ -1,6 +1,7 @@
 import type { ModbusPoint } from './config.js';
 import type { Quality, Reading, ReadingValue } from '../../gateway/model.js';
 import { Backoff } from '../../gateway/util/backoff.js';
+import { errorCode, type ErrorCode } from '../../gateway/util/error-code.js';
 import type { Logger } from '../../gateway/util/log.js';
 import type { DriverContext } from '../driver.js';
 import { decodeBit, decodePoint } from './codec.js';
@@ -133,12 +134,12 @@ export class DevicePoller {
           // The device is alive but refuses this request. A coalesced block is split once to find the faulty point(s).
           if (request.points.length > 1) {
             const parts = splitRequest(request);
-            this.log.warn('coalesced read refused; reading its points one by one from now on', { device: this.device.name, table: request.table, start: request.start, count: request.count, error: result.message });
+            this.log.warn('coalesced read refused; reading its points one by one from now on', { device: this.device.name, table: request.table, start: request.start, count: request.count, error: result });
             this.plan.splice(i, 1, ...parts);
             i--;
             continue;
           }
-          this.notePointError(request.points[0]!, result.message);
+          this.notePointError(request.points[0]!, result.message, result.code);
           continue;
         }
         this.decodeInto(readings, request, result);
@@ -146,7 +147,7 @@ export class DevicePoller {
     } catch (error) {
       this.stats.failedPolls++;
       if (readings.length) this.ctx.emit(readings);
-      this.ctx.status({ device: this.device.name, state: 'offline', ts: Date.now(), error: (error as Error).message });
+      this.ctx.status({ device: this.device.name, state: 'offline', ts: Date.now(), error: (error as Error).message, code: errorCode(error) });
       return false;
     }
     if (readings.length) this.ctx.emit(readings);
@@ -165,7 +166,7 @@ export class DevicePoller {
         if (error.kind === 'exception') return error;
         if (error.kind === 'malformed') {
           this.stats.malformed++;
-          this.log.warn('malformed response', { device: this.device.name, table: request.table, start: request.start, count: request.count, error: error.message });
+          this.log.warn('malformed response', { device: this.device.name, table: request.table, start: request.start, count: request.count, error });
         }
         // A dead link fails fast; only a silent device on a live link is worth asking again.
         if (error.kind === 'link' || attempt >= this.device.retries) throw error;
@@ -181,7 +182,7 @@ export class DevicePoller {
         value = 'registers' in data ? decodePoint(point, data.registers, request.start) : decodeBit(point, data.bits, request.start);
       } catch (error) {
         // A short or malformed answer: count it against the point, keep the rest of the block.
-        this.notePointError(point, `malformed response: ${(error as Error).message}`);
+        this.notePointError(point, `malformed response: ${(error as Error).message}`, 'E_MODBUS_MALFORMED');
         continue;
       }
       if (this.pointErrors.delete(point.name)) this.log.info('point readable again', { device: this.device.name, point: point.name });
@@ -199,10 +200,10 @@ export class DevicePoller {
     }
   }
 
-  private notePointError(point: ModbusPoint, message: string): void {
+  private notePointError(point: ModbusPoint, message: string, code: ErrorCode): void {
     if (this.pointErrors.get(point.name) === message) return;
     this.pointErrors.set(point.name, message);
-    this.log.warn('point unreadable', { device: this.device.name, point: point.name, table: point.table, address: point.address, error: message });
+    this.log.warn('point unreadable', { device: this.device.name, point: point.name, table: point.table, address: point.address, error: message, code });
   }
 
   private pointErrorSummary(): { error?: string } {

@@ -1,4 +1,5 @@
 import { Backoff } from '../../gateway/util/backoff.js';
+import type { ErrorCode } from '../../gateway/util/error-code.js';
 import type { Logger } from '../../gateway/util/log.js';
 import { LogLimiter } from '../../gateway/util/log-limiter.js';
 import { createModbusClient, releaseClient, type ModbusClient } from './client.js';
@@ -15,7 +16,17 @@ export type ModbusFailureKind =
   /** The connection or port is down (refused, reset, closed). */
   | 'link';
 
+/** The stable code a failure of each kind is logged and reported with. */
+const failureCodes: Record<ModbusFailureKind, ErrorCode> = {
+  exception: 'E_MODBUS_EXCEPTION',
+  timeout: 'E_MODBUS_TIMEOUT',
+  malformed: 'E_MODBUS_MALFORMED',
+  link: 'E_LINK_DOWN',
+};
+
 export class ModbusFailure extends Error {
+  readonly code: ErrorCode;
+
   constructor(
     readonly kind: ModbusFailureKind,
     message: string,
@@ -23,6 +34,7 @@ export class ModbusFailure extends Error {
   ) {
     super(message);
     this.name = 'ModbusFailure';
+    this.code = failureCodes[kind];
   }
 }
 

@@ -4,6 +4,7 @@
  * this class decides what a line (or its absence) means.
  */
 import type { DeviceState, Reading } from '../../gateway/model.js';
+import { errorCode, type ErrorCode } from '../../gateway/util/error-code.js';
 import type { Logger } from '../../gateway/util/log.js';
 import type { DriverContext } from '../driver.js';
 import { BadLineLog, type BadLineKind } from './bad-line-log.js';
@@ -148,15 +149,15 @@ export class SerialLineDevice {
         return;
       }
       // Re-armed by the next valid line.
-      this.report('offline', `no valid line for ${formatDuration(this.device.stale_after)}`);
+      this.report('offline', `no valid line for ${formatDuration(this.device.stale_after)}`, 'E_DEVICE_SILENT');
     }, delayMs);
   }
 
-  private report(state: DeviceState, error: string | undefined): void {
+  private report(state: DeviceState, error: string | undefined, code: ErrorCode | undefined = errorCode(error)): void {
     if (this.reported?.state === state && this.reported.error === error) return;
     this.reported = { state, error };
     if (state === 'online') this.log.info('device online', { device: this.device.name });
-    else this.log.warn('device offline', { device: this.device.name, error });
-    this.ctx.status({ device: this.device.name, state, ts: Date.now(), ...(error === undefined ? {} : { error }) });
+    else this.log.warn('device offline', { device: this.device.name, error, code });
+    this.ctx.status({ device: this.device.name, state, ts: Date.now(), ...(error === undefined ? {} : { error, code }) });
   }
 }

@@ -28,7 +28,13 @@ const sinkSections: Record<string, z.ZodType> = Object.fromEntries(sinkKinds.map
 
 const baseShape = {
     site: topicLevel,
-    log: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).default({ level: 'info' }),
+    log: z
+      .strictObject({
+        level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+        /** `text`: logfmt lines for a console; `json`: one JSON object per line for collectors (Loki, journald). */
+        format: z.enum(['text', 'json']).default('text'),
+      })
+      .default({ level: 'info', format: 'text' }),
     mqtt: mqttSchema.default(mqttSchema.parse({})),
     /** The HTTP server: status page, API, /metrics. */
     http: httpSchema.default(httpSchema.parse({})),

@@ -299,7 +299,7 @@ describe('serial-line driver with a port that is not there', () => {
     let stopTook: number;
     try {
       await driver.start(ctx);
-      expect(statuses).toEqual([{ device: 'ghost', state: 'offline', ts: expect.any(Number), error: `cannot open ${join(dir, 'ttyNONE')}: No such file or directory` }]);
+      expect(statuses).toEqual([{ device: 'ghost', state: 'offline', ts: expect.any(Number), error: `cannot open ${join(dir, 'ttyNONE')}: No such file or directory`, code: 'E_NOT_FOUND' }]);
       await waitFor(
         () => {
           const attempts = driver.stats().ghost!.reopen_attempts;

@@ -2,7 +2,7 @@
  * Delivers an alert event as a plain-text mail through an SMTP relay (nodemailer), for staff who read alerts on a
  * phone's mail client rather than on a dashboard.
  */
-import { createTransport } from 'nodemailer';
+import type { createTransport } from 'nodemailer';
 import type { Logger } from '../../util/log.js';
 import type { AlertEvent, Notifier } from '../alert.js';
 
@@ -28,8 +28,11 @@ export interface EmailOptions {
  */
 const STEPS_PER_SEND = 4;
 
+type Transport = ReturnType<typeof createTransport>;
+
 export class EmailNotifier implements Notifier {
-  private readonly transport: ReturnType<typeof createTransport>;
+  private transport: Promise<Transport> | undefined;
+  private readonly port: number;
   private readonly relay: string;
 
   constructor(
@@ -37,25 +40,34 @@ export class EmailNotifier implements Notifier {
     private readonly options: EmailOptions,
     private readonly log: Logger,
   ) {
-    const port = options.port ?? (options.secure ? 465 : 587);
-    this.relay = `${options.host}:${port}`;
-    // No pool: alerts are rare, and a fresh connection per mail cannot be left half-dead by a relay restart.
-    this.transport = createTransport({
-      host: options.host,
-      port,
-      secure: options.secure,
-      requireTLS: options.requireTls,
-      auth: options.username !== undefined ? { user: options.username, pass: options.password ?? '' } : undefined,
-      connectionTimeout: options.timeout,
-      greetingTimeout: options.timeout,
-      socketTimeout: options.timeout,
-    });
+    this.port = options.port ?? (options.secure ? 465 : 587);
+    this.relay = `${options.host}:${this.port}`;
+  }
+
+  /** nodemailer takes about 0.3 s to load on the box: it is loaded for the first mail, not at every start. */
+  private connect(): Promise<Transport> {
+    const { options } = this;
+    this.transport ??= import('nodemailer').then(({ createTransport }) =>
+      // No pool: alerts are rare, and a fresh connection per mail cannot be left half-dead by a relay restart.
+      createTransport({
+        host: options.host,
+        port: this.port,
+        secure: options.secure,
+        requireTLS: options.requireTls,
+        auth: options.username !== undefined ? { user: options.username, pass: options.password ?? '' } : undefined,
+        connectionTimeout: options.timeout,
+        greetingTimeout: options.timeout,
+        socketTimeout: options.timeout,
+      }),
+    );
+    return this.transport;
   }
 
   async deliver(event: AlertEvent, eventId: string): Promise<void> {
     let refused: string[];
     try {
-      const info = await this.transport.sendMail({
+      const transport = await this.connect();
+      const info = await transport.sendMail({
         // The same Message-ID when a mail is sent again (after a crash between sending and noting it): mail
         // systems and clients that deduplicate on it show the mail once.
         messageId: `<${eventId}@${domainOf(this.options.from)}>`,
@@ -74,7 +86,7 @@ export class EmailNotifier implements Notifier {
   }
 
   async close(): Promise<void> {
-    this.transport.close();
+    (await this.transport)?.close();
   }
 }
 
