@@ -7,7 +7,7 @@ import { waitFor } from '../../test/peers/net.js';
 import { Cleanup } from './cleanup.js';
 import { Counter, type Counts } from './counter.js';
 import { LoadGenerator, type LoadPlan, type LoadResult } from './load.js';
-import { cpuSeconds, memory } from './proc.js';
+import { cpuSeconds, memory } from '../proc.js';
 import type { System } from './system.js';
 import { DOMAIN, METRIC } from './workload.js';
 

@@ -11,7 +11,7 @@ import { buildGateway, startGatewaySystem } from './gateway-system.js';
 import { LoadGenerator, type LoadPlan } from './load.js';
 import { measureRun, type RunFigures } from './measure.js';
 import { startNodeRedSystem } from './node-red-system.js';
-import { memory } from './proc.js';
+import { memory } from '../proc.js';
 import { quietMosquitto, type System } from './system.js';
 import { DEVICES } from './workload.js';
 
