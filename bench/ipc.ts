@@ -8,12 +8,17 @@ type Reply<T> = { ok: T } | { failed: string };
 
 /** Forks a bench helper written in TypeScript (its own entry file), with tsx and none of the bench's node flags. */
 export function forkHelper(entry: string): ChildProcess {
-  return fork(entry, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(entry, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // A failed spawn or kill; a failed send is reported to the ask that made it.
+  child.on('error', (error) => console.error(`bench helper ${entry}: ${error.message}`));
+  return child;
 }
 
 /** Sends one command and resolves with the helper's answer; rejects if it failed or exited first. */
 export function ask<T>(child: ChildProcess, command: unknown): Promise<T> {
   return new Promise((resolve, reject) => {
+    // Gone already (e.g. it got the terminal's Ctrl-C before the bench's cleanup asked it to stop).
+    if (!child.connected) return reject(new Error(`bench helper is gone: cannot send ${JSON.stringify(command).slice(0, 80)}`));
     const onReply = (reply: Reply<T>): void => {
       done();
       if ('failed' in reply) reject(new Error(reply.failed));
@@ -29,7 +34,11 @@ export function ask<T>(child: ChildProcess, command: unknown): Promise<T> {
     };
     child.on('message', onReply);
     child.on('exit', onExit);
-    child.send(command as object);
+    child.send(command as object, (error) => {
+      if (!error) return;
+      done();
+      reject(error);
+    });
   });
 }
 

@@ -6,6 +6,8 @@ export class Cleanup {
   /** Every cleanup not yet run, oldest first: a signal runs them all, newest first. */
   private static readonly live: Cleanup[] = [];
   private static signalsHandled = false;
+  /** Set once a signal started the cleanup: what fails after that fails because its processes are being stopped. */
+  static interrupted = false;
   private readonly steps: { what: string; run: () => Promise<void> | void }[] = [];
 
   constructor() {
@@ -13,6 +15,7 @@ export class Cleanup {
     if (Cleanup.signalsHandled) return;
     Cleanup.signalsHandled = true;
     const onSignal = (signal: NodeJS.Signals): void => {
+      Cleanup.interrupted = true;
       console.error(`\n${signal}: stopping what the bench started`);
       void (async () => {
         for (let cleanup = Cleanup.live.at(-1); cleanup; cleanup = Cleanup.live.at(-1)) await cleanup.run();
