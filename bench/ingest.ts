@@ -9,8 +9,8 @@
  * each batch, whose PINGRESP comes only once the broker has read the publishes before it on that connection. That
  * fence also bounds the backlog: unfenced, loopback sockets buffer megabytes each, and 1,000 of them hold minutes of load.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,8 @@ import { Gateway } from '../gateway/gateway.js';
 import { createLogger } from '../gateway/util/log.js';
 import { startMosquitto, type Mosquitto } from '../test/peers/mosquitto.js';
 import { stopChild } from '../test/peers/process.js';
+import { cpuSeconds, memory } from './proc.js';
+import { ask, forkHelper, serve } from './ipc.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP_MS = 2000;
@@ -38,8 +40,6 @@ const QOS0_BATCH = WINDOW / 2;
 const HASH_COST = 10;
 const READINGS_PER_MESSAGE = 3;
 const PAYLOAD = Buffer.from('{"kw":12.5,"kwh":{"value":1234.5,"unit":"kWh"},"pf":0.97}');
-/** Linux reports process CPU times in USER_HZ ticks, 100 a second on every mainstream architecture. */
-const TICKS_PER_SECOND = 100;
 
 const deviceName = (i: number): string => `dev-${String(i + 1).padStart(4, '0')}`;
 const passwordOf = (user: string): string => `pw-${user}`;
@@ -61,7 +61,6 @@ interface Counters {
   /** When these were read, in ms since the epoch: each process keeps time on its own while the others are busy. */
   readonly at: number;
 }
-type Reply = Counters | { failed: string };
 
 function runGenerator(): void {
   let clients: MqttClient[] = [];
@@ -140,17 +139,11 @@ function runGenerator(): void {
     }
   };
 
-  process.on('message', (command: Command) => {
-    void handle(command).then(
-      () => {
-        const { user, system } = process.cpuUsage();
-        process.send?.({ ...counts, cpuSeconds: (user + system) / 1e6, at: performance.timeOrigin + performance.now() } satisfies Reply);
-      },
-      (error: unknown) => process.send?.({ failed: error instanceof Error ? error.message : String(error) } satisfies Reply),
-    );
+  serve<Command>(async (command) => {
+    await handle(command);
+    const { user, system } = process.cpuUsage();
+    return { ...counts, cpuSeconds: (user + system) / 1e6, at: performance.timeOrigin + performance.now() } satisfies Counters;
   });
-  // The bench went away: do not linger with open connections.
-  process.on('disconnect', () => process.exit(0));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) runGenerator();
@@ -162,47 +155,24 @@ class Load {
   private constructor(private readonly children: readonly ChildProcess[]) {}
 
   static start(): Load {
-    // Only tsx, not the bench's own node flags (--expose-gc, or an --eval that started it).
-    const start = (): ChildProcess => fork(fileURLToPath(import.meta.url), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    return new Load(Array.from({ length: GENERATORS }, start));
+    return new Load(Array.from({ length: GENERATORS }, () => forkHelper(fileURLToPath(import.meta.url))));
   }
 
   /** Connects every device at once, spread over the generators; resolves with the time it took in ms. */
   async connect(url: string, devices: readonly string[]): Promise<number> {
     const started = performance.now();
-    await Promise.all(this.children.map((child, g) => ask(child, { type: 'connect', url, devices: devices.filter((_, i) => i % GENERATORS === g) })));
+    await Promise.all(this.children.map((child, g) => ask<Counters>(child, { type: 'connect', url, devices: devices.filter((_, i) => i % GENERATORS === g) } satisfies Command)));
     return performance.now() - started;
   }
 
   /** Sends the command to every generator; resolves with their counters, in order, once all have done it. */
   all(command: Command): Promise<Counters[]> {
-    return Promise.all(this.children.map((child) => ask(child, command)));
+    return Promise.all(this.children.map((child) => ask<Counters>(child, command)));
   }
 
   async stop(): Promise<void> {
     await Promise.all(this.children.map((child) => stopChild(child)));
   }
-}
-
-function ask(child: ChildProcess, command: Command): Promise<Counters> {
-  return new Promise((resolve, reject) => {
-    const onReply = (reply: Reply): void => {
-      done();
-      if ('failed' in reply) reject(new Error(`load generator: ${reply.failed}`));
-      else resolve(reply);
-    };
-    const onExit = (code: number | null): void => {
-      done();
-      reject(new Error(`load generator exited (code ${code}) during ${command.type}`));
-    };
-    const done = (): void => {
-      child.off('message', onReply);
-      child.off('exit', onExit);
-    };
-    child.on('message', onReply);
-    child.on('exit', onExit);
-    child.send(command);
-  });
 }
 
 /** A broker under test, as the measurement sees it. */
@@ -309,14 +279,10 @@ export async function ingestReport(): Promise<string> {
     const pid = mosquitto.pid;
     const mosquittoTarget: Target = {
       name: 'Mosquitto',
-      cpuSeconds: () => {
-        // /proc/PID/stat: utime and stime are the 12th and 13th fields after the parenthesised command name.
-        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-        return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-      },
+      cpuSeconds: () => cpuSeconds(pid),
     };
     const mosquittoConnectMs = await load.connect(mosquitto.url, devices);
-    const mosquittoRss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024;
+    const mosquittoRss = memory(pid).rss;
     const mq0 = await measure(load, mosquittoTarget, 0);
     const mq1 = await measure(load, mosquittoTarget, 1);
     await load.all({ type: 'end' });

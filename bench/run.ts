@@ -1,6 +1,7 @@
 /** `npm run bench`: prints every benchmark's figures. BENCH_SECONDS sets the length of each timed run (default 5). */
 import { alertLatency } from './alerts.js';
 import { coalescingReport } from './coalescing.js';
+import { e2eReport, e2eSteadyReport, peerReport } from './e2e/reports.js';
 import { influxReport } from './influx.js';
 import { ingestReport } from './ingest.js';
 import { rtuTimingReport } from './rtu-timing.js';
@@ -17,6 +18,9 @@ const benches: Record<string, () => string | Promise<string>> = {
   influx: influxReport,
   ingest: ingestReport,
   startup: startupReport,
+  e2e: e2eReport,
+  'e2e-steady': e2eSteadyReport,
+  peer: peerReport,
 };
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((name) => !(name in benches));

@@ -1,0 +1,90 @@
+/**
+ * The gateway as it is deployed: built to plain JS (`tsc -p tsconfig.build.json` → dist/) and run as
+ * `node dist/gateway/main.js --config FILE`, with its MQTT listener on a free loopback port, InfluxDB output, the
+ * upstream bridge to a real Mosquitto, the five rules, and no devices of its own.
+ */
+import { spawn, execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { hashPassword } from '../../gateway/broker/password.js';
+import { startMosquitto } from '../../test/peers/mosquitto.js';
+import { freePort } from '../../test/peers/net.js';
+import { stopChild } from '../../test/peers/process.js';
+import { Cleanup } from './cleanup.js';
+import { LogTail, mosquittoProblems, quietMosquitto, type System } from './system.js';
+import { PREFIX, rules, SITE } from './workload.js';
+
+const USER = 'bench-load';
+const PASSWORD = 'bench-load-password';
+/** The gateway logs at warn: the alerts the load trips and its devices going offline when it disconnects are no complaints. */
+const EXPECTED_LOG = /"device offline"|"alert (firing|resolved)"/;
+
+let built: Promise<void> | undefined;
+
+/** Compiles the gateway once per bench process. */
+export function buildGateway(): Promise<void> {
+  return (built ??= promisify(execFile)(resolve('node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json']).then(() => undefined));
+}
+
+/** The upstream broker keeps every message for a slow subscriber: it is the reference here, not under test. */
+export const UPSTREAM_MOSQUITTO = [...quietMosquitto(), 'max_queued_messages 0'];
+
+function configYaml(dataDir: string, mqttPort: number, passwordHash: string, influxUrl: string, database: string, upstreamPort: number): string {
+  const ruleLines = rules.map((rule) => {
+    const condition = rule.above !== undefined ? `above: ${rule.above}` : `below: ${rule.below}`;
+    return `  - { name: ${rule.name}, match: { metric: flow }, ${condition}, clear: ${rule.clear}, severity: ${rule.severity} }`;
+  });
+  return `site: ${SITE}
+data_dir: ${dataDir}
+log: { level: warn }
+mqtt:
+  prefix: ${PREFIX}
+  listeners: [{ type: tcp, host: 127.0.0.1, port: ${mqttPort} }]
+  users:
+    - { username: ${USER}, role: internal, password_hash: "${passwordHash}" }
+  limits: { publish_rate: 10000000, publish_burst: 10000000 }
+influx:
+  url: ${influxUrl}
+  api: v1
+  database: ${database}
+  create_database: true
+  # The load's last partial batch should not wait the default second: it would count as end-to-end time.
+  flush_interval: 100ms
+bridge:
+  url: mqtt://127.0.0.1:${upstreamPort}
+  client_id: gw-bench
+rules:
+${ruleLines.join('\n')}
+`;
+}
+
+export async function startGatewaySystem(influxUrl: string, database: string): Promise<System> {
+  await buildGateway();
+  const cleanup = new Cleanup();
+  try {
+    const dir = cleanup.add(mkdtempSync(join(tmpdir(), 'gw-bench-e2e-')), 'temp dir', (d) => rmSync(d, { recursive: true, force: true }));
+    const upstream = cleanup.add(await startMosquitto({ extraConfig: UPSTREAM_MOSQUITTO }), 'upstream Mosquitto', (m) => m.stop());
+    const mqttPort = await freePort();
+    const file = join(dir, 'gateway.yaml');
+    writeFileSync(file, configYaml(join(dir, 'data'), mqttPort, await hashPassword(PASSWORD, { ln: 10 }), influxUrl, database, upstream.port));
+    const gateway = spawn(process.execPath, [resolve('dist', 'gateway', 'main.js'), '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    cleanup.add(gateway, 'gateway', (child) => stopChild(child, 'SIGTERM', 15_000));
+    const log = new LogTail('gateway', EXPECTED_LOG);
+    for (const stream of [gateway.stdout, gateway.stderr]) stream.setEncoding('utf8').on('data', (chunk: string) => log.push(chunk));
+    return {
+      name: 'gateway',
+      login: { port: mqttPort, username: USER, password: PASSWORD },
+      brokerPort: mqttPort,
+      upstreamPort: upstream.port,
+      database,
+      processes: [{ name: 'gateway', pid: gateway.pid ?? 0 }],
+      problems: () => [...log.summary(), ...mosquittoProblems('upstream Mosquitto', upstream), ...(gateway.exitCode !== null ? [`the gateway exited with code ${gateway.exitCode}`] : [])],
+      stop: () => cleanup.run(),
+    };
+  } catch (error) {
+    await cleanup.run();
+    throw error;
+  }
+}

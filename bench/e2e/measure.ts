@@ -1,0 +1,145 @@
+/**
+ * One measured run of the load through a system: counts what each output got, times first publish → last point in
+ * InfluxDB, and samples the system's processes from /proc.
+ */
+import type { InfluxDb1 } from '../../test/peers/influxdb.js';
+import { waitFor } from '../../test/peers/net.js';
+import { Cleanup } from './cleanup.js';
+import { Counter, type Counts } from './counter.js';
+import { LoadGenerator, type LoadPlan, type LoadResult } from './load.js';
+import { cpuSeconds, memory } from '../proc.js';
+import type { System } from './system.js';
+import { DOMAIN, METRIC } from './workload.js';
+
+/** How often InfluxDB's write counter is read: the resolution of "last point in InfluxDB". */
+const POLL_MS = 100;
+/** With every reading in, the outputs are done once nothing moved for this long... */
+const SETTLED_MS = 1_000;
+/** ...and with some missing, once nothing moved for this long (a write being retried after a timeout moves late). */
+const GIVE_UP_MS = 15_000;
+
+export interface RunFigures {
+  readonly system: string;
+  readonly qos: 0 | 1;
+  /** Readings the load published (QoS 0) or had acknowledged (QoS 1). */
+  readonly sent: number;
+  readonly inInflux: number;
+  readonly subscriber: number;
+  /** Readings that reached the upstream broker through the bridge; undefined without one. */
+  readonly upstream: number | undefined;
+  /** First publish → last point in InfluxDB. */
+  readonly seconds: number;
+  /** The load's own rate: first publish → the broker confirming the last. */
+  readonly loadSeconds: number;
+  readonly cpuSeconds: number;
+  readonly peakRss: number;
+  readonly endRss: number;
+  /** Reading → alert event latencies in ms, of the tripping readings whose alert arrived, sorted. */
+  readonly alertMs: readonly number[];
+  readonly trips: number;
+  readonly problems: readonly string[];
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const now = (): number => performance.timeOrigin + performance.now();
+
+async function pointsWritten(influx: InfluxDb1): Promise<number> {
+  const [httpd] = await influx.query(`SHOW STATS FOR 'httpd'`);
+  return Number(httpd?.values[0]?.[httpd.columns.indexOf('pointsWrittenOK')] ?? 0);
+}
+
+/**
+ * Polls `count` until it reaches `expected` and holds still, or holds still long enough to give up; never before
+ * `mayEnd` (the load is still sending).
+ */
+async function settle(count: () => Promise<number>, expected: number, onGrowth: () => void, mayEnd: () => boolean = () => true): Promise<number> {
+  let last = await count();
+  let movedAt = now();
+  for (;;) {
+    await sleep(POLL_MS);
+    const value = await count();
+    if (value !== last) {
+      last = value;
+      movedAt = now();
+      onGrowth();
+    }
+    const still = now() - movedAt;
+    if (!mayEnd()) continue;
+    if ((value >= expected && still >= SETTLED_MS) || still >= GIVE_UP_MS) return value;
+  }
+}
+
+export async function measureRun(system: System, influx: InfluxDb1, plan: LoadPlan): Promise<RunFigures> {
+  const cleanup = new Cleanup();
+  try {
+    // The system may still be binding its port: the load connects once it is there.
+    const load = cleanup.add(await waitFor(() => LoadGenerator.connect(system.login), { what: `${system.name} to accept the load`, timeoutMs: 60_000, intervalMs: 250 }), 'load generator', (l) => l.stop());
+    const local = cleanup.add(await Counter.start(system.brokerPort, true), 'subscriber', (c) => c.stop());
+    const upstream = system.upstreamPort === undefined ? undefined : cleanup.add(await Counter.start(system.upstreamPort, false), 'upstream subscriber', (c) => c.stop());
+    // Up end to end once a probe reading came out on every output (a bridge and Node-RED's MQTT nodes connect late).
+    await waitFor(
+      async () => {
+        await load.probe();
+        const seen = [await local.counts(), await upstream?.counts()];
+        return seen.every((c) => c === undefined || c.probes > 0) ? true : undefined;
+      },
+      { what: `a probe reading through ${system.name}`, timeoutMs: 60_000, intervalMs: 500 },
+    ).catch((error: unknown) => {
+      throw new Error(`${String(error)}; ${system.problems().join('; ') || 'nothing logged'}`);
+    });
+
+    const cpu = (): number => system.processes.reduce((sum, p) => sum + cpuSeconds(p.pid), 0);
+    const writtenBefore = await pointsWritten(influx);
+    const cpuBefore = cpu();
+    let cpuAtLastPoint = cpuBefore;
+    let lastPointAt = now();
+    const loadDone: Promise<LoadResult> = load.run(plan);
+    // Sampled while the load runs and after: the last growth of InfluxDB's write counter is the run's end.
+    let loadFinished = false;
+    void loadDone.catch(() => undefined).finally(() => (loadFinished = true));
+    const onGrowth = (): void => {
+      lastPointAt = now();
+      cpuAtLastPoint = cpu();
+    };
+    await settle(async () => (await pointsWritten(influx)) - writtenBefore, plan.readings, onGrowth, () => loadFinished);
+    const result = await loadDone;
+    const inInflux = await countPoints(influx, system.database);
+    const outputsSettled = async (counter: Counter | undefined): Promise<Counts | undefined> => {
+      if (!counter) return undefined;
+      let counts = await counter.counts();
+      await settle(async () => (counts = await counter.counts()).readings, result.sent, () => undefined);
+      return counts;
+    };
+    const [localCounts, upstreamCounts] = [await outputsSettled(local), await outputsSettled(upstream)];
+    const memories = system.processes.map((p) => memory(p.pid));
+    const firings = new Map(localCounts?.firings);
+    const alertMs = result.trips.flatMap(([key, at]) => {
+      const arrived = firings.get(key);
+      return arrived === undefined ? [] : [arrived - at];
+    });
+    return {
+      system: system.name,
+      qos: plan.qos,
+      sent: result.sent,
+      inInflux,
+      subscriber: localCounts?.readings ?? 0,
+      upstream: upstreamCounts?.readings,
+      seconds: (lastPointAt - result.firstAt) / 1000,
+      loadSeconds: (result.confirmedAt - result.firstAt) / 1000,
+      cpuSeconds: cpuAtLastPoint - cpuBefore,
+      peakRss: memories.reduce((sum, m) => sum + m.peakRss, 0),
+      endRss: memories.reduce((sum, m) => sum + m.rss, 0),
+      alertMs: alertMs.sort((a, b) => a - b),
+      trips: result.trips.length,
+      problems: system.problems(),
+    };
+  } finally {
+    await cleanup.run();
+  }
+}
+
+/** Points of the load's measurement in the system's database. */
+export async function countPoints(influx: InfluxDb1, database: string): Promise<number> {
+  const [series] = await influx.query(`SELECT count("${METRIC}") FROM "${DOMAIN}"`, database);
+  return Number(series?.values[0]?.[1] ?? 0);
+}

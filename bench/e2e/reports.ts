@@ -1,0 +1,168 @@
+/**
+ * `npm run bench -- e2e`, `e2e-steady` and `peer`: the gateway as a process, end to end (load → MQTT ingest → rules,
+ * MQTT republish, bridge, InfluxDB), and the same load through Mosquitto + Node-RED, with the figures side by side.
+ *   E2E_READINGS  readings per run (default 200,000)       E2E_RUNS  runs per case, the median is shown (default 1)
+ *   E2E_WINDOW    QoS 1 publishes in flight (default 1,000) BENCH_SECONDS  length of e2e-steady (default 60)
+ */
+import { startInfluxDb1, type InfluxDb1 } from '../../test/peers/influxdb.js';
+import { startMosquitto } from '../../test/peers/mosquitto.js';
+import { Cleanup } from './cleanup.js';
+import { buildGateway, startGatewaySystem } from './gateway-system.js';
+import { LoadGenerator, type LoadPlan } from './load.js';
+import { measureRun, type RunFigures } from './measure.js';
+import { startNodeRedSystem } from './node-red-system.js';
+import { memory } from '../proc.js';
+import { quietMosquitto, type System } from './system.js';
+import { DEVICES } from './workload.js';
+
+const READINGS = Number(process.env.E2E_READINGS ?? 200_000);
+const RUNS = Math.max(1, Number(process.env.E2E_RUNS ?? 1));
+const WINDOW = Number(process.env.E2E_WINDOW ?? 1_000);
+const STEADY_RATE = 10_000;
+const STEADY_SAMPLE_MS = 5_000;
+
+const QOS = [0, 1] as const;
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+const mb = (bytes: number): string => String(Math.round(bytes / 2 ** 20));
+const rate = (f: RunFigures): number => f.inInflux / f.seconds;
+const cpuUs = (f: RunFigures): number => (f.cpuSeconds * 1e6) / Math.max(1, f.inInflux);
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** `got` of `sent`, and how many are missing. */
+function delivered(got: number | undefined, sent: number): string {
+  if (got === undefined) return '—';
+  return got >= sent ? `${fmt(got)} (0 lost)` : `${fmt(got)} (${fmt(sent - got)} LOST)`;
+}
+
+const header = ['system', 'QoS', 'readings/s', 'CPU µs/reading', 'RSS peak/end MB', 'InfluxDB', 'live subscriber', 'bridge upstream', 'reading→alert p50/p99 ms', 'load sent/s'];
+
+function row(f: RunFigures): string[] {
+  const alerts = f.alertMs.length === 0 ? `none of ${f.trips}` : `${percentile(f.alertMs, 50).toFixed(1)}/${percentile(f.alertMs, 99).toFixed(1)} (${f.alertMs.length}/${f.trips})`;
+  return [f.system, String(f.qos), fmt(rate(f)), cpuUs(f).toFixed(1), `${mb(f.peakRss)}/${mb(f.endRss)}`, delivered(f.inInflux, f.sent), delivered(f.subscriber, f.sent), delivered(f.upstream, f.sent), alerts, fmt(f.sent / f.loadSeconds)];
+}
+
+function table(rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+function problems(figures: readonly RunFigures[]): string[] {
+  return figures.flatMap((f) => f.problems.map((p) => `  ${f.system}, QoS ${f.qos}: ${p}`));
+}
+
+/** The load against Mosquitto with nobody subscribed: the most it can send, so a system's rate below it is the system's. */
+async function loadCeiling(qos: 0 | 1): Promise<number> {
+  const cleanup = new Cleanup();
+  try {
+    const mosquitto = cleanup.add(await startMosquitto({ extraConfig: quietMosquitto() }), 'Mosquitto', (m) => m.stop());
+    const load = cleanup.add(await LoadGenerator.connect({ port: mosquitto.port }), 'load generator', (l) => l.stop());
+    const result = await load.run({ qos, readings: READINGS, window: WINDOW });
+    return result.sent / ((result.confirmedAt - result.firstAt) / 1000);
+  } finally {
+    await cleanup.run();
+  }
+}
+
+/** Runs the case `RUNS` times, each on a fresh system and database; the run with the median throughput. */
+async function medianRun(start: (database: string) => Promise<System>, influx: InfluxDb1, plan: LoadPlan, tag: string): Promise<RunFigures> {
+  const runs: RunFigures[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const system = await start(`${tag}_q${plan.qos}_${r}`);
+    try {
+      runs.push(await measureRun(system, influx, plan));
+    } finally {
+      await system.stop();
+    }
+  }
+  return runs.sort((a, b) => rate(a) - rate(b))[Math.floor(runs.length / 2)]!;
+}
+
+function preamble(what: string, ceilings: number[]): string {
+  return [
+    `${what}: ${fmt(READINGS)} single-metric readings from ${DEVICES} devices per run, 5 threshold rules (one tripped every 500 readings), QoS 1 window ${fmt(WINDOW)}, median of ${RUNS} run(s)`,
+    `  the load alone against Mosquitto (nobody subscribed): QoS 0 ${fmt(ceilings[0]!)}/s, QoS 1 ${fmt(ceilings[1]!)}/s`,
+    `  readings/s = points in InfluxDB / (first publish → last point in InfluxDB, read every 100 ms); CPU = the system's processes (utime+stime, all threads; not InfluxDB, not the load)`,
+    `  load sent/s = first publish → the system confirming the last (PUBACK, or PINGRESP at QoS 0); at QoS 0 the load writes as fast as the socket takes, so reading→alert includes the time a reading waits in socket buffers`,
+  ].join('\n');
+}
+
+async function withInflux<T>(body: (influx: InfluxDb1) => Promise<T>): Promise<T> {
+  const cleanup = new Cleanup();
+  try {
+    const influx = cleanup.add(await startInfluxDb1(), 'InfluxDB', (i) => i.remove());
+    return await body(influx);
+  } catch (error) {
+    // Stopped by Ctrl-C: the signal's cleanup is stopping everything and will exit; no stack trace for that.
+    if (Cleanup.interrupted) return new Promise<never>(() => undefined);
+    throw error;
+  } finally {
+    await cleanup.run();
+  }
+}
+
+export function e2eReport(): Promise<string> {
+  return withInflux(async (influx) => {
+    await buildGateway();
+    const ceilings = [await loadCeiling(0), await loadCeiling(1)];
+    const figures: RunFigures[] = [];
+    for (const qos of QOS) figures.push(await medianRun((db) => startGatewaySystem(influx.url, db), influx, { qos, readings: READINGS, window: WINDOW }, 'gw'));
+    return [preamble('end to end, the built gateway as a process', ceilings), table(figures.map(row)), ...problems(figures)].join('\n');
+  });
+}
+
+export function peerReport(): Promise<string> {
+  return withInflux(async (influx) => {
+    await buildGateway();
+    const ceilings = [await loadCeiling(0), await loadCeiling(1)];
+    const figures: RunFigures[] = [];
+    const ratios: string[] = [];
+    for (const qos of QOS) {
+      const plan = { qos, readings: READINGS, window: WINDOW };
+      const peer = await medianRun((db) => startNodeRedSystem(influx, db), influx, plan, 'peer');
+      const gateway = await medianRun((db) => startGatewaySystem(influx.url, db), influx, plan, 'gw');
+      figures.push(peer, gateway);
+      const speed = rate(gateway) / rate(peer);
+      const cpu = cpuUs(gateway) / cpuUs(peer);
+      ratios.push(`  QoS ${qos}: gateway/peer throughput ${speed.toFixed(2)}× (goal ≥ 4×: ${speed >= 4 ? 'met' : 'NOT met'}), CPU per reading ${cpu.toFixed(2)} (goal ≤ 0.25: ${cpu <= 0.25 ? 'met' : 'NOT met'})`);
+    }
+    return [preamble('peer comparison: Mosquitto 2.0 + Node-RED 4.1 + node-red-contrib-influxdb vs the gateway, the same load, InfluxDB 1.6.7 on the same box', ceilings), table(figures.map(row)), ...ratios, ...problems(figures)].join('\n');
+  });
+}
+
+/** A sustained 10,000 readings/s at QoS 1 for BENCH_SECONDS (default 60): the gateway's RSS every 5 s, then the figures. */
+export function e2eSteadyReport(): Promise<string> {
+  const seconds = Number(process.env.BENCH_SECONDS ?? 60);
+  return withInflux(async (influx) => {
+    const system = await startGatewaySystem(influx.url, 'steady');
+    const samples: string[] = [];
+    console.log(`e2e-steady: the gateway's RSS every ${STEADY_SAMPLE_MS / 1000} s, from its readiness probe on:`);
+    let figures: RunFigures;
+    try {
+      const pid = system.processes[0]!.pid;
+      const started = performance.now();
+      const timer = setInterval(() => {
+        const line = `  ${String(Math.round((performance.now() - started) / 1000)).padStart(4)} s  RSS ${mb(memory(pid).rss)} MB`;
+        samples.push(line);
+        console.log(line);
+      }, STEADY_SAMPLE_MS);
+      try {
+        figures = await measureRun(system, influx, { qos: 1, readings: STEADY_RATE * seconds, window: WINDOW, rate: STEADY_RATE });
+      } finally {
+        clearInterval(timer);
+      }
+    } finally {
+      await system.stop();
+    }
+    const rss = samples.map((s) => Number(/RSS (\d+)/.exec(s)?.[1]));
+    return [
+      `steady: the built gateway at ${fmt(STEADY_RATE)} readings/s, QoS 1, for ${seconds} s (goal: RSS ≤ 120 MB and flat)`,
+      `  RSS first/last/min/max: ${rss[0]}/${rss.at(-1)}/${Math.min(...rss)}/${Math.max(...rss)} MB (${samples.length} samples, printed as they came; the load runs after the probe, then the outputs drain)`,
+      table([row(figures)]),
+      ...problems([figures]),
+    ].join('\n');
+  });
+}

@@ -1,0 +1,22 @@
+/**
+ * What the kernel says about a process, read from /proc: the same measure for every process a bench compares (the
+ * gateway, Mosquitto, Node-RED), whatever it is written in, and without anything loaded into it.
+ */
+import { readFileSync } from 'node:fs';
+
+/** Linux reports process CPU times in USER_HZ ticks, 100 a second on every mainstream architecture. */
+const TICKS_PER_SECOND = 100;
+
+/** User + system CPU seconds the process has used so far, all its threads included (worker threads, libuv pool). */
+export function cpuSeconds(pid: number): number {
+  // utime and stime are the 12th and 13th fields after the parenthesised command name (which may hold spaces).
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/** Resident memory now (VmRSS) and its high-water mark since the process started (VmHWM), in bytes. */
+export function memory(pid: number): { rss: number; peakRss: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  return { rss: kib('VmRSS'), peakRss: kib('VmHWM') };
+}
