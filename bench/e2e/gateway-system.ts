@@ -45,6 +45,8 @@ mqtt:
   users:
     - { username: ${USER}, role: internal, password_hash: "${passwordHash}" }
   limits: { publish_rate: 10000000, publish_burst: 10000000 }
+# As in production, but on a free port.
+http: { listen: { port: 0 } }
 influx:
   url: ${influxUrl}
   api: v1
