@@ -123,7 +123,7 @@ export class Alerting implements Sink {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
-    this.parts.store.flush();
+    await this.parts.store.close();
     this.parts.topics.close();
     await this.parts.dispatch.close();
   }

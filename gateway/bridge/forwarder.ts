@@ -1,6 +1,5 @@
 import type { SegmentQueue } from '../buffer/segment-queue.js';
 import type { Logger } from '../util/log.js';
-import { coalesceWritesPerTurn } from '../util/write-coalescing.js';
 import { LogLimiter } from '../util/log-limiter.js';
 import { decodeRecord, type BufferedMessage } from './record.js';
 import type { TopicMap } from './routes.js';
@@ -124,13 +123,10 @@ export class UpstreamForwarder {
         } else if (++acknowledged === messages.length) settle(true);
         else pump();
       };
-      const writeInOne = coalesceWritesPerTurn(link.client.stream);
       const pump = (): void => {
         // QoS 0 calls back inside publish(): the loop below carries on instead of recursing once per message.
         if (pumping) return;
         pumping = true;
-        // The publishes a chunk of PUBACKs lets go leave in one socket write.
-        writeInOne();
         while (!settled && sent < messages.length && sent - acknowledged < this.opts.inflight) {
           const message = messages[sent++]!;
           link.client.publish(this.map.remoteTopic(message.topic), message.payload, { qos: this.opts.qos, retain: message.retain }, onAcknowledged);

@@ -2,6 +2,7 @@ import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../util/log.js';
 import { Backoff } from '../util/backoff.js';
 import { LogLimiter } from '../util/log-limiter.js';
+import { coalesceWrites } from '../util/write-coalescing.js';
 
 export type UpstreamState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
 
@@ -155,6 +156,8 @@ export class Upstream {
       failure ??= BAD_CREDENTIALS.has(Number((error as { code?: unknown }).code)) ? `${error.message} (check username/password)` : error.message;
     });
     client.on('connect', () => {
+      // The publishes a chunk of PUBACKs lets go leave in one socket write.
+      coalesceWrites(client.stream);
       link = new UpstreamLink(client, (reason) => {
         // Said after the cause (e.g. a keep-alive timeout fails the publishes first): the cause names the failure.
         dropReason ??= reason;

@@ -4,8 +4,6 @@
  * test/integration/mqtt-limits.test.ts fail if an upgrade moves one.
  */
 import type { Aedes, Client, PublishPacket } from 'aedes';
-import type { Duplex } from 'node:stream';
-import { coalesceWritesPerTurn } from '../util/write-coalescing.js';
 import { filterWithin } from './acl.js';
 
 /** CONNACK, return code 0x01: unacceptable protocol level. */
@@ -87,15 +85,12 @@ export function deliverOncePerMessage(client: Client): void {
   inner.duplicates = new Proxy<Record<string, number>>({}, { get: () => undefined, set: () => true, deleteProperty: () => true });
   const writeQoS0 = inner.deliver0;
   const writeQoS = inner.deliverQoS;
-  // A burst of readings reaches each subscriber in one socket write per turn of the event loop.
-  const writeInOne = coalesceWritesPerTurn(client.conn as Duplex);
   let lastId: string | undefined;
   let lastCounter: number | undefined;
   const deliver: Deliver = (packet, done) => {
     if (packet.brokerId !== undefined && packet.brokerId === lastId && packet.brokerCounter === lastCounter) return void setImmediate(done);
     lastId = packet.brokerId;
     lastCounter = packet.brokerCounter;
-    writeInOne();
     const qos = Math.min(packet.qos, grantedQos(inner.subscriptions, packet.topic, packet.qos)) as PublishPacket['qos'];
     if (qos === 0) return writeQoS0(packet, done);
     writeQoS(qos === packet.qos ? packet : { ...packet, qos }, done);

@@ -4,6 +4,7 @@ import { clientErrorPayload } from '../contract/payloads.js';
 import type { Topics } from '../contract/topics.js';
 import type { Logger } from '../util/log.js';
 import { LogLimiter } from '../util/log-limiter.js';
+import { coalesceWrites } from '../util/write-coalescing.js';
 import type { Acl, Identity } from './acl.js';
 import { answerUnsupportedProtocol, capPacketSize, deliverOncePerMessage, publishNothingMarked, subscriptionIndex, topicMatches } from './aedes-patches.js';
 import type { Authenticator } from './authenticator.js';
@@ -248,6 +249,8 @@ export class Broker {
 
   private accept(stream: Duplex, origin: ConnectionOrigin): void {
     this.origins.set(stream, origin);
+    // A burst of readings reaches a subscriber, and a burst of PUBACKs a publisher, in one socket write per turn.
+    coalesceWrites(stream);
     const client = this.aedes.handle(stream);
     capPacketSize(client, this.limits.max_payload + PACKET_OVERHEAD_BYTES, (bytes) => {
       this.counts.payloadsTooLarge++;

@@ -1,20 +1,24 @@
 import type { Writable } from 'node:stream';
 
 /**
- * Returns a function to call before each write to `stream`: whatever is written to it within one turn of the event
- * loop goes out in one system call. mqtt-packet corks a socket per packet only until the next microtask, so a burst
- * of messages would otherwise cost one `writev` per message; corked until the next macrotask, it costs one per turn.
+ * Makes whatever is written to `stream` within one turn of the event loop go out in one system call. mqtt-packet
+ * corks a socket per packet only until the next microtask, so a burst of messages — deliveries to a subscriber,
+ * PUBACKs to a publisher, publishes to the upstream broker — would otherwise cost one `writev` per packet; corked
+ * until the next macrotask, it costs one per turn. The delay is that of one turn (well under a millisecond idle).
  */
-export function coalesceWritesPerTurn(stream: Writable): () => void {
+export function coalesceWrites(stream: Writable): void {
   let corked = false;
   const uncork = (): void => {
     corked = false;
     stream.uncork();
   };
-  return () => {
-    if (corked) return;
-    corked = true;
-    stream.cork();
-    setImmediate(uncork);
-  };
+  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  stream.write = ((...args: unknown[]): boolean => {
+    if (!corked) {
+      corked = true;
+      stream.cork();
+      setImmediate(uncork);
+    }
+    return write(...args);
+  }) as Writable['write'];
 }

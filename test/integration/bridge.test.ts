@@ -421,6 +421,8 @@ describe('upstream bridge to a central Mosquitto', () => {
     await gw.publish(`${ROOT}/water/pump-1/level`, reading(7), 0, false);
     await until(() => (received.length === 1 ? true : undefined), 'the reading upstream over TLS');
     expect(received[0]).toMatchObject({ topic: `${ROOT}/water/pump-1/level`, payload: reading(7) });
+    // Counted once the platform's PUBACK is back, which may come after the platform's subscriber has the message.
+    await until(() => (bridge.health().forwarded === 1 ? true : undefined), 'the PUBACK counted');
     expect(bridge.health()).toMatchObject({ state: 'connected', url, forwarded: 1 });
   });
 
