@@ -45,6 +45,7 @@ const baseShape = {
          * half of it on (backpressure); what is pushed past it regardless is dropped, oldest first, and counted.
          */
         max_queue: size({ min: 64 * 1024 }).default(DEFAULT_MAX_QUEUE),
+        /** Removed (it was a count of readings): refused, with the fix. Use `max_queue`. */
         queue_size: z
           .unknown()
           .refine(() => false, { message: 'queue_size (a count of readings) is gone: queues are sized in bytes now; write max_queue: 16MB' })

@@ -27,6 +27,6 @@ describe('config reference', () => {
   });
 
   it('describes keys with the comments written above them in the schemas', () => {
-    expect(reference).toContain('| `queue_size` | integer |  | `100000` | at least 1 | Readings each consumer may have waiting before the oldest are dropped (counted and logged). |');
+    expect(reference).toContain('| `max_queue` | size |  | `16MB` |  | Memory each consumer (MQTT, InfluxDB buffer, bridge, rules) may have waiting. Producers are held back from half of it on (backpressure); what is pushed past it regardless is dropped, oldest first, and counted. |');
   });
 });
