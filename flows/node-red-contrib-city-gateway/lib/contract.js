@@ -2,7 +2,7 @@
 /**
  * The gateway's MQTT contract (CONTRACT.md) as these nodes need it: names, topics, selectors and the ingest rules.
  * Node-RED loads this package on its own, without the gateway's TypeScript, so the rules are restated here; a test
- * (test/unit/nodered-contract.test.ts) holds them to the gateway's own ingest validation.
+ * (test/property/nodered-ingest-parity.test.ts) holds them to the gateway's own ingest validation.
  */
 
 /** A topic level: a domain, device, metric, rule or point name. */
@@ -126,15 +126,16 @@ function judgeIngest(metrics) {
   if (typeof metrics !== 'object' || metrics === null || Array.isArray(metrics)) {
     return { accepted: {}, problems: [`payload must be an object of metric: value (got ${describe(metrics)})`] };
   }
-  const accepted = {};
+  const entries = [];
   const problems = [];
   for (const name of Object.keys(metrics)) {
     const problem = metricProblem(name, metrics[name]);
-    if (problem === undefined) accepted[name] = metrics[name];
+    if (problem === undefined) entries.push([name, metrics[name]]);
     else problems.push(problem);
   }
   if (Object.keys(metrics).length === 0) problems.push('no metrics: the payload is an empty object');
-  return { accepted, problems };
+  // fromEntries defines own properties: a metric named "__proto__" stays a metric.
+  return { accepted: Object.fromEntries(entries), problems };
 }
 
 function describe(value) {
