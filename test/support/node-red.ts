@@ -48,11 +48,17 @@ export function gatewayNodeModules(): NodeModule[] {
 
 /** Core nodes by type, for the shipped flows. */
 export const coreNodeModules: Record<string, NodeModule> = {
+  comment: require('@node-red/nodes/core/common/90-comment.js') as NodeModule,
   function: require('@node-red/nodes/core/function/10-function.js') as NodeModule,
   'http request': require('@node-red/nodes/core/network/21-httprequest.js') as NodeModule,
 };
 
 let helper: TestHelper | undefined;
+
+/** A shipped flow (flows/shipped/{name}.json), as Node-RED's export format holds it. */
+export function shippedFlow(name: string): FlowNode[] {
+  return JSON.parse(readFileSync(resolve('flows', 'shipped', `${name}.json`), 'utf8')) as FlowNode[];
+}
 
 /** The helper, started on a real Node-RED runtime (once per test file). */
 export async function nodeRedHelper(): Promise<TestHelper> {
