@@ -32,4 +32,16 @@ export default defineConfig(
       ],
     },
   },
+  {
+    // The Node-RED node package is plain CommonJS, loaded by Node-RED outside the TypeScript project.
+    files: ['flows/**/*.js'],
+    extends: [js.configs.recommended],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', process: 'readonly', Buffer: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' },
+    },
+    rules: {
+      'no-unused-vars': ['error', { argsIgnorePattern: '^_', caughtErrors: 'none' }],
+    },
+  },
 );
