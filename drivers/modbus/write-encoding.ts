@@ -79,7 +79,8 @@ function checkRange(point: ModbusPoint, type: Exclude<RegisterType, 'bool' | 'st
   }
   const [low, high] = integerRange[type];
   if (raw < low - 0.5 || raw >= high + 0.5) {
-    const [first, last] = [low * point.scale + point.offset, high * point.scale + point.offset].sort((a, b) => a - b);
+    // Said as the decoder would read them: 32767 * 0.1 is 3276.7, not 3276.7000000000003.
+    const [first, last] = [low, high].map((bound) => (point.scale === 1 && point.offset === 0 ? bound : Number((bound * point.scale + point.offset).toPrecision(15)))).sort((a, b) => a - b);
     const exact = type === 'int64' || type === 'uint64' ? ' (64-bit integers are written exactly up to 2^53)' : '';
     throw new WriteRefusal(`${value} is out of range for ${type}${scaling(point)}: ${first} to ${last}${exact}`);
   }
