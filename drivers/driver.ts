@@ -1,4 +1,4 @@
-import type { DeviceStatus, Reading } from '../gateway/model.js';
+import type { DeviceStatus, Reading, ReadingValue } from '../gateway/model.js';
 import type { Logger } from '../gateway/util/log.js';
 
 /** What the gateway hands a driver: where its readings and device statuses go. */
@@ -24,6 +24,11 @@ export interface Driver {
   stats(): Readonly<Record<string, unknown>>;
   /** Its figures by device, where they are kept apart from the link's (Modbus: polls, failures, poll latency). */
   deviceStats?(): Readonly<Record<string, unknown>>;
+  /**
+   * Drivers whose devices take commands: writes one point of one of its devices and reads it back. Resolves with
+   * the outcome, refusals included (unknown point, not writable, a value the point cannot hold, device offline...).
+   */
+  write?(device: string, point: string, value: unknown): Promise<WriteOutcome>;
 }
 
 /** A driver that takes a new set of its devices while running (a config reload), leaving unchanged ones be. */
@@ -31,3 +36,11 @@ export interface UpdatableDriver<Device> extends Driver {
   /** Stops removed and changed devices, starts added and changed ones; `sections` are the kind's config sections. */
   update(devices: readonly Device[], sections: Readonly<Record<string, unknown>>): Promise<void>;
 }
+
+/**
+ * How a write to a device's point went. `before` is what the point held just before (when it could be read), `value`
+ * what it holds after, read back from the device. A refusal or failure says why in `error`, for the operator.
+ */
+export type WriteOutcome =
+  | { readonly ok: true; readonly value: ReadingValue; readonly before: ReadingValue | undefined; readonly ts: number }
+  | { readonly ok: false; readonly error: string; readonly before?: ReadingValue | undefined; readonly after?: ReadingValue | undefined };

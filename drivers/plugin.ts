@@ -91,7 +91,9 @@ export function registerDeviceKind<Config extends DeviceBase, Device extends Dev
     createDriver(devices, sections, log) {
       const driver = kind.createDriver?.(devices.filter(owns), sections, log);
       if (!driver) return undefined;
+      const write = driver.write?.bind(driver);
       return {
+        ...(write ? { write } : {}),
         name: driver.name,
         start: (ctx) => driver.start(ctx),
         stop: () => driver.stop(),

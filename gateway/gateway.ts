@@ -13,6 +13,8 @@ import { Authenticator } from './broker/authenticator.js';
 import { Broker } from './broker/broker.js';
 import { ReadingPublisher } from './broker/reading-publisher.js';
 import { publishStatus } from './broker/status-publisher.js';
+import { AuditLog } from './commands/audit-log.js';
+import { CommandService, type CommandTarget } from './commands/command-service.js';
 import type { LoadedConfig } from './config-file/load.js';
 import { ConfigWatcher } from './config-file/watcher.js';
 import { deviceChanges, mqttDevices, polledDevices, restartOnlyChanges } from './config-file/changes.js';
@@ -28,15 +30,20 @@ import type { RunningSink } from './services/sink-kind.js';
 import { Supervisor } from './services/supervisor.js';
 import { StatusBoard } from './status-board.js';
 import { Topics } from './contract/topics.js';
+import { systemClock } from './util/clock.js';
 import type { Logger } from './util/log.js';
 
 export type { GatewayHealth } from './health.js';
+
+/** Commands from the city platform reach local devices as an operator's would, and only those. */
+const UPSTREAM: Identity = { user: 'bridge', role: 'operator', devices: [] };
 
 /**
  * The composition root: the parts of the gateway as services, in start order (stopped in reverse). The broker and
  * the durable buffer are essential; any other part that fails to start is retried while the rest runs.
  *
- *   broker → bridge → pipeline → alerts → MQTT publisher → InfluxDB → device statuses → MQTT listeners → simulator → drivers
+ *   broker → bridge → pipeline → alerts → MQTT publisher → InfluxDB → device statuses → commands → MQTT listeners →
+ *   HTTP → simulator → drivers
  *
  * Stopping in reverse: drivers and simulator stop, the pipeline flushes every sink and announces devices offline,
  * the bridge sends those last words through the drained broker, and the broker closes last.
@@ -53,6 +60,7 @@ export class Gateway {
   private readingPublisher: ReadingPublisher | undefined;
   private alerting: Alerting | undefined;
   private notifications: SwitchingDispatch | undefined;
+  private commands: CommandService | undefined;
   private readonly watcher: ConfigWatcher;
   /** The running outputs by name (InfluxDB, the bridge). */
   private readonly sinks = new Map<string, RunningSink>();
@@ -128,6 +136,7 @@ export class Gateway {
       pipeline: { received: { ...this.received, 'mqtt-ingest': this.ingest.stats().readings }, sinks: this.pipeline.stats().sinks },
       drivers: Object.fromEntries(this.drivers.map((driver) => [driver.name, driver.stats()])),
       deviceFigures: Object.fromEntries(this.drivers.map((driver) => [driver.name, driver.deviceStats?.() ?? {}])),
+      commands: this.commands?.stats(),
     };
   }
 
@@ -199,6 +208,7 @@ export class Gateway {
           this.statuses.onChange((status) => publishStatus(broker, this.topics, status, log));
         },
       }),
+      service('commands', { start: () => this.startCommands(), stop: () => this.commands?.stop() }),
       // Clients may connect only now that every consumer is in place.
       service('mqtt-listeners', { essential: true, start: () => this.requireBroker().listen() }),
     );
@@ -245,8 +255,6 @@ export class Gateway {
   /** The outputs the config has sections for, that take from `takes`, as services. */
   private sinkServices(takes: 'readings' | 'broker', acl: Acl): Service[] {
     const { current: config, log } = this;
-    // Commands from the city platform reach local devices as an operator's would, and only those.
-    const upstream: Identity = { user: 'bridge', role: 'operator', devices: [] };
     return sinkKinds
       .filter((kind) => kind.takes === takes && config.sinks[kind.name] !== undefined)
       .map((kind) =>
@@ -259,7 +267,7 @@ export class Gateway {
               topics: this.topics,
               broker: this.requireBroker(),
               readings: this.requireReadingPublisher(),
-              mayRouteDown: (topic) => acl.mayPublish(upstream, topic),
+              mayRouteDown: (topic) => acl.mayPublish(UPSTREAM, topic),
               log: log.child(kind.name),
             });
             this.sinks.set(kind.name, running);
@@ -306,6 +314,31 @@ export class Gateway {
     alertLog.info('alert rules loaded', { rules: config.rules.length, notifiers: Object.keys(config.notifiers).join(',') || 'none' });
   }
 
+  private startCommands(): void {
+    const config = this.current;
+    const commands = new CommandService({
+      topics: this.topics,
+      broker: this.requireBroker(),
+      targetOf: (device) => this.commandTarget(device),
+      upstream: UPSTREAM,
+      maxAgeMs: config.commands.max_age,
+      maxPending: config.commands.max_pending,
+      audit: new AuditLog({ dir: join(config.data_dir, 'audit'), name: 'commands', maxBytes: config.commands.audit_max_size, keep: config.commands.audit_keep }, this.log.child('audit')),
+      clock: systemClock,
+      log: this.log.child('commands'),
+    });
+    commands.start();
+    this.commands = commands;
+  }
+
+  /** The driver polling the device in the configuration in force (a reload may add or remove devices). */
+  private commandTarget(device: string): CommandTarget | undefined {
+    const configured = this.current.devices.find((candidate) => candidate.name === device);
+    const driver = configured && this.drivers.find((candidate) => candidate.name === configured.driver);
+    if (!driver) return undefined;
+    return { driver: driver.name, ...(driver.write ? { write: driver.write } : {}) };
+  }
+
   private async startHttp(): Promise<void> {
     const http = new HttpServer(
       this.current.http,
@@ -314,6 +347,7 @@ export class Gateway {
         health: () => this.health(),
         devices: () => this.current.devices.map((device) => ({ name: device.name, driver: device.driver, domain: 'domain' in device ? device.domain : undefined })),
         alerting: () => this.alerting,
+        commands: () => this.commands,
       },
       this.log.child('http'),
     );

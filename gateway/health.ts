@@ -1,5 +1,6 @@
 import type { NotifierStats } from './alerts/notify/dispatcher.js';
 import type { BrokerStats } from './broker/broker.js';
+import type { CommandStats } from './commands/command-service.js';
 import type { IngestStats } from './ingest/mqtt-ingest.js';
 import type { DeviceStatus } from './model.js';
 import type { SinkQueueStats } from './pipeline/sink-queue.js';
@@ -25,4 +26,6 @@ export interface GatewayHealth {
   readonly drivers: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Per driver, its figures by device where it keeps them (Modbus: link, polls, failed polls, last poll's duration). */
   readonly deviceFigures: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Commands to the devices the gateway polls: carried out, failed (retained, stale, busy among them), waiting. */
+  readonly commands: CommandStats | undefined;
 }

@@ -7,7 +7,7 @@ import { duration } from '../../gateway/config/duration.js';
 import { checkPointMetric, seriesName, tags, topicLevel } from '../../gateway/config/names.js';
 import { serialPortFields } from '../../gateway/config/serial.js';
 import { LAST_ADDRESS, parseReference, referenceFamily, referenceOf, tableNouns, wireOfPlain, type AddressBase, type RegisterReference } from './addressing.js';
-import { byteOrders, modbusTables, registerSpan, registerTypes } from './registers.js';
+import { byteOrders, modbusTables, registerSpan, registerTypes, type ModbusTable, type RegisterType } from './registers.js';
 
 
 /** A point's address as written: a number in the address_base of the points around it, or a reference ("40001"). */
@@ -44,9 +44,16 @@ export const modbusPointConfigSchema = z
     offset: z.number().finite().default(0),
     unit: z.string().optional(),
     domain: seriesName.optional(),
+    /** Takes commands (`{prefix}/{site}/command/{device}/{point}`): holding registers and coils only. */
+    writable: z.boolean().default(false),
+    /** Smallest value a command may write, in the point's unit (after scale and offset); numeric points only. */
+    min: z.number().finite().optional(),
+    /** Largest value a command may write, in the point's unit (after scale and offset); numeric points only. */
+    max: z.number().finite().optional(),
   })
   .superRefine((p, ctx) => {
     checkPointMetric(p, ctx);
+    checkWritable(p, ctx);
     const reference = referenceIn(p.address);
     if (reference && p.table !== undefined && p.table !== reference.table) {
       ctx.addIssue({
@@ -83,6 +90,23 @@ export const modbusPointConfigSchema = z
     parsedPoints.add(point);
     return point;
   });
+
+/** A point's `writable`, `min` and `max` against its table and type. */
+function checkWritable(p: { table?: ModbusTable | undefined; address: number | string; type?: RegisterType | undefined; scale: number; writable: boolean; min?: number | undefined; max?: number | undefined }, ctx: z.RefinementCtx): void {
+  const table = p.table ?? referenceIn(p.address)?.table ?? 'holding';
+  if (p.writable && (table === 'input' || table === 'discrete')) {
+    const writableTwin = table === 'input' ? 'holding register' : 'coil';
+    ctx.addIssue({ code: 'custom', path: ['writable'], message: `${tableNouns[table]}s are read-only (Modbus has no function that writes them): remove writable, or point it at the ${writableTwin} the device's manual gives for this value` });
+  }
+  if (p.writable && p.scale === 0) ctx.addIssue({ code: 'custom', path: ['writable'], message: 'with scale 0 the point reads the same whatever is written: it cannot be writable' });
+  const numeric = table !== 'coil' && table !== 'discrete' && p.type !== 'bool' && p.type !== 'string';
+  for (const bound of ['min', 'max'] as const) {
+    if (p[bound] === undefined) continue;
+    if (!p.writable) ctx.addIssue({ code: 'custom', path: [bound], message: `${bound} bounds the values a command may write: use it with writable: true` });
+    else if (!numeric) ctx.addIssue({ code: 'custom', path: [bound], message: `${bound} is for numeric points; a ${p.type ?? 'bool'} point takes ${p.type === 'string' ? 'any text of its length' : 'true or false'}` });
+  }
+  if (p.min !== undefined && p.max !== undefined && p.min > p.max) ctx.addIssue({ code: 'custom', path: ['max'], message: `max ${p.max} is below min ${p.min}` });
+}
 
 /**
  * The points that parsed whole. A device with a bad point still has its other points' addresses checked (every

@@ -40,6 +40,19 @@ export class ModbusFailure extends Error {
 
 export type BlockData = { readonly registers: Buffer } | { readonly bits: readonly boolean[] };
 
+/**
+ * A write of consecutive coils or holding registers (the only writable tables): one value is sent with FC 5 (a
+ * coil) or FC 6 (a register), several with FC 15 or FC 16, as devices that refuse a multi-register type written
+ * register by register expect.
+ */
+export type WriteRequest = { readonly table: 'coil'; readonly start: number; readonly bits: readonly boolean[] } | { readonly table: 'holding'; readonly start: number; readonly registers: readonly number[] };
+
+/** The transactions of one session: they run back to back, nothing else on the link between them. */
+export interface LinkSession {
+  read(request: ReadRequest): Promise<BlockData>;
+  write(request: WriteRequest): Promise<void>;
+}
+
 /** Opens the underlying transport of a fresh client (TCP socket, serial port). */
 export type LinkOpener = (client: ModbusClient, timeoutMs: number) => Promise<void>;
 
@@ -105,15 +118,28 @@ export class ModbusLink {
 
   /** Queues one read; it starts when every earlier transaction on this link has finished. */
   read(unitId: number, request: ReadRequest, timeoutMs: number): Promise<BlockData> {
-    const run = this.tail.then(() => this.timed(unitId, request, timeoutMs));
+    return this.session(unitId, timeoutMs, (session) => session.read(request));
+  }
+
+  /**
+   * Queues a run of transactions to one unit (a write between its read before and its read back): it starts when every
+   * earlier transaction has finished, and no other transaction of the link runs until `work` settles.
+   */
+  session<T>(unitId: number, timeoutMs: number, work: (session: LinkSession) => Promise<T>): Promise<T> {
+    const run = this.tail.then(() =>
+      work({
+        read: (request) => this.timed(unitId, timeoutMs, (client) => readTable(client, request)),
+        write: (request) => this.timed(unitId, timeoutMs, (client) => writeTable(client, request)),
+      }),
+    );
     this.tail = run.catch(() => undefined);
     return run;
   }
 
-  private async timed(unitId: number, request: ReadRequest, timeoutMs: number): Promise<BlockData> {
+  private async timed<T>(unitId: number, timeoutMs: number, exchange: (client: ModbusClient) => Promise<T>): Promise<T> {
     const started = performance.now();
     try {
-      return await this.transact(unitId, request, timeoutMs);
+      return await this.transact(unitId, timeoutMs, exchange);
     } finally {
       // A slave needs the line quiet for a while after its answer before it can take the next frame.
       // Rounded up: Node truncates a fractional delay, which would cut 1.75 ms of required silence to 1 ms.
@@ -129,7 +155,7 @@ export class ModbusLink {
     await this.released;
   }
 
-  private async transact(unitId: number, request: ReadRequest, timeoutMs: number): Promise<BlockData> {
+  private async transact<T>(unitId: number, timeoutMs: number, exchange: (client: ModbusClient) => Promise<T>): Promise<T> {
     if (this.closed) throw new ModbusFailure('link', `${this.label}: link closed`);
     const client = await this.connect(timeoutMs);
     this.unitInFlight = unitId;
@@ -137,18 +163,7 @@ export class ModbusLink {
     client.setTimeout(timeoutMs);
     this.stats.transactions++;
     try {
-      switch (request.table) {
-        case 'holding':
-          return { registers: (await client.readHoldingRegisters(request.start, request.count)).buffer };
-        case 'input':
-          return { registers: (await client.readInputRegisters(request.start, request.count)).buffer };
-        case 'coil':
-          return { bits: (await client.readCoils(request.start, request.count)).data };
-        case 'discrete':
-          return { bits: (await client.readDiscreteInputs(request.start, request.count)).data };
-        default:
-          throw new Error(`unknown table ${String(request.table satisfies never)}`);
-      }
+      return await exchange(client);
     } catch (error) {
       throw await this.classify(error);
     } finally {
@@ -239,6 +254,33 @@ export class ModbusLink {
     const releasing = releaseClient(client, (error) => this.log.debug('released port reported an error', { link: this.label, error: describe(error) }));
     this.released = Promise.all([this.released, releasing]).then(() => undefined);
   }
+}
+
+async function readTable(client: ModbusClient, request: ReadRequest): Promise<BlockData> {
+  switch (request.table) {
+    case 'holding':
+      return { registers: (await client.readHoldingRegisters(request.start, request.count)).buffer };
+    case 'input':
+      return { registers: (await client.readInputRegisters(request.start, request.count)).buffer };
+    case 'coil':
+      return { bits: (await client.readCoils(request.start, request.count)).data };
+    case 'discrete':
+      return { bits: (await client.readDiscreteInputs(request.start, request.count)).data };
+    default:
+      throw new Error(`unknown table ${String(request.table satisfies never)}`);
+  }
+}
+
+async function writeTable(client: ModbusClient, request: WriteRequest): Promise<void> {
+  if (request.table === 'coil') {
+    const [only, ...more] = request.bits;
+    if (only !== undefined && more.length === 0) await client.writeCoil(request.start, only);
+    else await client.writeCoils(request.start, [...request.bits]);
+    return;
+  }
+  const [only, ...more] = request.registers;
+  if (only !== undefined && more.length === 0) await client.writeRegister(request.start, only);
+  else await client.writeRegisters(request.start, [...request.registers]);
 }
 
 function describe(error: unknown): string {

@@ -1,10 +1,12 @@
 import type { BusConfig, ModbusDevice, ModbusRtuDevice, ModbusTcpDevice } from './config.js';
 import type { Logger } from '../../gateway/util/log.js';
-import type { DriverContext, UpdatableDriver } from '../driver.js';
+import type { DeviceStatus } from '../../gateway/model.js';
+import type { DriverContext, UpdatableDriver, WriteOutcome } from '../driver.js';
 import type { ConfigSections } from '../plugin.js';
 import { serialBindingOption } from '../serial-port/hangup-aware-binding.js';
 import { DevicePoller, type PollerStats } from './device-poller.js';
 import { ModbusLink, type LinkStats } from './link.js';
+import { writePoint } from './point-writer.js';
 
 /** Where a device's transactions go: the link it shares with the devices on the same endpoint or bus. */
 export interface Transport {
@@ -29,6 +31,8 @@ interface Polled {
 export class ModbusDriver implements UpdatableDriver<ModbusDevice> {
   private readonly links = new Map<string, { link: ModbusLink; settings: string }>();
   private readonly polled = new Map<string, Polled>();
+  /** Each device's last status, so a command to a device known to be offline is answered at once. */
+  private readonly states = new Map<string, DeviceStatus>();
   private ctx: DriverContext | undefined;
 
   constructor(
@@ -56,6 +60,7 @@ export class ModbusDriver implements UpdatableDriver<ModbusDevice> {
       if (fresh && JSON.stringify(fresh) === JSON.stringify(polled.device) && !staleLinks.has(polled.link)) continue;
       await polled.poller.stop();
       this.polled.delete(name);
+      this.states.delete(name);
       if (!fresh) ctx.status({ device: name, state: 'offline', ts: Date.now(), error: 'removed from the configuration' });
     }
     const inUse = new Set([...this.polled.values()].map((polled) => polled.link));
@@ -65,6 +70,21 @@ export class ModbusDriver implements UpdatableDriver<ModbusDevice> {
       await link.close();
     }
     for (const device of devices) if (!this.polled.has(device.name)) this.startPolling(device, ctx);
+  }
+
+  /**
+   * Writes a point of one of its devices and reads it back, on the device's link between polls. A device whose last
+   * poll failed is not asked: on a shared RTU line each attempt would cost every other device a timeout.
+   */
+  async write(device: string, point: string, value: unknown): Promise<WriteOutcome> {
+    const polled = this.polled.get(device);
+    const link = polled && this.links.get(polled.link)?.link;
+    if (!polled || !link) return { ok: false, error: `device ${device} is not polled by ${this.name}` };
+    const target = polled.device.points.find((p) => p.name === point);
+    if (!target) return { ok: false, error: `device ${device} has no point ${point}` };
+    const status = this.states.get(device);
+    if (status?.state === 'offline') return { ok: false, error: `device offline: ${status.error ?? 'its last poll failed'}` };
+    return writePoint(link, polled.device, target, value);
   }
 
   /** Per link (endpoint or bus): transactions, timeouts, malformed answers (CRC errors), busy time. */
@@ -88,7 +108,16 @@ export class ModbusDriver implements UpdatableDriver<ModbusDevice> {
     const key = this.transport.keyOf(device);
     let entry = this.links.get(key);
     if (!entry) this.links.set(key, (entry = { link: this.transport.open(device, ctx.log), settings: this.transport.settingsOf(device) }));
-    const poller = new DevicePoller(device, entry.link, ctx, ctx.log);
+    const tracked: DriverContext = {
+      log: ctx.log,
+      emit: (readings) => ctx.emit(readings),
+      behind: () => ctx.behind?.(),
+      status: (status) => {
+        this.states.set(status.device, status);
+        ctx.status(status);
+      },
+    };
+    const poller = new DevicePoller(device, entry.link, tracked, ctx.log);
     this.polled.set(device.name, { device, poller, link: key });
     ctx.log.info('polling device', { device: device.name, link: key, unit_id: device.unit_id, points: device.points.length, requests_per_poll: poller.requestsPerPoll, interval_ms: device.poll_interval });
     poller.start();

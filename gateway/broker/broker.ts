@@ -46,8 +46,8 @@ export interface ClientInfo {
  * acknowledged but reaches no subscriber (a payload the handler refused).
  */
 export type ClientPublishHandler = (client: ClientInfo, topic: string, payload: Buffer, qos: 0 | 1 | 2) => void | 'refused' | Promise<void>;
-/** Sees the allowed client publishes on a topic filter, with the client that made them (alert acknowledgements). */
-export type PublishWatcher = (client: ClientInfo, topic: string, payload: Buffer) => void;
+/** Sees the allowed client publishes on a topic filter, with the client that made them and their retain flag. */
+export type PublishWatcher = (client: ClientInfo, topic: string, payload: Buffer, retain: boolean) => void;
 /** `clean`: the client said DISCONNECT; otherwise its connection was lost or timed out (where a last will fires). */
 export type ClientGoneHandler = (client: ClientInfo, clean: boolean) => void;
 
@@ -342,7 +342,7 @@ export class Broker {
     const handle = (): void => {
       let result: ReturnType<ClientPublishHandler> = undefined;
       try {
-        this.notifyWatchers(info, packet.topic, payload);
+        this.notifyWatchers(info, packet.topic, payload, packet.retain);
         result = this.opts.onPublish?.(info, packet.topic, payload, packet.qos);
       } catch (error) {
         this.log.error('publish handler failed', { client: info.id, topic: packet.topic, error });
@@ -371,11 +371,11 @@ export class Broker {
     callback(null);
   }
 
-  private notifyWatchers(client: ClientInfo, topic: string, payload: Buffer): void {
+  private notifyWatchers(client: ClientInfo, topic: string, payload: Buffer, retain: boolean): void {
     for (const { filter, watch } of this.watchers) {
       if (!topicMatches(filter, topic)) continue;
       try {
-        watch(client, topic, payload);
+        watch(client, topic, payload, retain);
       } catch (error) {
         this.log.error('publish watcher failed', { filter, client: client.id, topic, error });
       }

@@ -9,6 +9,7 @@ import { simulatorSchema, type SimulatedSlaveConfig } from '../../tools/simulato
 import { notifiersSchema } from '../alerts/notify/config.js';
 import { rulesSchema } from '../alerts/rule-config.js';
 import { mqttSchema, type MqttConfig } from '../broker/config.js';
+import { commandsSchema } from '../commands/config.js';
 import { httpSchema, type HttpConfig } from '../http/config.js';
 import { describeHost, findPortClashes } from '../config/listen-addresses.js';
 import { topicLevel } from '../config/names.js';
@@ -52,6 +53,8 @@ const baseShape = {
           .optional(),
       })
       .default({ max_queue: DEFAULT_MAX_QUEUE }),
+    /** Commands to the points of polled devices: staleness, queueing and the audit log (data_dir/audit). */
+    commands: commandsSchema,
     /** Where the gateway keeps state that must survive a restart (buffers), relative to the config file. */
     data_dir: z.string().default('data'),
     // Here come the outputs' sections (`influx`, `bridge`; see configSchema).

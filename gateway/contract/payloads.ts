@@ -118,10 +118,55 @@ export function clientErrorPayload(topic: string, errors: readonly string[], ts:
 }
 
 /**
- * On `{root}/command/{device}/{point}` and `.../result`. The gateway relays both (within the ACL, and through the
- * bridge) without reading them: these are the shapes operators, the platform and devices agree on.
+ * On `{root}/command/{device}/{point}`. The gateway carries out those to the devices it polls (Modbus: `writable`
+ * points); those to MQTT devices it relays within the ACL, and the device answers on `.../result` itself.
  */
 export interface CommandPayload {
   readonly value: ReadingValue;
+  /** When it was sent (epoch ms): older than `commands.max_age`, it is refused as stale. */
+  readonly ts?: number;
+  /** The sender's own reference, echoed in the result and the audit. */
+  readonly id?: string;
 }
-export type CommandResultPayload = { readonly ok: true; readonly value?: ReadingValue; readonly ts?: number } | { readonly ok: false; readonly error: string };
+
+/** On `{root}/command/{device}/{point}/result`: `value` is what the point holds after the write, read back. */
+export type CommandResultPayload =
+  | { readonly ok: true; readonly value?: ReadingValue; readonly ts?: number; readonly id?: string }
+  | { readonly ok: false; readonly error: string; readonly id?: string };
+
+export function commandResultPayload(result: CommandResultPayload): string {
+  return JSON.stringify(result);
+}
+
+/** Who sent a command: the login (never a name from the payload), its role, and the MQTT client id or `http:{user}`. */
+export interface CommandSender {
+  readonly user: string;
+  readonly role: string;
+  readonly client: string;
+  /** `mqtt` (a local client), `upstream` (the platform, through the bridge) or `http`. */
+  readonly via: 'mqtt' | 'upstream' | 'http';
+}
+
+/** On `{root}/events/commands` and as one line of `data_dir/audit/commands.jsonl`: every command attempt. */
+export interface CommandEventPayload {
+  readonly ts: number;
+  readonly via: CommandSender['via'];
+  readonly user: string;
+  readonly role: string;
+  readonly client: string;
+  readonly device: string;
+  readonly point: string;
+  /** The value asked for, as sent (null when the payload had none that parsed). */
+  readonly value: unknown;
+  readonly id: string | null;
+  readonly ok: boolean;
+  /** The point's value just before the write, when it was read. */
+  readonly before: ReadingValue | null;
+  /** Its value after the write, read back. */
+  readonly after: ReadingValue | null;
+  readonly error: string | null;
+}
+
+export function commandEventPayload(event: CommandEventPayload): string {
+  return JSON.stringify(event);
+}

@@ -14,6 +14,7 @@ export type ContractTopic =
   | { readonly kind: 'command-result'; readonly device: string; readonly point: string }
   | { readonly kind: 'alert' | 'alert-ack' | 'alert-ack-result'; readonly rule: string; readonly device: string; readonly metric: string }
   | { readonly kind: 'alert-events' }
+  | { readonly kind: 'command-events' }
   /** `clientLevel` is the client id as it stands in the topic, percent-encoded. */
   | { readonly kind: 'client-errors'; readonly clientLevel: string };
 
@@ -63,6 +64,11 @@ export class Topics {
   /** Every firing, reminder and resolved event, in order (not retained). */
   get alertEvents(): string {
     return `${this.head}events/alerts`;
+  }
+
+  /** Every command the gateway carried out or refused, as audited (not retained). */
+  get commandEvents(): string {
+    return `${this.head}events/commands`;
   }
 
   /**
@@ -189,7 +195,8 @@ function parseLevels(levels: readonly string[]): ContractTopic | undefined {
       return count === 6 && levels[5] === 'result' ? { kind: 'alert-ack-result', ...alert } : undefined;
     }
     case 'events':
-      return count === 2 && a === 'alerts' ? { kind: 'alert-events' } : undefined;
+      if (count !== 2) return undefined;
+      return a === 'alerts' ? { kind: 'alert-events' } : a === 'commands' ? { kind: 'command-events' } : undefined;
     case 'clients':
       return count === 3 && b === 'errors' ? { kind: 'client-errors', clientLevel: a } : undefined;
     default:

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Alerting } from '../alerts/alerting.js';
+import type { CommandService } from '../commands/command-service.js';
 import type { GatewayHealth } from '../health.js';
 import type { EventStream } from './event-stream.js';
 import type { LatestReadings } from './latest-readings.js';
@@ -10,6 +11,7 @@ export interface ApiSources {
   health(): GatewayHealth;
   devices(): readonly ConfiguredDevice[];
   alerting(): Alerting | undefined;
+  commands(): CommandService | undefined;
   readonly latest: LatestReadings;
   readonly recentAlerts: RecentAlerts;
   readonly events: EventStream;
@@ -52,6 +54,24 @@ export function apiRoutes(app: FastifyInstance, sources: ApiSources): void {
       const by = request.identity?.user ?? 'unknown';
       if (!alerting.acknowledge(id, by)) return reply.code(404).send({ error: 'not_found', reason: `no active alert ${id}` });
       return { acknowledged: id, by };
+    },
+  );
+
+  app.post<{ Params: { device: string; point: string }; Body: unknown }>(
+    '/api/devices/:device/points/:point',
+    { config: { permission: 'command' }, schema: { params: { type: 'object', required: ['device', 'point'], properties: { device: level, point: level } } } },
+    async (request, reply) => {
+      const commands = sources.commands();
+      if (!commands) return reply.code(503).send({ error: 'unavailable', reason: 'commands are not running' });
+      const { device, point } = request.params;
+      // The gate has set the identity: the audit names the login, as it names an MQTT client's.
+      const user = request.identity?.user ?? 'unknown';
+      const sender = { user, role: request.identity?.role ?? 'unknown', client: `http:${user}`, via: 'http' as const };
+      const result = commands.submit(sender, device, point, request.body);
+      if (!result) return reply.code(404).send({ error: 'not_found', reason: `no device ${device} polled by the gateway (an MQTT device takes its commands over MQTT)` });
+      // The body is the result as MQTT carries it; a refusal or failure is no success.
+      const answer = await result;
+      return reply.code(answer.ok ? 200 : 422).send(answer);
     },
   );
 

@@ -5,10 +5,11 @@ import type { Role } from '../broker/acl.js';
  * - read: the device, reading, alert, link and uplink views and the live events — viewer, staff, operator;
  * - acknowledge: alerts — staff, operator (as over MQTT);
  * - operate: the whole health report — operator;
+ * - command: writes to device points (POST /api/devices/{device}/points/{point}) — operator (as over MQTT);
  * - metrics: /metrics — operator, or Prometheus with `http.metrics_token`.
  * Device logins speak for field devices and internal ones for the gateway's helpers: neither may use the HTTP side.
  */
-export type Permission = 'read' | 'acknowledge' | 'operate' | 'metrics';
+export type Permission = 'read' | 'acknowledge' | 'operate' | 'command' | 'metrics';
 
 /** A role, or `scraper`: Prometheus holding the metrics token. */
 export type HttpRole = Role | 'scraper';
@@ -21,7 +22,7 @@ export interface HttpIdentity {
 const granted: Record<HttpRole, readonly Permission[]> = {
   viewer: ['read'],
   staff: ['read', 'acknowledge'],
-  operator: ['read', 'acknowledge', 'operate', 'metrics'],
+  operator: ['read', 'acknowledge', 'operate', 'command', 'metrics'],
   scraper: ['metrics'],
   device: [],
   internal: [],

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Alerting } from '../alerts/alerting.js';
 import type { Authenticator } from '../broker/authenticator.js';
+import type { CommandService } from '../commands/command-service.js';
 import type { GatewayHealth } from '../health.js';
 import type { DeviceStatus } from '../model.js';
 import type { Logger } from '../util/log.js';
@@ -32,6 +33,7 @@ export interface HttpSources {
   health(): GatewayHealth;
   devices(): readonly ConfiguredDevice[];
   alerting(): Alerting | undefined;
+  commands(): CommandService | undefined;
 }
 
 /** Where the HTTP server listens, once it does. */

@@ -57,6 +57,10 @@ export interface ModbusSlave {
   reset(): Promise<void>;
   /** Writes registers/bits; an unmapped address becomes mapped, an unknown unit id starts answering. */
   set(unit: number, table: SlaveTable, address: number, values: ReadonlyArray<number | boolean>): Promise<void>;
+  /** The values the slave holds (a mapped range). */
+  get(unit: number, table: SlaveTable, address: number, count: number): Promise<Array<number | boolean>>;
+  /** Writes to these addresses are acknowledged and ignored from now on (a device keeping its own limit); [] thaws. */
+  freeze(unit: number, table: SlaveTable, addresses: readonly number[]): Promise<void>;
   /** Every response waits this long from now on (a slow device); 0 turns it off. */
   delay(ms: number): Promise<void>;
   /** Every response misbehaves this way from now on; null makes the slave behave again. */
@@ -93,6 +97,7 @@ interface ReplyLine {
   error?: string;
   requests?: SlaveRequest[];
   ignored?: SlaveRequest[];
+  values?: Array<number | boolean>;
 }
 
 const STOP_GRACE_MS = 5_000;
@@ -227,6 +232,12 @@ export async function startModbusSlave(opts: StartModbusSlaveOptions): Promise<M
     },
     async set(unit, table, address, values) {
       await command({ cmd: 'set', unit, table, address, values: [...values] });
+    },
+    async get(unit, table, address, count) {
+      return (await command({ cmd: 'get', unit, table, address, count })).values ?? [];
+    },
+    async freeze(unit, table, addresses) {
+      await command({ cmd: 'freeze', unit, table, addresses: [...addresses] });
     },
     async delay(ms) {
       await command({ cmd: 'delay', ms });

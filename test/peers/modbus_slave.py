@@ -13,6 +13,9 @@ Control: line-delimited JSON on stdin, one JSON line answered on stdout per comm
     {"cmd":"requests"}  -> {"requests":[{"unit":1,"fc":3,"address":0,"count":10,"t":<monotonic ms>}], "ignored":[...]}
     {"cmd":"reset"}     -> {"ok":true}      (clears both logs)
     {"cmd":"set","unit":1,"table":"holding","address":5,"values":[1,2]} -> {"ok":true}
+    {"cmd":"get","unit":1,"table":"holding","address":5,"count":2} -> {"values":[1,2]}
+    {"cmd":"freeze","unit":1,"table":"holding","addresses":[5]} -> {"ok":true}   (writes there are acknowledged
+        and ignored, like a device that keeps its own limit; an empty list thaws the table)
     {"cmd":"delay","ms":N} -> {"ok":true}   (every response waits N ms)
     {"cmd":"misbehave","mode":M} -> {"ok":true}   (every response from now on, until mode null):
         "partial"     sends the first half of the frame, then stalls (a device hanging mid-frame)
@@ -98,13 +101,28 @@ def make_block(table, mapping):
     return block
 
 
+class UnitContext(ModbusSlaveContext):
+    """A unit whose writes (the only caller of setValues besides the control's "set", which goes to the blocks
+    directly) skip the frozen addresses."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.frozen = {key: set() for key in TABLES.values()}
+
+    def setValues(self, fc_as_hex, address, values):
+        frozen = self.frozen[self.decode(fc_as_hex)]
+        for offset, value in enumerate(values):
+            if address + offset not in frozen:
+                super().setValues(fc_as_hex, address + offset, [value])
+
+
 def make_unit(spec):
     spec = spec or {}
     unknown = set(spec) - set(TABLES)
     if unknown:
         raise ValueError(f"unknown table(s) {sorted(unknown)}; expected {sorted(TABLES)}")
     # zero_mode=True: the default (False) shifts every address by one.
-    return ModbusSlaveContext(
+    return UnitContext(
         co=make_block("coil", spec.get("coil")),
         di=make_block("discrete", spec.get("discrete")),
         hr=make_block("holding", spec.get("holding")),
@@ -221,6 +239,19 @@ def run_command(context, line):
         # Sparse blocks are mutable: setting an unmapped address maps it.
         slaves[unit].store[TABLES[table]].setValues(address, values)
         return {"ok": True}
+    if cmd in ("get", "freeze"):
+        table = msg.get("table")
+        if table not in TABLES:
+            raise ValueError(f"unknown table {table!r}")
+        unit = context._slaves.get(int(msg["unit"]))  # pylint: disable=protected-access
+        if unit is None:
+            raise ValueError(f"no unit {msg['unit']}")
+        if cmd == "freeze":
+            unit.frozen[TABLES[table]] = {int(a) for a in msg.get("addresses", [])}
+            return {"ok": True}
+        block = unit.store[TABLES[table]]
+        values = block.getValues(int(msg["address"]), int(msg.get("count", 1)))
+        return {"values": [bool(v) if table in BIT_TABLES else int(v) for v in values]}
     raise ValueError(f"unknown cmd {cmd!r}")
 
 

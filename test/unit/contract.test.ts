@@ -19,6 +19,7 @@ describe('contract topics', () => {
       [`${topics.alert('high', 'pump-1', 'level')}/ack`, { kind: 'alert-ack', rule: 'high', device: 'pump-1', metric: 'level' }],
       [topics.alertAckResult('high', 'pump-1', 'level'), { kind: 'alert-ack-result', rule: 'high', device: 'pump-1', metric: 'level' }],
       [topics.alertEvents, { kind: 'alert-events' }],
+      [topics.commandEvents, { kind: 'command-events' }],
       [topics.clientErrors('node/red#1'), { kind: 'client-errors', clientLevel: 'node%2Fred%231' }],
     ];
     for (const [topic, parsed] of cases) expect(topics.parse(topic), topic).toEqual(parsed);
@@ -27,7 +28,7 @@ describe('contract topics', () => {
   });
 
   it('knows no other shape, and never takes a reserved first level for a domain', () => {
-    const others = ['city/d7', 'city/d7/water/pump-1', 'city/d7/water/pump-1/level/x', 'city/d8/water/pump-1/level', 'town/d7/water/pump-1/level', 'city/d7/status/a/b', 'city/d7/events/other', 'city/d7/events/alerts/x', 'city/d7/clients/c/other', 'city/d7/command/a/b/other', 'city/d7/alerts/r/d/m/nak', 'city/d7/alerts/r/d/m/ack/other', 'city/d7/ingest/water'];
+    const others = ['city/d7', 'city/d7/water/pump-1', 'city/d7/water/pump-1/level/x', 'city/d8/water/pump-1/level', 'town/d7/water/pump-1/level', 'city/d7/status/a/b', 'city/d7/events/other', 'city/d7/events/alerts/x', 'city/d7/events/commands/x', 'city/d7/clients/c/other', 'city/d7/command/a/b/other', 'city/d7/alerts/r/d/m/nak', 'city/d7/alerts/r/d/m/ack/other', 'city/d7/ingest/water'];
     for (const topic of others) expect(topics.parse(topic), topic).toBeUndefined();
     for (const level of reservedLevels) {
       expect(topics.parse(`city/d7/${level}/a/b`)?.kind, level).not.toBe('reading');

@@ -6,8 +6,12 @@ export type SignalValues = Record<string, number | boolean>;
 
 /** A simulated piece of street equipment: given the time, the values its registers should hold. */
 export interface SignalModel {
-  /** Point names this model drives; profile points outside this list stay at zero. */
+  /** Point names this model drives; profile points outside this list and `inputs` stay at zero. */
   readonly signals: readonly string[];
+  /** Points an operator writes (setpoints, on/off), with their values at start; the model reacts to them. */
+  readonly inputs?: Readonly<SignalValues>;
+  /** An operator wrote one of `inputs`. */
+  set?(name: string, value: number | boolean): void;
   sample(ts: number): SignalValues;
 }
 
@@ -26,7 +30,11 @@ export function createModel(kind: SimulatorModel, seed: number, startTs: number)
   }
 }
 
-/** Drinking-water pumping station with a reservoir: demand peaks morning and evening; bursts and overflows happen. */
+/**
+ * Drinking-water pumping station with a reservoir: demand peaks morning and evening; bursts and overflows happen. An
+ * operator can stop the pump (`pump_enable`: its speed and the inflow it delivers fall to zero, and the reservoir
+ * level sinks as demand draws it down) and set the outlet valve (`valve_setpoint`, %: the outflow follows it).
+ */
 function pumpingStation(random: () => number, startTs: number): SignalModel {
   const events = new Excursions(
     [
@@ -37,25 +45,37 @@ function pumpingStation(random: () => number, startTs: number): SignalModel {
     startTs,
     5 * MINUTE,
   );
+  const inputs = { pump_enable: true, valve_setpoint: NOMINAL_VALVE };
   let flowTotal = 1_250_000;
+  // Metres the reservoir has sunk while the pump was stopped; it refills once the pump runs again.
+  let drawdown = 0;
   let last = startTs;
   return {
     signals: ['level', 'inflow', 'outflow', 'pressure', 'pump_running', 'pump_speed', 'turbidity', 'chlorine', 'ph', 'flow_total'],
+    inputs: { ...inputs },
+    set(name, value) {
+      if (name === 'pump_enable') inputs.pump_enable = Boolean(value);
+      if (name === 'valve_setpoint') inputs.valve_setpoint = Math.min(100, Math.max(0, Number(value)));
+    },
     sample(ts) {
       const hour = hourOfDay(ts);
+      const dt = ts - last;
       const demand = 0.35 + 0.65 * Math.max(bump(hour, 7.5, 1.5), bump(hour, 19, 2));
       const burst = events.strength('burst', ts);
       const overflow = events.strength('overflow', ts);
-      const outflow = 110 + 190 * demand + 260 * burst + noise(random, 4);
-      const pumpSpeed = Math.min(100, 45 + 50 * demand + noise(random, 1.5));
-      const inflow = outflow * (0.95 + 0.1 * Math.sin((hour / 24) * 2 * Math.PI)) + noise(random, 3);
-      flowTotal += (Math.max(0, outflow) * (ts - last)) / HOUR;
+      const valve = inputs.valve_setpoint / NOMINAL_VALVE;
+      const outflow = (110 + 190 * demand + 260 * burst) * valve + noise(random, 4);
+      const pumpSpeed = inputs.pump_enable ? Math.min(100, 45 + 50 * demand + noise(random, 1.5)) : 0;
+      const inflow = inputs.pump_enable ? outflow * (0.95 + 0.1 * Math.sin((hour / 24) * 2 * Math.PI)) + noise(random, 3) : Math.abs(noise(random, 0.5));
+      if (inputs.pump_enable) drawdown *= Math.exp(-dt / (10 * MINUTE));
+      else drawdown += (Math.max(0, outflow) * dt) / HOUR / RESERVOIR_AREA_M2;
+      flowTotal += (Math.max(0, outflow) * dt) / HOUR;
       last = ts;
       return {
-        level: 3.4 - 0.9 * demand + 2.6 * overflow + noise(random, 0.01),
+        level: Math.max(0, 3.4 - 0.9 * demand + 2.6 * overflow - drawdown + noise(random, 0.01)),
         inflow: Math.max(0, inflow),
         outflow: Math.max(0, outflow),
-        pressure: 4.3 - 0.5 * demand - 2.9 * burst + noise(random, 0.03),
+        pressure: (4.3 - 0.5 * demand - 2.9 * burst) * (inputs.pump_enable ? 1 : 0.4) + noise(random, 0.03),
         pump_running: pumpSpeed > 20,
         pump_speed: pumpSpeed,
         turbidity: 0.25 + 3.5 * burst + Math.abs(noise(random, 0.04)),
@@ -66,6 +86,11 @@ function pumpingStation(random: () => number, startTs: number): SignalModel {
     },
   };
 }
+
+/** The outlet valve's opening (%) the station runs at until an operator sets another. */
+const NOMINAL_VALVE = 60;
+/** Surface of the reservoir: how fast its level sinks per m3 drawn without inflow (a small one, so a demo shows it). */
+const RESERVOIR_AREA_M2 = 40;
 
 /** Inductive-loop traffic counter on an arterial road: rush hours, and now and then a jam. */
 function trafficCounter(random: () => number, startTs: number): SignalModel {

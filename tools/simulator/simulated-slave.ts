@@ -1,6 +1,6 @@
 import { ServerTCP, type IServiceVector } from 'modbus-serial';
 import type { ModbusPoint } from '../../drivers/modbus/config.js';
-import { encodePoint } from '../../drivers/modbus/codec.js';
+import { decodeBit, decodePoint, encodePoint } from '../../drivers/modbus/codec.js';
 import { registerSpan } from '../../drivers/modbus/registers.js';
 import type { Logger } from '../../gateway/util/log.js';
 import type { SimulatedSlave } from './config.js';
@@ -12,7 +12,8 @@ const illegalAddress = Object.assign(new Error('illegal data address'), { modbus
 /**
  * A virtual Modbus TCP slave on a real socket, holding a profile's register map and refreshing it from a signal
  * model. Like most meters, it answers unmapped registers below its highest mapped one with 0 (so coalesced reads
- * through gaps work) and refuses anything beyond with an illegal-address exception.
+ * through gaps work) and refuses anything beyond with an illegal-address exception. It takes writes (FC 5/6/15/16)
+ * to the model's inputs only, as a PLC keeps its measured values read-only; the model reacts to what is written.
  */
 export class SimulatedSlaveServer {
   private readonly registers = { holding: new Map<number, number>(), input: new Map<number, number>() };
@@ -32,7 +33,7 @@ export class SimulatedSlaveServer {
     this.model = createModel(config.model, config.seed, Date.now());
     const unknown = config.points.filter((p) => !this.model.signals.includes(p.name)).map((p) => p.name);
     if (unknown.length) log.warn('profile points the model does not drive stay at zero', { profile: config.profile, points: unknown });
-    for (const point of config.points) this.store(point, point.type === 'bool' ? false : point.type === 'string' ? '' : 0);
+    for (const point of config.points) this.store(point, this.model.inputs?.[point.name] ?? (point.type === 'bool' ? false : point.type === 'string' ? '' : 0));
   }
 
   async start(): Promise<void> {
@@ -75,6 +76,25 @@ export class SimulatedSlaveServer {
     for (let i = 0; i < registerSpan(point); i++) table.set(point.address + i, words[i] ?? 0);
   }
 
+  /** A write from a master: only to an input of the model, which then follows the value as the point decodes it. */
+  private written(table: 'holding' | 'coil', address: number, values: readonly (number | boolean)[]): void {
+    const end = address + values.length;
+    const inputs = this.config.points.filter((p) => p.table === table && this.model.inputs?.[p.name] !== undefined && p.address < end && p.address + registerSpan(p) > address);
+    const covered = (a: number) => inputs.some((p) => a >= p.address && a < p.address + registerSpan(p));
+    for (let a = address; a < end; a++) if (!covered(a)) throw illegalAddress;
+    values.forEach((value, i) => (table === 'coil' ? this.bits.coil.set(address + i, Boolean(value)) : this.registers.holding.set(address + i, Number(value))));
+    for (const point of inputs) {
+      const value = table === 'coil' ? decodeBit(point, [this.bits.coil.get(point.address) ?? false], point.address) : decodePoint(point, this.wordsOf(point), point.address);
+      if (typeof value !== 'string') this.model.set?.(point.name, value);
+    }
+  }
+
+  private wordsOf(point: ModbusPoint): Buffer {
+    const words = Buffer.alloc(registerSpan(point) * 2);
+    for (let i = 0; i < registerSpan(point); i++) words.writeUInt16BE(this.registers.holding.get(point.address + i) ?? 0, i * 2);
+    return words;
+  }
+
   /** The highest mapped address of a table, -1 when it has none (the map only grows at construction). */
   private highest(table: Map<number, unknown>): number {
     let cached = this.highestOf.get(table);
@@ -102,6 +122,9 @@ export class SimulatedSlaveServer {
       getMultipleInputRegisters: (addr: number, length: number) => words(this.registers.input, addr, length),
       getCoil: (addr: number) => bit(this.bits.coil, addr),
       getDiscreteInput: (addr: number) => bit(this.bits.discrete, addr),
+      setCoil: (addr: number, value: boolean) => this.written('coil', addr, [value]),
+      setRegister: (addr: number, value: number) => this.written('holding', addr, [value]),
+      setRegisterArray: (addr: number, values: number[]) => this.written('holding', addr, values),
     };
   }
 }
