@@ -20,6 +20,7 @@ import { ConfigError } from './config/errors.js';
 import type { GatewayHealth } from './health.js';
 import { HttpServer, type BoundHttp } from './http/server.js';
 import { MqttIngest } from './ingest/mqtt-ingest.js';
+import { NodeRedHost } from './node-red/host.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import type { Sink } from './pipeline/sink.js';
 import { deviceKinds, sinkKinds } from './plugins.js';
@@ -36,7 +37,8 @@ export type { GatewayHealth } from './health.js';
  * The composition root: the parts of the gateway as services, in start order (stopped in reverse). The broker and
  * the durable buffer are essential; any other part that fails to start is retried while the rest runs.
  *
- *   broker → bridge → pipeline → alerts → MQTT publisher → InfluxDB → device statuses → MQTT listeners → simulator → drivers
+ *   broker → bridge → pipeline → alerts → MQTT publisher → InfluxDB → device statuses → MQTT listeners → http →
+ *   simulator → drivers → Node-RED (operators' flows start once the data path runs, so they never delay it)
  *
  * Stopping in reverse: drivers and simulator stop, the pipeline flushes every sink and announces devices offline,
  * the bridge sends those last words through the drained broker, and the broker closes last.
@@ -58,6 +60,7 @@ export class Gateway {
   private readonly sinks = new Map<string, RunningSink>();
   private simulator: SimulatedDistrict | undefined;
   private http: HttpServer | undefined;
+  private nodeRed: NodeRedHost | undefined;
   private current: LoadedConfig;
   private readonly drivers: KindDriver[] = [];
   /** Readings each driver handed in, by driver name. */
@@ -128,6 +131,7 @@ export class Gateway {
       pipeline: { received: { ...this.received, 'mqtt-ingest': this.ingest.stats().readings }, sinks: this.pipeline.stats().sinks },
       drivers: Object.fromEntries(this.drivers.map((driver) => [driver.name, driver.stats()])),
       deviceFigures: Object.fromEntries(this.drivers.map((driver) => [driver.name, driver.deviceStats?.() ?? {}])),
+      ...(this.nodeRed ? { nodeRed: this.nodeRed.health() } : {}),
     };
   }
 
@@ -237,6 +241,7 @@ export class Gateway {
         }),
       );
     }
+    if (config.node_red.enabled) parts.push(service('node-red', { start: () => this.startNodeRed(), stop: () => this.nodeRed?.stop() }));
     // Last: edits to the config file apply once every part they touch is running.
     parts.push(service('config-watcher', { start: () => this.watcher.watch(config.ruleSources), stop: () => this.watcher.close() }));
     return parts;
@@ -314,6 +319,7 @@ export class Gateway {
         health: () => this.health(),
         devices: () => this.current.devices.map((device) => ({ name: device.name, driver: device.driver, domain: 'domain' in device ? device.domain : undefined })),
         alerting: () => this.alerting,
+        ...(this.current.node_red.enabled ? { editor: () => this.nodeRed?.editor() } : {}),
       },
       this.log.child('http'),
     );
@@ -327,6 +333,25 @@ export class Gateway {
     this.pipeline.attach(http.latest);
     this.statuses.onChange((status) => this.http?.statusChanged(status));
     if (this.alerting) http.watchAlerts(this.alerting);
+  }
+
+  private startNodeRed(): void {
+    const { current: config } = this;
+    const listener = this.requireBroker().listeners.find((bound) => bound.type === 'tcp' && bound.loopback);
+    // The config check makes sure of one; a listener that failed to bind stops the gateway before this.
+    if (!listener) throw new Error('no plain MQTT listener on loopback for the gateway nodes of Node-RED');
+    const login = this.internalLogin('node-red');
+    const host = new NodeRedHost(
+      {
+        config: config.node_red,
+        dataDir: config.data_dir,
+        logLevel: config.log.level,
+        nodeEnv: { GATEWAY_MQTT_URL: listener.url, GATEWAY_MQTT_USERNAME: login.username, GATEWAY_MQTT_PASSWORD: login.password, GATEWAY_TOPIC_ROOT: this.topics.root },
+      },
+      this.log.child('node-red'),
+    );
+    host.start();
+    this.nodeRed = host;
   }
 
   private openNotifiers(config: LoadedConfig): Promise<NotificationDispatcher> {

@@ -1,6 +1,7 @@
 import type { NotifierStats } from './alerts/notify/dispatcher.js';
 import type { BrokerStats } from './broker/broker.js';
 import type { IngestStats } from './ingest/mqtt-ingest.js';
+import type { NodeRedHealth } from './node-red/host.js';
 import type { DeviceStatus } from './model.js';
 import type { SinkQueueStats } from './pipeline/sink-queue.js';
 import type { ServiceHealth } from './services/service.js';
@@ -25,4 +26,6 @@ export interface GatewayHealth {
   readonly drivers: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Per driver, its figures by device where it keeps them (Modbus: link, polls, failed polls, last poll's duration). */
   readonly deviceFigures: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** The Node-RED child, when `node_red.enabled`: state, restarts by reason, heartbeat age, resident memory, flows' origin. */
+  readonly nodeRed?: NodeRedHealth;
 }

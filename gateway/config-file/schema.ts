@@ -10,6 +10,7 @@ import { notifiersSchema } from '../alerts/notify/config.js';
 import { rulesSchema } from '../alerts/rule-config.js';
 import { mqttSchema, type MqttConfig } from '../broker/config.js';
 import { httpSchema, type HttpConfig } from '../http/config.js';
+import { checkNodeRed, nodeRedSchema } from '../node-red/config.js';
 import { describeHost, findPortClashes } from '../config/listen-addresses.js';
 import { topicLevel } from '../config/names.js';
 import { size } from '../config/size.js';
@@ -64,6 +65,8 @@ const baseShape = {
     rule_files: z.array(z.string().min(1)).default([]),
     /** Named notification targets for rules' `notify` (webhook, email); MQTT publication always happens. */
     notifiers: notifiersSchema.default({}),
+    /** Operators' flows: a supervised Node-RED child, its editor at /red/. */
+    node_red: nodeRedSchema.default(nodeRedSchema.parse({})),
     simulator: simulatorSchema.optional(),
 };
 
@@ -98,6 +101,7 @@ export const configSchema = z
       ctx,
     );
     checkPortClashes(config, ctx);
+    checkNodeRed(config, ctx);
     for (const kind of deviceKinds) kind.check(config.devices, sections, ctx);
   });
 
