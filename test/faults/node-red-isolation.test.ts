@@ -108,7 +108,7 @@ describe('Node-RED misbehaving', () => {
     ];
     expect((await deployFlows(base, operator, flows)).status).toBe(204);
     const userDir = join(dir, 'data', 'node-red');
-    await waitFor(() => (existsSync(join(userDir, 'flows.json.last-good')) && readdirSync(userDir).includes('flows_cred.json.last-good') ? true : undefined), { what: 'the last good copy' });
+    await waitFor(() => (existsSync(join(userDir, 'flows.json.last-good')) && readdirSync(userDir).includes('flows_cred.json.last-good') ? true : undefined), { what: 'the last good copy', timeoutMs: 30_000 });
     await gw.gateway.stop();
 
     writeFileSync(join(userDir, 'flows.json'), '[{"id":"kept","type":"tab"'); // cut short, as by a power cut mid-write
@@ -122,7 +122,7 @@ describe('Node-RED misbehaving', () => {
     const sub = mosquittoSub({ port: gw.mqttPort, topic: ['city/lab/water/kept-1/#'], username: 'olga', password: 'olga-secret' });
     try {
       await sub.ready();
-      await waitFor(() => sub.messages.find((m) => m.topic === 'city/lab/water/kept-1/kept'), { what: 'the restored flow publishing' });
+      await waitFor(() => sub.messages.find((m) => m.topic === 'city/lab/water/kept-1/kept'), { what: 'the restored flow publishing', timeoutMs: 30_000 });
     } finally {
       await sub.stop();
     }

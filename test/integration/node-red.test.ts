@@ -88,6 +88,10 @@ describe('Node-RED, supervised', () => {
       }, { what: 'the derived reading in InfluxDB' });
       expect(series!.values[0]![1]).toBe(42.5);
       expect(nodeRedHealth(gw.gateway)).toMatchObject({ state: 'running', restarts: 0, flows: { origin: 'shipped' } });
+      const metrics = (await httpCall(`${base}/metrics`, { headers: as('olga') })).body;
+      expect(metrics).toContain('gateway_node_red_up 1');
+      expect(metrics).toContain('gateway_node_red_restarts_total{reason="unresponsive"} 0');
+      expect(metrics).toMatch(/gateway_node_red_resident_memory_bytes \d{7,}/);
     } finally {
       await sub.stop();
     }
