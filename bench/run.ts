@@ -4,6 +4,7 @@ import { coalescingReport } from './coalescing.js';
 import { e2eReport, e2eSteadyReport, peerReport } from './e2e/reports.js';
 import { influxReport } from './influx.js';
 import { ingestReport } from './ingest.js';
+import { nodeRedReport } from './node-red.js';
 import { rtuTimingReport } from './rtu-timing.js';
 import { startupReport } from './startup.js';
 import { endToEnd, pipelineToMqtt } from './throughput.js';
@@ -21,6 +22,7 @@ const benches: Record<string, () => string | Promise<string>> = {
   e2e: e2eReport,
   'e2e-steady': e2eSteadyReport,
   peer: peerReport,
+  'node-red': nodeRedReport,
 };
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((name) => !(name in benches));

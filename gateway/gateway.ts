@@ -22,6 +22,7 @@ import { ConfigError } from './config/errors.js';
 import type { GatewayHealth } from './health.js';
 import { HttpServer, type BoundHttp } from './http/server.js';
 import { MqttIngest } from './ingest/mqtt-ingest.js';
+import { NodeRedHost } from './node-red/host.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import type { Sink } from './pipeline/sink.js';
 import { deviceKinds, sinkKinds } from './plugins.js';
@@ -43,7 +44,7 @@ const UPSTREAM: Identity = { user: 'bridge', role: 'operator', devices: [] };
  * the durable buffer are essential; any other part that fails to start is retried while the rest runs.
  *
  *   broker → bridge → pipeline → alerts → MQTT publisher → InfluxDB → device statuses → commands → MQTT listeners →
- *   HTTP → simulator → drivers
+ *   HTTP → simulator → drivers → Node-RED (operators' flows start once the data path runs, so they never delay it)
  *
  * Stopping in reverse: drivers and simulator stop, the pipeline flushes every sink and announces devices offline,
  * the bridge sends those last words through the drained broker, and the broker closes last.
@@ -66,6 +67,7 @@ export class Gateway {
   private readonly sinks = new Map<string, RunningSink>();
   private simulator: SimulatedDistrict | undefined;
   private http: HttpServer | undefined;
+  private nodeRed: NodeRedHost | undefined;
   private current: LoadedConfig;
   private readonly drivers: KindDriver[] = [];
   /** Readings each driver handed in, by driver name. */
@@ -137,6 +139,7 @@ export class Gateway {
       drivers: Object.fromEntries(this.drivers.map((driver) => [driver.name, driver.stats()])),
       deviceFigures: Object.fromEntries(this.drivers.map((driver) => [driver.name, driver.deviceStats?.() ?? {}])),
       commands: this.commands?.stats(),
+      ...(this.nodeRed ? { nodeRed: this.nodeRed.health() } : {}),
     };
   }
 
@@ -247,6 +250,7 @@ export class Gateway {
         }),
       );
     }
+    if (config.node_red.enabled) parts.push(service('node-red', { start: () => this.startNodeRed(), stop: () => this.nodeRed?.stop() }));
     // Last: edits to the config file apply once every part they touch is running.
     parts.push(service('config-watcher', { start: () => this.watcher.watch(config.ruleSources), stop: () => this.watcher.close() }));
     return parts;
@@ -348,6 +352,7 @@ export class Gateway {
         devices: () => this.current.devices.map((device) => ({ name: device.name, driver: device.driver, domain: 'domain' in device ? device.domain : undefined })),
         alerting: () => this.alerting,
         commands: () => this.commands,
+        ...(this.current.node_red.enabled ? { editor: () => this.nodeRed?.editor() } : {}),
       },
       this.log.child('http'),
     );
@@ -361,6 +366,25 @@ export class Gateway {
     this.pipeline.attach(http.latest);
     this.statuses.onChange((status) => this.http?.statusChanged(status));
     if (this.alerting) http.watchAlerts(this.alerting);
+  }
+
+  private startNodeRed(): void {
+    const { current: config } = this;
+    const listener = this.requireBroker().listeners.find((bound) => bound.type === 'tcp' && bound.loopback);
+    // The config check makes sure of one; a listener that failed to bind stops the gateway before this.
+    if (!listener) throw new Error('no plain MQTT listener on loopback for the gateway nodes of Node-RED');
+    const login = this.internalLogin('node-red');
+    const host = new NodeRedHost(
+      {
+        config: config.node_red,
+        dataDir: config.data_dir,
+        logLevel: config.log.level,
+        nodeEnv: { GATEWAY_MQTT_URL: listener.url, GATEWAY_MQTT_USERNAME: login.username, GATEWAY_MQTT_PASSWORD: login.password, GATEWAY_TOPIC_ROOT: this.topics.root },
+      },
+      this.log.child('node-red'),
+    );
+    host.start();
+    this.nodeRed = host;
   }
 
   private openNotifiers(config: LoadedConfig): Promise<NotificationDispatcher> {

@@ -2,6 +2,7 @@ import type { NotifierStats } from './alerts/notify/dispatcher.js';
 import type { BrokerStats } from './broker/broker.js';
 import type { CommandStats } from './commands/command-service.js';
 import type { IngestStats } from './ingest/mqtt-ingest.js';
+import type { NodeRedHealth } from './node-red/host.js';
 import type { DeviceStatus } from './model.js';
 import type { SinkQueueStats } from './pipeline/sink-queue.js';
 import type { ServiceHealth } from './services/service.js';
@@ -28,4 +29,6 @@ export interface GatewayHealth {
   readonly deviceFigures: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Commands to the devices the gateway polls: carried out, failed (retained, stale, busy among them), waiting. */
   readonly commands: CommandStats | undefined;
+  /** The Node-RED child, when `node_red.enabled`: state, restarts by reason, heartbeat age, resident memory, flows' origin. */
+  readonly nodeRed?: NodeRedHealth;
 }

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 /** Command line entry: `gateway [--config FILE]`. Loads the config, runs the gateway, stops cleanly on SIGINT/SIGTERM. */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config-file/load.js';
@@ -9,17 +8,11 @@ import { ConfigError } from './config/errors.js';
 import { Gateway } from './gateway.js';
 import { installProcessGuard } from './process-guard.js';
 import { createLogger } from './util/log.js';
+import { projectRoot } from './util/project-root.js';
 
 const defaultConfig = join(projectRoot(fileURLToPath(import.meta.url)), 'config', 'default.yaml');
 
 /** The folder with package.json above this file: gateway/ under tsx, dist/gateway/ when built. */
-function projectRoot(file: string): string {
-  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-  }
-  return dirname(dirname(file));
-}
-
 async function main(): Promise<number> {
   let args;
   try {

@@ -11,6 +11,7 @@ import { rulesSchema } from '../alerts/rule-config.js';
 import { mqttSchema, type MqttConfig } from '../broker/config.js';
 import { commandsSchema } from '../commands/config.js';
 import { httpSchema, type HttpConfig } from '../http/config.js';
+import { checkNodeRed, nodeRedSchema } from '../node-red/config.js';
 import { describeHost, findPortClashes } from '../config/listen-addresses.js';
 import { topicLevel } from '../config/names.js';
 import { size } from '../config/size.js';
@@ -68,6 +69,8 @@ const baseShape = {
     rule_files: z.array(z.string().min(1)).default([]),
     /** Named notification targets for rules' `notify` (webhook, email); MQTT publication always happens. */
     notifiers: notifiersSchema.default({}),
+    /** Operators' flows: a supervised Node-RED child, its editor at /red/. */
+    node_red: nodeRedSchema.default(nodeRedSchema.parse({})),
     simulator: simulatorSchema.optional(),
 };
 
@@ -102,6 +105,7 @@ export const configSchema = z
       ctx,
     );
     checkPortClashes(config, ctx);
+    checkNodeRed(config, ctx);
     for (const kind of deviceKinds) kind.check(config.devices, sections, ctx);
   });
 

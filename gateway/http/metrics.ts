@@ -75,6 +75,7 @@ export function createMetrics(sources: MetricSources): { readonly registry: Regi
   family('counter', 'gateway_modbus_busy_seconds_total', 'Time each Modbus link spent in transactions; its rate is the bus utilisation.', ['driver', 'link'], () => modbusLinks(current()).map(([labels, f]) => [labels, num(f, 'busyMs') / 1000]));
   for (const [name, [key, help]] of Object.entries(modbusCounters)) family('counter', name, help, ['driver', 'link'], () => modbusLinks(current()).map(([labels, f]) => [labels, num(f, key)]));
   serialLineFamilies(family, current);
+  nodeRedFamilies(family, current);
   family('gauge', 'gateway_mqtt_clients', 'MQTT clients connected to the embedded broker.', [], () => [[{}, current().broker?.clients ?? 0]]);
   family('counter', 'gateway_mqtt_connections_total', 'MQTT connections accepted.', [], () => [[{}, current().broker?.connectionsAccepted ?? 0]]);
   family('counter', 'gateway_mqtt_refusals_total', 'MQTT logins, connections, publishes and subscriptions refused, by reason.', ['reason'], () =>
@@ -146,6 +147,23 @@ function serialLineFamilies(family: Family, current: () => GatewayHealth): void 
     family('counter', `gateway_serial_${key === 'lines' ? 'lines' : `lines_${key}`}_total`, `${help}, per serial-line device.`, ['device'], () => devices().map(([device, f]) => [{ device }, num(f, key)]));
   }
   family('gauge', 'gateway_serial_port_open', 'Whether each serial-line device’s port is open.', ['device'], () => devices().map(([device, f]) => [{ device }, field(f, 'port_open') === true ? 1 : 0]));
+}
+
+/** The Node-RED child (only with `node_red.enabled`: no samples otherwise). */
+function nodeRedFamilies(family: Family, current: () => GatewayHealth): void {
+  const nodeRed = () => current().nodeRed;
+  const one = (value: (n: NonNullable<GatewayHealth['nodeRed']>) => number | undefined) => (): Sample[] => {
+    const n = nodeRed();
+    const v = n && value(n);
+    return v === undefined ? [] : [[{}, v]];
+  };
+  family('gauge', 'gateway_node_red_up', 'Whether the Node-RED child runs (1) or is starting or restarting (0).', [], one((n) => (n.state === 'running' ? 1 : 0)));
+  family('gauge', 'gateway_node_red_safe_mode', 'Whether Node-RED runs in safe mode (flows stopped after repeated failed runs).', [], one((n) => (n.safeMode ? 1 : 0)));
+  family('counter', 'gateway_node_red_restarts_total', 'Restarts of the Node-RED child, by reason (crashed, unresponsive, memory, failed_to_start).', ['reason'], () =>
+    Object.entries(nodeRed()?.restartsBy ?? {}).map(([reason, n]) => [{ reason }, n]),
+  );
+  family('gauge', 'gateway_node_red_resident_memory_bytes', 'Resident memory of the Node-RED child.', [], one((n) => n.rssBytes));
+  family('gauge', 'gateway_node_red_heartbeat_age_seconds', 'Time since the Node-RED child’s event loop last reported in.', [], one((n) => (n.heartbeatAgeMs === undefined ? undefined : n.heartbeatAgeMs / 1000)));
 }
 
 function modbusLinks(health: GatewayHealth): [Labels, unknown][] {

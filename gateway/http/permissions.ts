@@ -6,10 +6,12 @@ import type { Role } from '../broker/acl.js';
  * - acknowledge: alerts — staff, operator (as over MQTT);
  * - operate: the whole health report — operator;
  * - command: writes to device points (POST /api/devices/{device}/points/{point}) — operator (as over MQTT);
- * - metrics: /metrics — operator, or Prometheus with `http.metrics_token`.
+ * - metrics: /metrics — operator, or Prometheus with `http.metrics_token`;
+ * - view_flows: the Node-RED editor at /red/, read-only — staff, operator;
+ * - edit_flows: deploying and changing flows in that editor — operator.
  * Device logins speak for field devices and internal ones for the gateway's helpers: neither may use the HTTP side.
  */
-export type Permission = 'read' | 'acknowledge' | 'operate' | 'command' | 'metrics';
+export type Permission = 'read' | 'acknowledge' | 'operate' | 'command' | 'metrics' | 'view_flows' | 'edit_flows';
 
 /** A role, or `scraper`: Prometheus holding the metrics token. */
 export type HttpRole = Role | 'scraper';
@@ -21,8 +23,8 @@ export interface HttpIdentity {
 
 const granted: Record<HttpRole, readonly Permission[]> = {
   viewer: ['read'],
-  staff: ['read', 'acknowledge'],
-  operator: ['read', 'acknowledge', 'operate', 'command', 'metrics'],
+  staff: ['read', 'acknowledge', 'view_flows'],
+  operator: ['read', 'acknowledge', 'operate', 'command', 'metrics', 'view_flows', 'edit_flows'],
   scraper: ['metrics'],
   device: [],
   internal: [],

@@ -8,6 +8,7 @@ import type { Authenticator } from '../broker/authenticator.js';
 import type { CommandService } from '../commands/command-service.js';
 import type { GatewayHealth } from '../health.js';
 import type { DeviceStatus } from '../model.js';
+import type { EditorUpstream } from '../node-red/host.js';
 import type { Logger } from '../util/log.js';
 import { Access } from './access.js';
 import { apiRoutes } from './api-routes.js';
@@ -16,6 +17,7 @@ import type { HttpConfig } from './config.js';
 import { EventStream } from './event-stream.js';
 import { LatestReadings } from './latest-readings.js';
 import { LoginLimiter } from './login-limiter.js';
+import { editorProxy } from './editor-proxy.js';
 import { createMetrics } from './metrics.js';
 import { RecentAlerts } from './recent-alerts.js';
 import { Refusals } from './refusals.js';
@@ -34,6 +36,8 @@ export interface HttpSources {
   devices(): readonly ConfiguredDevice[];
   alerting(): Alerting | undefined;
   commands(): CommandService | undefined;
+  /** The Node-RED editor's upstream while it runs, when Node-RED is on: proxied at /red/. */
+  readonly editor?: () => EditorUpstream | undefined;
 }
 
 /** Where the HTTP server listens, once it does. */
@@ -93,6 +97,7 @@ export class HttpServer {
     });
     this.app.setNotFoundHandler({ preHandler: undefined }, async (request, reply) => reply.code(404).send({ error: 'not_found', reason: `no ${request.method} ${request.url.split('?')[0]}` }));
     authRoutes(this.app, access, this.sessions, { secure: config.tls !== undefined, lifetimeMs: config.session_lifetime });
+    if (sources.editor) editorProxy(this.app, sources.editor);
     apiRoutes(this.app, { ...sources, latest: this.latest, recentAlerts: this.recentAlerts, events: this.events, scrapeMetrics: () => metrics.scrape() });
     this.latest.watch((reading, key) => this.events.reading(reading, key));
     this.sweeper = setInterval(() => this.sessions.sweep(), SESSION_SWEEP_MS);
