@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { AlertView } from '../alerts/alerting.js';
 import type { GatewayHealth } from '../health.js';
+import type { WriteStats } from '../influx/write-stats.js';
 import type { EventStreamStats } from './event-stream.js';
 import type { RefusalReason } from './refusals.js';
 import { field } from './views.js';
@@ -72,6 +73,7 @@ export function createMetrics(sources: MetricSources): { readonly registry: Regi
   );
   family('gauge', 'gateway_sink_queue_readings', 'Readings waiting in each consumer’s queue.', ['sink'], () => queues().map((q) => [{ sink: q.sink }, q.queued]));
   uplinkFamilies(family, current);
+  influxWriteLatency(registry, current);
   family('counter', 'gateway_modbus_busy_seconds_total', 'Time each Modbus link spent in transactions; its rate is the bus utilisation.', ['driver', 'link'], () => modbusLinks(current()).map(([labels, f]) => [labels, num(f, 'busyMs') / 1000]));
   for (const [name, [key, help]] of Object.entries(modbusCounters)) family('counter', name, help, ['driver', 'link'], () => modbusLinks(current()).map(([labels, f]) => [labels, num(f, key)]));
   serialLineFamilies(family, current);
@@ -137,7 +139,40 @@ function uplinkFamilies(family: Family, current: () => GatewayHealth): void {
     }),
   );
   family('counter', 'gateway_influx_dead_lettered_lines_total', 'Lines InfluxDB refused for good, kept in the dead-letter file.', [], () => [[{}, num(current().sinks.influx, 'deadLettered')]]);
+  family('counter', 'gateway_influx_write_errors_total', 'InfluxDB write requests that failed, by kind (retry: unreachable or overloaded; rejected: refused lines).', ['kind'], () => {
+    const failures = field(field(current().sinks.influx, 'writes'), 'failures');
+    return failures && typeof failures === 'object' ? Object.entries(failures).map(([kind, n]): Sample => [{ kind }, Number(n)]) : [];
+  });
   family('counter', 'gateway_influx_unexpected_errors_total', 'Unexpected errors of the InfluxDB forwarder (it pauses and carries on).', [], () => [[{}, num(current().sinks.influx, 'unexpectedErrors')]]);
+}
+
+/**
+ * The InfluxDB write latency as a Prometheus histogram. The writer keeps its own cumulative buckets (it counts whether
+ * or not anyone scrapes); prom-client's Histogram can only observe, so the family is registered as a plain metric that
+ * reports those buckets as they are.
+ */
+function influxWriteLatency(registry: Registry, current: () => GatewayHealth): void {
+  const name = 'gateway_influx_write_duration_seconds';
+  const help = 'Time InfluxDB took to answer each write request.';
+  const metric = {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    get: () => {
+      const latency = field(field(current().sinks.influx, 'writes'), 'latency') as WriteStats['latency'] | undefined;
+      if (!latency) return { name, help, type: 'histogram', aggregator: 'sum', values: [] };
+      const values = [
+        ...latency.buckets.map((le, i) => ({ metricName: `${name}_bucket`, labels: { le }, value: latency.counts[i] ?? 0 })),
+        { metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: latency.count },
+        { metricName: `${name}_sum`, labels: {}, value: latency.sumSeconds },
+        { metricName: `${name}_count`, labels: {}, value: latency.count },
+      ];
+      return { name, help, type: 'histogram', aggregator: 'sum', values };
+    },
+    reset: () => undefined,
+  };
+  registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
 }
 
 function serialLineFamilies(family: Family, current: () => GatewayHealth): void {

@@ -4,6 +4,7 @@ import type { Logger } from '../util/log.js';
 import { LogLimiter } from '../util/log-limiter.js';
 import type { DeadLetterFile } from './dead-letter.js';
 import type { InfluxWriter, WriteOutcome } from './writer.js';
+import type { WriteStats } from './write-stats.js';
 
 export interface ForwarderOptions {
   readonly batchSize: number;
@@ -44,6 +45,8 @@ export interface InfluxHealth {
   readonly deadLettered: number;
   /** Unexpected errors the forwarding loop met and retried after (a bug or an I/O error: see the log). */
   readonly unexpectedErrors: number;
+  /** Write requests: latency histogram and failures by kind. */
+  readonly writes: WriteStats;
 }
 
 /** Honour a server's Retry-After, but never sleep longer than this on its word. */
@@ -118,6 +121,7 @@ export class InfluxForwarder {
       diskFull: stats.diskFull,
       deadLettered: this.deadLettered,
       unexpectedErrors: this.unexpectedErrors,
+      writes: this.writer.stats(),
     };
   }
 

@@ -1,5 +1,6 @@
 import { HttpError, InfluxDB, type Transport } from '@influxdata/influxdb-client';
 import type { InfluxConfig } from './config.js';
+import { WriteRecorder, type WriteStats } from './write-stats.js';
 
 /** What became of one write request; the forwarder decides what to do about each kind. */
 export type WriteOutcome =
@@ -22,6 +23,7 @@ export class InfluxWriter {
   private readonly transport: Transport;
   private readonly path: string;
   private readonly headers: Record<string, string>;
+  private readonly recorder = new WriteRecorder();
 
   constructor(private readonly config: InfluxConfig) {
     this.transport = new InfluxDB({ url: config.url, token: config.api === 'v2' ? config.token : undefined, timeout: config.timeout }).transport;
@@ -37,7 +39,19 @@ export class InfluxWriter {
     return this.config.api === 'v2' ? `${this.config.url} org=${this.config.org} bucket=${this.config.bucket}` : `${this.config.url} db=${this.config.database}`;
   }
 
+  /** Latency and failures of the write requests so far. */
+  stats(): WriteStats {
+    return this.recorder.stats();
+  }
+
   async write(body: string, signal?: AbortSignal): Promise<WriteOutcome> {
+    const started = performance.now();
+    const outcome = await this.request(body, signal);
+    this.recorder.record((performance.now() - started) / 1000, outcome.kind);
+    return outcome;
+  }
+
+  private async request(body: string, signal: AbortSignal | undefined): Promise<WriteOutcome> {
     try {
       await this.transport.request(this.path, body, { method: 'POST', headers: this.headers, gzipThreshold: this.config.gzip ? 1024 : undefined, signal });
       return { kind: 'ok' };

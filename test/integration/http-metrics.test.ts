@@ -5,8 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, waitFor } from '../peers/net.js';
+import { startInfluxDb1, type InfluxDb1 } from '../peers/influxdb.js';
 import { startVictoriaMetrics, type VictoriaMetrics } from '../peers/victoria-metrics.js';
-import { simulatedFeederSections } from '../support/config-sections.js';
+import { influxV1Section, simulatedFeederSections } from '../support/config-sections.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
 import { httpCall } from '../support/http-client.js';
 
@@ -51,17 +52,20 @@ async function scrape(base: string): Promise<string> {
 describe('/metrics', () => {
   let gw: RunningGateway;
   let vm: VictoriaMetrics;
+  let influx: InfluxDb1;
   let base: string;
 
   beforeAll(async () => {
     vm = await startVictoriaMetrics();
-    gw = await startGateway(`site: lab\nhttp:\n  listen: { port: 0 }\n  metrics_token: ${TOKEN}\n${simulatedFeederSections(await freePort(), { pollMs: 50, seed: 3 })}`);
+    influx = await startInfluxDb1();
+    gw = await startGateway(`site: lab\nhttp:\n  listen: { port: 0 }\n  metrics_token: ${TOKEN}\n${influxV1Section(influx.url)}${simulatedFeederSections(await freePort(), { pollMs: 50, seed: 3 })}`);
     base = gw.gateway.httpAddress!.url;
     await waitFor(() => ((gw.gateway.health().pipeline.received['modbus-tcp'] ?? 0) > 0 ? true : undefined), { what: 'first readings' });
   });
   afterAll(async () => {
     await gw?.stop();
     await vm?.remove();
+    await influx?.remove();
   });
 
   it('is parsed by VictoriaMetrics and queried back', async () => {
@@ -108,5 +112,22 @@ describe('/metrics', () => {
     const received = [...second.get('gateway_readings_received_total')!.samples].find(([sample]) => sample.includes('source="modbus-tcp"'))![1];
     const earlier = [...first.get('gateway_readings_received_total')!.samples].find(([sample]) => sample.includes('source="modbus-tcp"'))![1];
     expect(received).toBeGreaterThan(earlier);
+  });
+
+  it('gives the InfluxDB write latency as a histogram: cumulative buckets, +Inf equal to the count, failures by kind', async () => {
+    await waitFor(() => ((gw.gateway.health().sinks.influx as { written?: number } | undefined)?.written ? true : undefined), { what: 'points written to InfluxDB' });
+    const scraped = families(await scrape(base));
+    const latency = scraped.get('gateway_influx_write_duration_seconds')!;
+    expect(latency).toMatchObject({ help: true, type: 'histogram' });
+    const buckets = [...latency.samples].filter(([sample]) => sample.startsWith('gateway_influx_write_duration_seconds_bucket'));
+    const counts = buckets.map(([, n]) => n);
+    expect(counts).toEqual([...counts].sort((a, b) => a - b));
+    const count = latency.samples.get('gateway_influx_write_duration_seconds_count')!;
+    expect(count).toBeGreaterThan(0);
+    expect(buckets.at(-1)).toEqual(['gateway_influx_write_duration_seconds_bucket{le="+Inf"}', count]);
+    expect(latency.samples.get('gateway_influx_write_duration_seconds_sum')).toBeGreaterThan(0);
+    expect(scraped.get('gateway_influx_write_errors_total')?.samples.get('gateway_influx_write_errors_total{kind="rejected"}')).toBe(0);
+    const imported = await fetch(`${vm.url}/api/v1/import/prometheus`, { method: 'POST', body: await scrape(base) });
+    expect(imported.status, await imported.text()).toBe(204);
   });
 });
