@@ -333,7 +333,8 @@ export class Broker {
       this.counts.publishesDenied++;
       return this.refusePublish(info, packet, `not allowed to publish here (${info.identity.role} ${info.identity.user})`, callback);
     }
-    const wait = session.throttle.take(performance.now());
+    // The gateway's own helpers (Node-RED) are not rate-limited: what they publish is paced by the pipeline's backpressure.
+    const wait = info.identity.role === 'internal' ? 0 : session.throttle.take(performance.now());
     if (wait > this.limits.max_throttle) {
       this.counts.floodDisconnects++;
       this.refusals.warn(`flood:${info.id}`, 'client disconnected: it keeps publishing faster than allowed', { client: info.id, user: info.identity.user, publish_rate: this.limits.publish_rate });

@@ -69,6 +69,18 @@ mqtt:
     await eager.endAsync();
   });
 
+  it('does not throttle the gateway’s own helpers (Node-RED, internal login): the pipeline paces them instead', { timeout: T }, async () => {
+    const { username, password } = gw.gateway.internalLogin('node-red');
+    const helper = await connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { clientId: 'helper', username, password, reconnectPeriod: 0 });
+    clients.push(helper);
+    const throttled = gw.gateway.health().broker!.publishesThrottled;
+    // Far past the 50/s allowance of other clients: derived readings at the rate a flow produces them.
+    await Promise.all([...Array(500).keys()].map((i) => helper.publishAsync('city/lab/ingest/energy/derived-1', `{"kw":${i}}`, { qos: 1 })));
+    expect(helper.connected).toBe(true);
+    expect(gw.gateway.health().broker!.publishesThrottled).toBe(throttled);
+    await helper.endAsync();
+  });
+
   it('cuts a connection whose packet announces more than the payload limit allows, before buffering it', { timeout: T }, async () => {
     const socket = createConnection({ host: '127.0.0.1', port: gw.mqttPort });
     await once(socket, 'connect');
