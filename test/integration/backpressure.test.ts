@@ -7,26 +7,31 @@ import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Reading } from '../../gateway/model.js';
 import type { Sink } from '../../gateway/pipeline/sink.js';
-import { mosquittoSub } from '../peers/mosquitto-sub.js';
-import { waitFor } from '../peers/net.js';
+import { mosquittoSub, type MosquittoSub } from '../peers/mosquitto-sub.js';
+import { freePort, waitFor } from '../peers/net.js';
 import { exitOf } from '../peers/process.js';
+import { simulatedFeederSections } from '../support/config-sections.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
 
 const READINGS = 20_000;
 let running: RunningGateway | undefined;
+let subscriber: MosquittoSub | undefined;
 
 afterEach(async () => {
+  await subscriber?.stop();
   await running?.stop();
   running = undefined;
+  subscriber = undefined;
 });
 
-/** A consumer slower than the load: 20 ms per batch, whatever its size. */
+/** A consumer slower than the load: `delayMs` per batch, whatever its size. */
 class SlowSink implements Sink {
   readonly name = 'slow';
   received = 0;
+  constructor(private readonly delayMs = 20) {}
   write(readings: readonly Reading[]): Promise<void> {
     this.received += readings.length;
-    return new Promise((resolve) => setTimeout(resolve, 20));
+    return new Promise((resolve) => setTimeout(resolve, this.delayMs));
   }
 }
 
@@ -45,8 +50,8 @@ mqtt:
       { sinks: [slow] },
     );
     const { gateway, mqttPort } = running;
-    const subscriber = mosquittoSub({ port: mqttPort, topic: 'city/lab/energy/#' });
-    await subscriber.ready();
+    const sub = (subscriber = mosquittoSub({ port: mqttPort, topic: 'city/lab/energy/#' }));
+    await sub.ready();
     const start = Date.now() - 60_000;
     const lines = Array.from({ length: READINGS }, (_, i) => `{"kw":{"value":${i},"ts":${start + Math.floor(i / 10)}}}`).join('\n');
     // -l: one message per line of stdin, as fast as the broker takes them; a DISCONNECT at the end.
@@ -55,12 +60,24 @@ mqtt:
     expect((await exitOf(pub)).code).toBe(0);
 
     await waitFor(() => (slow.received === READINGS ? true : undefined), { what: 'every reading at the slow consumer', timeoutMs: 60_000 });
-    await waitFor(() => (subscriber.messages.length === READINGS ? true : undefined), { what: 'every reading at the live subscriber', timeoutMs: 60_000 });
+    await waitFor(() => (sub.messages.length === READINGS ? true : undefined), { what: 'every reading at the live subscriber', timeoutMs: 60_000 });
     const stats = gateway.pipeline.stats();
     expect(stats.accepted).toBe(READINGS);
     expect(stats.backpressureEpisodes).toBeGreaterThan(0);
     for (const sink of stats.sinks) expect(sink, sink.sink).toMatchObject({ dropped: 0, failed: 0 });
     expect(running.logs.some((line) => line.includes('dropped oldest readings'))).toBe(false);
-    await subscriber.stop();
+  });
+
+  it('stretches a Modbus poller’s interval while a consumer is behind, instead of dropping its readings', async () => {
+    // A queue of 64 KB holds about 400 readings: a feeder polled every 20 ms fills half of it within a second or two
+    // while the consumer takes a whole second per batch.
+    const slow = new SlowSink(1000);
+    running = await startGateway(`site: lab\npipeline: { max_queue: 64KB }\n${simulatedFeederSections(await freePort(), { pollMs: 20, seed: 5 })}`, { sinks: [slow] });
+    const { gateway } = running;
+    const heldBack = (): number => Object.values(gateway.health().deviceFigures['modbus-tcp'] ?? {}).reduce<number>((sum, figures) => sum + ((figures as { heldBack?: number }).heldBack ?? 0), 0);
+    await waitFor(() => (heldBack() > 0 ? true : undefined), { what: 'a poll held back', timeoutMs: 60_000 });
+    const stats = gateway.pipeline.stats();
+    expect(stats.backpressureEpisodes).toBeGreaterThan(0);
+    for (const sink of stats.sinks) expect(sink, sink.sink).toMatchObject({ dropped: 0, failed: 0 });
   });
 });
