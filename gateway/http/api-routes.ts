@@ -2,7 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Alerting } from '../alerts/alerting.js';
 import type { GatewayHealth } from '../health.js';
 import type { EventStream } from './event-stream.js';
+import { prepare, sendPrepared } from './compressed.js';
 import type { LatestReadings } from './latest-readings.js';
+import { may } from './permissions.js';
+import type { ReadingHistory } from './reading-history.js';
 import type { RecentAlerts } from './recent-alerts.js';
 import { deviceViews, linkViews, readiness, uplinkViews, type ConfiguredDevice } from './views.js';
 
@@ -10,7 +13,9 @@ export interface ApiSources {
   health(): GatewayHealth;
   devices(): readonly ConfiguredDevice[];
   alerting(): Alerting | undefined;
+  site(): string;
   readonly latest: LatestReadings;
+  readonly history: ReadingHistory;
   readonly recentAlerts: RecentAlerts;
   readonly events: EventStream;
   scrapeMetrics(): Promise<string>;
@@ -37,6 +42,18 @@ export function apiRoutes(app: FastifyInstance, sources: ApiSources): void {
     { config: { permission: 'read' }, schema: { querystring: { type: 'object', additionalProperties: false, properties: { domain: level, device: level } } } },
     async (request) => ({ readings: sources.latest.select(request.query) }),
   );
+
+  app.get<{ Querystring: { domain?: string; device?: string } }>(
+    '/api/readings/history',
+    { config: { permission: 'read' }, schema: { querystring: { type: 'object', additionalProperties: false, properties: { domain: level, device: level } } } },
+    // Minutes of points per series: gzipped (a phone on a mobile link loads it when the page opens), never cached.
+    async (request, reply) => sendPrepared(request, reply, await prepare(JSON.stringify({ series: sources.history.select(request.query) }), 'application/json; charset=utf-8'), 'no-store'),
+  );
+
+  app.get('/api/session', { config: { permission: 'read' } }, async (request) => {
+    const identity = request.identity!;
+    return { user: identity.user, role: identity.role, site: sources.site(), may_acknowledge: may(identity.role, 'acknowledge') };
+  });
 
   app.get('/api/alerts', { config: { permission: 'read' } }, async () => ({ active: sources.alerting()?.views() ?? [], recent: sources.recentAlerts.list() }));
 
