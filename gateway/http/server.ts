@@ -16,6 +16,7 @@ import { EventStream } from './event-stream.js';
 import { LatestReadings } from './latest-readings.js';
 import { LoginLimiter } from './login-limiter.js';
 import { createMetrics } from './metrics.js';
+import { pageRoutes } from './page-routes.js';
 import { ReadingHistory } from './reading-history.js';
 import { RecentAlerts } from './recent-alerts.js';
 import { Refusals } from './refusals.js';
@@ -103,6 +104,7 @@ export class HttpServer {
     this.app.setNotFoundHandler({ preHandler: undefined }, async (request, reply) => reply.code(404).send({ error: 'not_found', reason: `no ${request.method} ${request.url.split('?')[0]}` }));
     authRoutes(this.app, access, this.sessions, { secure: config.tls !== undefined, lifetimeMs: config.session_lifetime });
     apiRoutes(this.app, { ...sources, latest: this.latest, history: this.history, recentAlerts: this.recentAlerts, events: this.events, scrapeMetrics: () => metrics.scrape() });
+    pageRoutes(this.app, log);
     this.latest.watch((reading, key) => {
       this.events.reading(reading, key);
       this.history.add(reading, key);
