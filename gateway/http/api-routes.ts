@@ -40,7 +40,8 @@ export function apiRoutes(app: FastifyInstance, sources: ApiSources): void {
   app.get<{ Querystring: { domain?: string; device?: string } }>(
     '/api/readings/latest',
     { config: { permission: 'read' }, schema: { querystring: { type: 'object', additionalProperties: false, properties: { domain: level, device: level } } } },
-    async (request) => ({ readings: sources.latest.select(request.query) }),
+    // Gzipped like the history: a page asks for it at every (re)connect.
+    async (request, reply) => sendPrepared(request, reply, await prepare(JSON.stringify({ readings: sources.latest.select(request.query) }), 'application/json; charset=utf-8'), 'no-store'),
   );
 
   app.get<{ Querystring: { domain?: string; device?: string } }>(

@@ -36,7 +36,7 @@ export class Charts {
   watch(key, device, box) {
     this.entry(key).box = box;
     box.dataset.series = key;
-    box.dataset.device = device;
+    box.dataset.seriesDevice = device;
     this.visible.observe(box);
   }
 
@@ -62,7 +62,7 @@ export class Charts {
   /** Forgets which devices' history was loaded (after a reconnect: the gap is filled from the server again). */
   reseed() {
     this.seeded.clear();
-    for (const series of this.series.values()) if (series.chart) this.seed(series.box.dataset.device);
+    for (const series of this.series.values()) if (series.chart) this.seed(series.box.dataset.seriesDevice);
   }
 
   entry(key) {
@@ -80,7 +80,7 @@ export class Charts {
     if (entry.isIntersecting && !series.chart) {
       series.chart = new window.uPlot(options(widthOf(series.box)), [series.ts, series.values], series.box);
       this.resized.observe(series.box);
-      this.seed(series.box.dataset.device);
+      this.seed(series.box.dataset.seriesDevice);
     } else if (!entry.isIntersecting && series.chart) {
       this.resized.unobserve(series.box);
       series.chart.destroy();
