@@ -41,6 +41,8 @@ RUN groupadd --system city-gateway \
  && chown city-gateway:city-gateway /var/lib/city-gateway
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The status page's HTML, CSS and browser scripts: served as they are (tsc copies none of them into dist/).
+COPY gateway/http/page ./gateway/http/page
 COPY package.json README.md CONTRACT.md ./
 COPY config ./config
 USER city-gateway

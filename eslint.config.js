@@ -8,6 +8,20 @@ import tseslint from 'typescript-eslint';
 export default defineConfig(
   globalIgnores(['dist/']),
   {
+    // The status page's scripts run in the browser as plain ES modules (no build step): the recommended checks, with
+    // the browser globals they use.
+    files: ['gateway/http/page/**/*.js'],
+    extends: [js.configs.recommended],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'fetch', 'EventSource', 'IntersectionObserver', 'ResizeObserver', 'CSS', 'Intl', 'console', 'setInterval', 'setTimeout', 'devicePixelRatio'].map(
+          (name) => [name, 'readonly'],
+        ),
+      ),
+    },
+  },
+  {
     files: ['**/*.ts'],
     extends: [js.configs.recommended, tseslint.configs.recommended],
     languageOptions: {

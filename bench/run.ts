@@ -3,6 +3,7 @@ import { alertLatency } from './alerts.js';
 import { coalescingReport } from './coalescing.js';
 import { e2eReport, e2eSteadyReport, peerReport } from './e2e/reports.js';
 import { influxReport } from './influx.js';
+import { pageReport } from './page.js';
 import { ingestReport } from './ingest.js';
 import { nodeRedReport } from './node-red.js';
 import { rtuTimingReport } from './rtu-timing.js';
@@ -23,6 +24,7 @@ const benches: Record<string, () => string | Promise<string>> = {
   'e2e-steady': e2eSteadyReport,
   peer: peerReport,
   'node-red': nodeRedReport,
+  page: pageReport,
 };
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((name) => !(name in benches));

@@ -348,6 +348,7 @@ export class Gateway {
       this.current.http,
       {
         authenticator: this.authenticator,
+        site: () => this.current.site,
         health: () => this.health(),
         devices: () => this.current.devices.map((device) => ({ name: device.name, driver: device.driver, domain: 'domain' in device ? device.domain : undefined })),
         alerting: () => this.alerting,

@@ -14,6 +14,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** What the route needs; `open` for /healthz and the login endpoints. */
     permission?: Permission | 'open';
+    /** A page for people: without a login it answers with the login form (303 to /login) instead of a 401. */
+    loginRedirect?: boolean;
   }
   interface FastifyRequest {
     identity: HttpIdentity | undefined;
@@ -113,6 +115,10 @@ export class Access {
 
   private async refuse(request: FastifyRequest, reply: FastifyReply, reason: RefusalReason, why: string, user: string | undefined): Promise<void> {
     this.note(request, reason, why, user);
+    if (request.routeOptions.config.loginRedirect && (reason === 'no_credentials' || reason === 'bad_credentials')) {
+      await reply.redirect('/login', 303);
+      return;
+    }
     await this.answer(reply, reason, why);
   }
 

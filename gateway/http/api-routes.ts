@@ -3,7 +3,10 @@ import type { Alerting } from '../alerts/alerting.js';
 import type { CommandService } from '../commands/command-service.js';
 import type { GatewayHealth } from '../health.js';
 import type { EventStream } from './event-stream.js';
+import { prepare, sendPrepared } from './compressed.js';
 import type { LatestReadings } from './latest-readings.js';
+import { may } from './permissions.js';
+import type { ReadingHistory } from './reading-history.js';
 import type { RecentAlerts } from './recent-alerts.js';
 import { deviceViews, linkViews, readiness, uplinkViews, type ConfiguredDevice } from './views.js';
 
@@ -12,7 +15,9 @@ export interface ApiSources {
   devices(): readonly ConfiguredDevice[];
   alerting(): Alerting | undefined;
   commands(): CommandService | undefined;
+  site(): string;
   readonly latest: LatestReadings;
+  readonly history: ReadingHistory;
   readonly recentAlerts: RecentAlerts;
   readonly events: EventStream;
   scrapeMetrics(): Promise<string>;
@@ -37,8 +42,21 @@ export function apiRoutes(app: FastifyInstance, sources: ApiSources): void {
   app.get<{ Querystring: { domain?: string; device?: string } }>(
     '/api/readings/latest',
     { config: { permission: 'read' }, schema: { querystring: { type: 'object', additionalProperties: false, properties: { domain: level, device: level } } } },
-    async (request) => ({ readings: sources.latest.select(request.query) }),
+    // Gzipped like the history: a page asks for it at every (re)connect.
+    async (request, reply) => sendPrepared(request, reply, await prepare(JSON.stringify({ readings: sources.latest.select(request.query) }), 'application/json; charset=utf-8'), 'no-store'),
   );
+
+  app.get<{ Querystring: { domain?: string; device?: string } }>(
+    '/api/readings/history',
+    { config: { permission: 'read' }, schema: { querystring: { type: 'object', additionalProperties: false, properties: { domain: level, device: level } } } },
+    // Minutes of points per series: gzipped (a phone on a mobile link loads it when the page opens), never cached.
+    async (request, reply) => sendPrepared(request, reply, await prepare(JSON.stringify({ series: sources.history.select(request.query) }), 'application/json; charset=utf-8'), 'no-store'),
+  );
+
+  app.get('/api/session', { config: { permission: 'read' } }, async (request) => {
+    const identity = request.identity!;
+    return { user: identity.user, role: identity.role, site: sources.site(), may_acknowledge: may(identity.role, 'acknowledge') };
+  });
 
   app.get('/api/alerts', { config: { permission: 'read' } }, async () => ({ active: sources.alerting()?.views() ?? [], recent: sources.recentAlerts.list() }));
 

@@ -9,12 +9,13 @@ const credentials = {
   properties: { username: { type: 'string', minLength: 1, maxLength: 256 }, password: { type: 'string', maxLength: 1024 } },
 } as const;
 
-/** A login form without script or style of its own: the status page may replace it, the endpoint stays. */
+/** The login form, in the status page's style; it works without script. */
 const loginPage = (refused: boolean) => `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Log in · city edge gateway</title></head>
-<body><main><h1>City edge gateway</h1>${refused ? '<p role="alert">Wrong user name or password, or this login may not use the page.</p>' : ''}
-<form method="post" action="/login"><p><label>User name <input name="username" autocomplete="username" required></label></p>
-<p><label>Password <input name="password" type="password" autocomplete="current-password" required></label></p><p><button>Log in</button></p></form></main></body></html>`;
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Log in · city edge gateway</title>
+<link rel="stylesheet" href="/page/style.css"></head>
+<body><main class="login"><h1>City edge gateway</h1>${refused ? '<p role="alert">Wrong user name or password, or this login may not use the page.</p>' : ''}
+<form method="post" action="/login"><label>User name <input name="username" autocomplete="username" autocapitalize="none" required autofocus></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required></label><button>Log in</button></form></main></body></html>`;
 
 /**
  * Logging in and out: the form (a session cookie, HttpOnly, SameSite=Strict, Secure over TLS) for the page, and

@@ -10,7 +10,13 @@ import { field } from './views.js';
 export interface MetricSources {
   health(): GatewayHealth;
   alerts(): readonly AlertView[];
-  http(): { readonly refusals: Readonly<Record<RefusalReason, number>>; readonly sessions: number; readonly events: EventStreamStats };
+  http(): {
+    readonly refusals: Readonly<Record<RefusalReason, number>>;
+    readonly sessions: number;
+    readonly events: EventStreamStats;
+    /** Series the latest-readings view and the charts' history did not keep, each beyond its bound. */
+    readonly seriesRefused: { readonly latest: number; readonly history: number };
+  };
 }
 
 type Labels = Record<string, string>;
@@ -101,6 +107,9 @@ export function createMetrics(sources: MetricSources): { readonly registry: Regi
   family('counter', 'gateway_http_refusals_total', 'HTTP requests refused, by reason.', ['reason'], () => Object.entries(sources.http().refusals).map(([reason, n]) => [{ reason }, n]));
   family('gauge', 'gateway_http_sessions', 'HTTP sessions (cookies and tokens) held.', [], () => [[{}, sources.http().sessions]]);
   family('gauge', 'gateway_http_event_clients', 'Clients of the live event stream.', [], () => [[{}, sources.http().events.clients]]);
+  family('counter', 'gateway_http_view_readings_dropped_total', 'Readings the HTTP views (latest values, chart history) did not keep: their series bound was reached.', ['view'], () =>
+    Object.entries(sources.http().seriesRefused).map(([view, n]) => [{ view }, n]),
+  );
   family('counter', 'gateway_http_event_updates_coalesced_total', 'Reading updates replaced by a newer one before a live client took them.', [], () => [[{}, sources.http().events.coalesced]]);
 
   return {

@@ -19,6 +19,8 @@ import { LatestReadings } from './latest-readings.js';
 import { LoginLimiter } from './login-limiter.js';
 import { editorProxy } from './editor-proxy.js';
 import { createMetrics } from './metrics.js';
+import { pageRoutes } from './page-routes.js';
+import { ReadingHistory } from './reading-history.js';
 import { RecentAlerts } from './recent-alerts.js';
 import { Refusals } from './refusals.js';
 import { SessionStore } from './sessions.js';
@@ -27,11 +29,15 @@ import { uplinkViews, type ConfiguredDevice } from './views.js';
 /** Series the latest-readings view keeps at most. */
 const MAX_SERIES = 20_000;
 const RECENT_ALERTS = 200;
+/** The status page's charts: 10 minutes at one point a second, for up to 1000 series (about 10 MB at most). */
+const HISTORY = { windowMs: 10 * 60_000, stepMs: 1000, maxSeries: 1000 } as const;
 const BODY_LIMIT_BYTES = 64 * 1024;
 const SESSION_SWEEP_MS = 60_000;
 
 export interface HttpSources {
   readonly authenticator: Authenticator;
+  /** The site's name (config `site`), for the page's header. */
+  site(): string;
   health(): GatewayHealth;
   devices(): readonly ConfiguredDevice[];
   alerting(): Alerting | undefined;
@@ -54,6 +60,7 @@ export interface BoundHttp {
  */
 export class HttpServer {
   readonly latest = new LatestReadings(MAX_SERIES);
+  private readonly history = new ReadingHistory(HISTORY);
   private readonly events: EventStream;
   private readonly sessions: SessionStore;
   private readonly refusals: Refusals;
@@ -83,7 +90,12 @@ export class HttpServer {
     const metrics = createMetrics({
       health: () => sources.health(),
       alerts: () => sources.alerting()?.views() ?? [],
-      http: () => ({ refusals: this.refusals.stats(), sessions: this.sessions.size, events: this.events.stats() }),
+      http: () => ({
+        refusals: this.refusals.stats(),
+        sessions: this.sessions.size,
+        events: this.events.stats(),
+        seriesRefused: { latest: this.latest.stats().seriesRefused, history: this.history.stats().seriesRefused },
+      }),
     });
     this.app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, ...(config.tls ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } } : {}) });
     this.app.decorateRequest('identity', undefined);
@@ -98,8 +110,12 @@ export class HttpServer {
     this.app.setNotFoundHandler({ preHandler: undefined }, async (request, reply) => reply.code(404).send({ error: 'not_found', reason: `no ${request.method} ${request.url.split('?')[0]}` }));
     authRoutes(this.app, access, this.sessions, { secure: config.tls !== undefined, lifetimeMs: config.session_lifetime });
     if (sources.editor) editorProxy(this.app, sources.editor);
-    apiRoutes(this.app, { ...sources, latest: this.latest, recentAlerts: this.recentAlerts, events: this.events, scrapeMetrics: () => metrics.scrape() });
-    this.latest.watch((reading, key) => this.events.reading(reading, key));
+    apiRoutes(this.app, { ...sources, latest: this.latest, history: this.history, recentAlerts: this.recentAlerts, events: this.events, scrapeMetrics: () => metrics.scrape() });
+    pageRoutes(this.app, log);
+    this.latest.watch((reading, key) => {
+      this.events.reading(reading, key);
+      this.history.add(reading, key);
+    });
     this.sweeper = setInterval(() => this.sessions.sweep(), SESSION_SWEEP_MS);
     this.sweeper.unref();
     this.uplinkTimer = setInterval(() => this.sendUplinks(), config.events.uplink_interval);

@@ -58,12 +58,17 @@ describe('HTTP API', () => {
 
   it('answers /healthz to anyone, and nothing else without credentials', async () => {
     expect((await httpCall(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
-    for (const path of ['/readyz', '/api/health', '/api/devices', '/api/readings/latest', '/api/alerts', '/api/links', '/api/uplinks', '/api/events', '/metrics']) {
+    for (const path of ['/readyz', '/api/health', '/api/devices', '/api/readings/latest', '/api/readings/history', '/api/session', '/api/alerts', '/api/links', '/api/uplinks', '/api/events', '/metrics']) {
       const answer = await httpCall(`${base}${path}`);
       expect(answer.status, path).toBe(401);
       expect(answer.json(), path).toMatchObject({ error: 'unauthorized', reason: 'no credentials' });
     }
     expect(gw.logs.some((line) => line.includes('HTTP request refused') && line.includes('remote=127.0.0.1') && line.includes('reason=no_credentials'))).toBe(true);
+    // The status page sends people to the login form; its scripts and style sheet are no secret (the form uses them).
+    const page = await httpCall(`${base}/`);
+    expect(page.status).toBe(303);
+    expect(page.headers.location).toBe('/login');
+    for (const asset of ['/page/style.css', '/page/app.js', '/page/uplot.js']) expect((await httpCall(`${base}${asset}`)).status, asset).toBe(200);
   });
 
   it('reports readiness with the parts, devices with their link and poll latency, links and uplinks', async () => {
