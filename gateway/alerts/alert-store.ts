@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { exactJson } from '../contract/json.js';
 import { Backoff } from '../util/backoff.js';
 import type { Logger } from '../util/log.js';
 import { LogLimiter } from '../util/log-limiter.js';
@@ -73,7 +74,7 @@ export class AlertStore {
     if (!snapshot) return;
     const tmp = `${this.path}.tmp`;
     try {
-      writeFileSync(tmp, JSON.stringify(snapshot()));
+      writeFileSync(tmp, exactJson(snapshot()));
       renameSync(tmp, this.path);
     } catch (error) {
       // A half-written temp file would hold on to the very space the next try needs.
