@@ -75,6 +75,7 @@ export function createMetrics(sources: MetricSources): { readonly registry: Regi
   family('counter', 'gateway_modbus_busy_seconds_total', 'Time each Modbus link spent in transactions; its rate is the bus utilisation.', ['driver', 'link'], () => modbusLinks(current()).map(([labels, f]) => [labels, num(f, 'busyMs') / 1000]));
   for (const [name, [key, help]] of Object.entries(modbusCounters)) family('counter', name, help, ['driver', 'link'], () => modbusLinks(current()).map(([labels, f]) => [labels, num(f, key)]));
   serialLineFamilies(family, current);
+  family('counter', 'gateway_readings_suppressed_total', 'Readings report-by-exception kept from MQTT, the bridge and InfluxDB (the rules saw them), per device.', ['driver', 'device'], () => suppressedByDevice(current()));
   family('gauge', 'gateway_mqtt_clients', 'MQTT clients connected to the embedded broker.', [], () => [[{}, current().broker?.clients ?? 0]]);
   family('counter', 'gateway_mqtt_connections_total', 'MQTT connections accepted.', [], () => [[{}, current().broker?.connectionsAccepted ?? 0]]);
   family('counter', 'gateway_mqtt_refusals_total', 'MQTT logins, connections, publishes and subscriptions refused, by reason.', ['reason'], () =>
@@ -146,6 +147,15 @@ function serialLineFamilies(family: Family, current: () => GatewayHealth): void 
     family('counter', `gateway_serial_${key === 'lines' ? 'lines' : `lines_${key}`}_total`, `${help}, per serial-line device.`, ['device'], () => devices().map(([device, f]) => [{ device }, num(f, key)]));
   }
   family('gauge', 'gateway_serial_port_open', 'Whether each serial-line device’s port is open.', ['device'], () => devices().map(([device, f]) => [{ device }, field(f, 'port_open') === true ? 1 : 0]));
+}
+
+/** Modbus pollers keep their figures per device apart from the link's; serial-line devices are their own link. */
+function suppressedByDevice(health: GatewayHealth): Sample[] {
+  return [health.drivers, health.deviceFigures].flatMap((byDriver) =>
+    Object.entries(byDriver).flatMap(([driver, devices]) =>
+      Object.entries(devices).flatMap(([device, f]): Sample[] => (typeof field(f, 'suppressed') === 'number' ? [[{ driver, device }, num(f, 'suppressed')]] : [])),
+    ),
+  );
 }
 
 function modbusLinks(health: GatewayHealth): [Labels, unknown][] {
