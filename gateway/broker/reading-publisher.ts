@@ -46,15 +46,17 @@ export class ReadingPublisher implements Sink, ReadingTaps {
   }
 
   write(readings: readonly Reading[]): void | Promise<void> {
-    const messages: ReadingMessage[] = [];
+    const messages: ReadingMessage[] = new Array<ReadingMessage>(readings.length);
+    let count = 0;
     for (let i = 0; i < readings.length; i++) {
       const reading = readings[i]!;
       // Report-by-exception: a reading with nothing new is for the rules, not for MQTT or the bridge.
       if (reading.report === false) continue;
       const encoding = this.encodingOf(reading);
-      messages.push({ topic: encoding.topic, payload: readingPayload(reading, encoding.unitField) });
+      messages[count++] = { topic: encoding.topic, payload: readingPayload(reading, encoding.unitField) };
     }
-    if (messages.length === 0) return;
+    if (count === 0) return;
+    messages.length = count;
     const settled: Promise<void>[] = [this.broker.publishMany(messages)];
     for (const tap of this.taps) {
       const taken = tap(messages);
