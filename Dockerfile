@@ -45,10 +45,14 @@ COPY --from=build /app/dist ./dist
 COPY gateway/http/page ./gateway/http/page
 COPY package.json README.md CONTRACT.md ./
 COPY config ./config
+# Node-RED's gateway nodes and the shipped flows, loaded by the Node-RED child as they are.
+COPY flows ./flows
 USER city-gateway
 VOLUME ["/var/lib/city-gateway"]
-# MQTT over TCP, TLS and WebSocket.
-EXPOSE 1883 8883 9001
+# MQTT over TCP, TLS and WebSocket; HTTP (status page, API, /metrics).
+EXPOSE 1883 8883 9001 8080
+# Liveness from inside the container (no curl in the slim image): /healthz is open and answers 200 while the process runs.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # SIGTERM stops it cleanly (buffers flushed); give it the time the systemd unit gives (--stop-timeout 45).
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["node", "dist/gateway/main.js"]

@@ -135,7 +135,7 @@ export class Gateway {
       ingest: this.ingest.stats(),
       sinks: Object.fromEntries([...this.sinks].map(([name, running]) => [name, running.health()])),
       notifiers: this.notifications?.stats() ?? {},
-      pipeline: { received: { ...this.received, 'mqtt-ingest': this.ingest.stats().readings }, sinks: this.pipeline.stats().sinks },
+      pipeline: { received: { ...this.received, 'mqtt-ingest': this.ingest.stats().readings }, ...this.pipeline.stats() },
       drivers: Object.fromEntries(this.drivers.map((driver) => [driver.name, driver.stats()])),
       deviceFigures: Object.fromEntries(this.drivers.map((driver) => [driver.name, driver.deviceStats?.() ?? {}])),
       commands: this.commands?.stats(),

@@ -4,7 +4,7 @@ import type { CommandStats } from './commands/command-service.js';
 import type { IngestStats } from './ingest/mqtt-ingest.js';
 import type { NodeRedHealth } from './node-red/host.js';
 import type { DeviceStatus } from './model.js';
-import type { SinkQueueStats } from './pipeline/sink-queue.js';
+import type { PipelineStats } from './pipeline/pipeline.js';
 import type { ServiceHealth } from './services/service.js';
 
 /** How the gateway is doing: each part's state, and the figures of the parts that run. */
@@ -22,7 +22,11 @@ export interface GatewayHealth {
   /** Per notifier: outbox backlog, deliveries, drops, expiries. */
   readonly notifiers: Readonly<Record<string, NotifierStats>>;
   /** Readings taken in, by source (each driver by name, `mqtt-ingest`), and each consumer's queue. */
-  readonly pipeline: { readonly received: Readonly<Record<string, number>>; readonly sinks: readonly SinkQueueStats[] };
+  /**
+   * Readings taken in per source; whether producers are held back now (a consumer passed half its queue) and how
+   * often they were; each consumer's queue.
+   */
+  readonly pipeline: { readonly received: Readonly<Record<string, number>> } & PipelineStats;
   /** Per driver (`modbus-tcp`, `serial-line`...), its figures by link or device. */
   readonly drivers: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Per driver, its figures by device where it keeps them (Modbus: link, polls, failed polls, last poll's duration). */

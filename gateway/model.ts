@@ -1,7 +1,11 @@
 /** The data model shared by every driver and consumer; how it is published and stored is in CONTRACT.md. */
 
 export type Quality = 'good' | 'uncertain' | 'bad';
-export type ReadingValue = number | boolean | string;
+/**
+ * A bigint is an exact 64-bit integer: a Modbus int64/uint64 point without scale or offset is always one (small
+ * values too), so its type, and its InfluxDB field type, never changes. Every other number is a double.
+ */
+export type ReadingValue = number | bigint | boolean | string;
 
 /**
  * One sampled value. Drivers create exactly one object per sample; consumers read it and never mutate it,
@@ -17,6 +21,12 @@ export interface Reading {
   readonly ts: number;
   readonly quality: Quality;
   readonly tags?: Readonly<Record<string, string>>;
+  /**
+   * false: report-by-exception found nothing worth reporting (within the point's deadband, before its max_silence).
+   * The rules still judge such a reading and the status page shows it; the reporting outputs (MQTT, the bridge,
+   * InfluxDB) skip it. Absent or true: reported.
+   */
+  readonly report?: boolean;
 }
 
 export type DeviceState = 'online' | 'offline';

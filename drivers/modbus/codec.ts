@@ -16,7 +16,8 @@
  * Every order is one Buffer read: ABCD is big-endian and DCBA little-endian as they arrive, and swapping the bytes of
  * each register turns BADC into big-endian and CDAB into little-endian. Only those two go through a scratch buffer.
  *
- * 64-bit integers are read as BigInt and returned as the nearest Number: exact up to 2^53 in magnitude.
+ * 64-bit integers (int64, uint64) are exact: a bigint whatever their magnitude, so a point's value type (and its
+ * InfluxDB field type) never changes with the value. Scaled or offset, they become a double like any scaled number.
  */
 import type { ModbusPoint } from './config.js';
 import { registerSpan } from './registers.js';
@@ -73,7 +74,7 @@ export function decodeBit(point: ModbusPoint, bits: readonly boolean[], blockSta
 /**
  * The register words (0..65535, as on the wire) that make `point` decode to `value`, to store from point.address on.
  * Numbers (any value through Number()) invert scale/offset; integer types round and clamp to the type's range, NaN
- * is a RangeError. A bool takes the value's truthiness. With `bit` it changes only that bit of `current`, the
+ * is a RangeError; a bigint for an unscaled 64-bit point is stored exactly (clamped). A bool takes the value's truthiness. With `bit` it changes only that bit of `current`, the
  * register's present wire word, and returns the merged word (without `current`, the other bits are 0); any other bool
  * is one word 1 or 0, also what a coil holds. A string is cut or NUL-padded to its length; characters beyond latin1
  * become '?'.
@@ -85,7 +86,7 @@ export function encodePoint(point: ModbusPoint, value: ReadingValue, current = 0
     case 'string':
       return encodeString(String(value), stringLength(point), point.order);
     default:
-      return encodeNumber(point.type, unscaled(point, Number(value)), registerSpan(point) * 2, point.order);
+      return encodeNumber(point.type, unscaledRaw(point, value), registerSpan(point) * 2, point.order);
   }
 }
 
@@ -119,7 +120,7 @@ function swapIntoScratch(source: Buffer, at: number, bytes: number): Buffer {
   return scratch;
 }
 
-function readNumber(type: NumericType, block: Buffer, at: number, bytes: number, order: Order): number {
+function readNumber(type: NumericType, block: Buffer, at: number, bytes: number, order: Order): number | bigint {
   if (type === 'int16') return swapsBytes(order) ? block.readInt16LE(at) : block.readInt16BE(at);
   if (type === 'uint16') return readWord(block, at, order);
   const little = swapsWords(order);
@@ -134,21 +135,21 @@ function readNumber(type: NumericType, block: Buffer, at: number, bytes: number,
     case 'float32':
       return shortestFloat32(little ? source.readFloatLE(pos) : source.readFloatBE(pos));
     case 'int64':
-      return Number(little ? source.readBigInt64LE(pos) : source.readBigInt64BE(pos));
+      return little ? source.readBigInt64LE(pos) : source.readBigInt64BE(pos);
     case 'uint64':
-      return Number(little ? source.readBigUInt64LE(pos) : source.readBigUInt64BE(pos));
+      return little ? source.readBigUInt64LE(pos) : source.readBigUInt64BE(pos);
     case 'float64':
       return little ? source.readDoubleLE(pos) : source.readDoubleBE(pos);
   }
 }
 
 /**
- * raw * scale + offset, the raw value untouched for the identity (keeps -0). Rounded to 15 significant digits, all a
- * double holds reliably, so 58 * 0.1 reads 5.8 and not 5.800000000000001.
+ * raw * scale + offset, the raw value untouched for the identity (keeps -0, keeps a 64-bit integer exact). Rounded to
+ * 15 significant digits, all a double holds reliably, so 58 * 0.1 reads 5.8 and not 5.800000000000001.
  */
-function scaled(point: ModbusPoint, raw: number): number {
+function scaled(point: ModbusPoint, raw: number | bigint): number | bigint {
   if (point.scale === 1 && point.offset === 0) return raw;
-  const value = raw * point.scale + point.offset;
+  const value = Number(raw) * point.scale + point.offset;
   return Number.isFinite(value) && value !== 0 ? Number(value.toPrecision(15)) : value;
 }
 
@@ -169,6 +170,12 @@ export function shortestFloat32(value: number): number {
 }
 
 const FLOAT32_MIN_NORMAL = 2 ** -126;
+
+/** The raw value to store: a bigint stays exact where the point is an unscaled 64-bit integer. */
+function unscaledRaw(point: ModbusPoint, value: ReadingValue): number | bigint {
+  const exact = typeof value === 'bigint' && (point.type === 'int64' || point.type === 'uint64') && point.scale === 1 && point.offset === 0;
+  return exact ? value : unscaled(point, Number(value));
+}
 
 function unscaled(point: ModbusPoint, value: number): number {
   if (point.scale === 1 && point.offset === 0) return value;
@@ -213,7 +220,9 @@ function latin1At(text: string, i: number): number {
   return code > 0xff ? 0x3f : code;
 }
 
-function encodeNumber(type: NumericType, raw: number, bytes: number, order: Order): number[] {
+function encodeNumber(type: NumericType, value: number | bigint, bytes: number, order: Order): number[] {
+  if (type === 'int64' || type === 'uint64') return encodeBigInteger(clampBigInteger(type, value), bytes, order);
+  const raw = Number(value);
   if (Number.isNaN(raw) && type !== 'float32' && type !== 'float64') throw new RangeError(`cannot encode NaN as ${type}`);
   if (type === 'int16' || type === 'uint16') {
     const word = clampInteger(type, raw) & 0xffff;
@@ -231,17 +240,23 @@ function encodeNumber(type: NumericType, raw: number, bytes: number, order: Orde
       if (little) scratch.writeFloatLE(raw);
       else scratch.writeFloatBE(raw);
       break;
-    case 'int64':
-    case 'uint64':
-      if (little) scratch.writeBigUInt64LE(BigInt.asUintN(64, clampBigInteger(type, raw)));
-      else scratch.writeBigUInt64BE(BigInt.asUintN(64, clampBigInteger(type, raw)));
-      break;
     case 'float64':
       if (little) scratch.writeDoubleLE(raw);
       else scratch.writeDoubleBE(raw);
       break;
   }
-  if (swapsBytes(order) !== little) swapIntoScratch(scratch, 0, bytes);
+  return wordsOfScratch(bytes, order);
+}
+
+function encodeBigInteger(value: bigint, bytes: number, order: Order): number[] {
+  if (swapsWords(order)) scratch.writeBigUInt64LE(BigInt.asUintN(64, value));
+  else scratch.writeBigUInt64BE(BigInt.asUintN(64, value));
+  return wordsOfScratch(bytes, order);
+}
+
+/** The words of the value laid out in the scratch buffer, with the per-register swap decoding applies undone. */
+function wordsOfScratch(bytes: number, order: Order): number[] {
+  if (swapsBytes(order) !== swapsWords(order)) swapIntoScratch(scratch, 0, bytes);
   const words: number[] = [];
   for (let i = 0; i < bytes; i += 2) words.push(scratch.readUInt16BE(i));
   return words;
@@ -252,9 +267,12 @@ function clampInteger(type: SmallIntegerType, raw: number): number {
   return Math.min(max, Math.max(min, Math.round(raw)));
 }
 
-function clampBigInteger(type: 'int64' | 'uint64', raw: number): bigint {
+function clampBigInteger(type: 'int64' | 'uint64', value: number | bigint): bigint {
   const min = type === 'int64' ? INT64_MIN : 0n;
   const max = type === 'int64' ? INT64_MAX : UINT64_MAX;
+  if (typeof value === 'bigint') return value > max ? max : value < min ? min : value;
+  const raw = value;
+  if (Number.isNaN(raw)) throw new RangeError(`cannot encode NaN as ${type}`);
   // Number(max) rounds up to 2^63 / 2^64, so any double below it rounds to an integer within range.
   if (raw >= Number(max)) return max;
   if (raw <= Number(min)) return min;

@@ -8,6 +8,7 @@ import { checkPointMetric, seriesName, tags, topicLevel } from '../../gateway/co
 import { serialPortFields } from '../../gateway/config/serial.js';
 import { LAST_ADDRESS, parseReference, referenceFamily, referenceOf, tableNouns, wireOfPlain, type AddressBase, type RegisterReference } from './addressing.js';
 import { byteOrders, modbusTables, registerSpan, registerTypes, type ModbusTable, type RegisterType } from './registers.js';
+import { deadbandProblem, reportByExceptionFields } from '../report-by-exception.js';
 
 
 /** A point's address as written: a number in the address_base of the points around it, or a reference ("40001"). */
@@ -50,6 +51,7 @@ export const modbusPointConfigSchema = z
     min: z.number().finite().optional(),
     /** Largest value a command may write, in the point's unit (after scale and offset); numeric points only. */
     max: z.number().finite().optional(),
+    ...reportByExceptionFields,
   })
   .superRefine((p, ctx) => {
     checkPointMetric(p, ctx);
@@ -76,6 +78,9 @@ export const modbusPointConfigSchema = z
     if (p.length !== undefined && p.type !== 'string') {
       ctx.addIssue({ code: 'custom', path: ['length'], message: 'length is only for type string' });
     }
+    const type = bitTable ? 'bool' : (p.type ?? 'uint16');
+    const deadband = deadbandProblem(p, type, type !== 'bool' && type !== 'string');
+    if (deadband) ctx.addIssue({ code: 'custom', path: ['deadband'], message: deadband });
   })
   .transform((p) => {
     const reference = referenceIn(p.address);

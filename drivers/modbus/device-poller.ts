@@ -4,6 +4,7 @@ import { Backoff } from '../../gateway/util/backoff.js';
 import { errorCode, type ErrorCode } from '../../gateway/util/error-code.js';
 import type { Logger } from '../../gateway/util/log.js';
 import type { DriverContext } from '../driver.js';
+import { ReportGate } from '../report-by-exception.js';
 import { decodeBit, decodePoint } from './codec.js';
 import { ModbusFailure, type BlockData, type ModbusLink } from './link.js';
 import { planReads, splitRequest, type ReadRequest } from './plan.js';
@@ -33,6 +34,8 @@ export interface PollerStats {
   heldBack: number;
   /** How long the last poll cycle took, every request and retry of it (ms). */
   lastPollMs: number | undefined;
+  /** Readings report-by-exception kept from MQTT, the bridge and InfluxDB (within deadband, before max_silence); the rules saw them. */
+  suppressed: number;
 }
 
 /**
@@ -49,7 +52,9 @@ export class DevicePoller {
   private nextDue = 0;
   private readonly tags: Readonly<Record<string, string>> | undefined;
   private readonly pointErrors = new Map<string, string>();
-  readonly stats: PollerStats = { polls: 0, failedPolls: 0, requests: 0, malformed: 0, overruns: 0, heldBack: 0, lastPollMs: undefined };
+  /** By point name, for the points with deadband or max_silence. */
+  private readonly gates = new Map<string, ReportGate>();
+  readonly stats: PollerStats = { polls: 0, failedPolls: 0, requests: 0, malformed: 0, overruns: 0, heldBack: 0, lastPollMs: undefined, suppressed: 0 };
 
   constructor(
     private readonly device: PolledDevice,
@@ -60,6 +65,10 @@ export class DevicePoller {
     this.plan = planReads(device.points, { maxGap: device.max_gap });
     this.tags = Object.keys(device.tags).length ? Object.freeze({ ...device.tags }) : undefined;
     this.backoff = new Backoff({ initialMs: device.poll_interval, maxMs: device.backoff_max });
+    for (const point of device.points) {
+      const gate = ReportGate.of(point);
+      if (gate) this.gates.set(point.name, gate);
+    }
   }
 
   /** Requests per poll cycle with the current plan (a coalesced block split after an exception counts its parts). */
@@ -146,6 +155,8 @@ export class DevicePoller {
       }
     } catch (error) {
       this.stats.failedPolls++;
+      // Back online, every point reports its first value whatever it is.
+      for (const gate of this.gates.values()) gate.forget();
       if (readings.length) this.ctx.emit(readings);
       this.ctx.status({ device: this.device.name, state: 'offline', ts: Date.now(), error: (error as Error).message, code: errorCode(error) });
       return false;
@@ -176,6 +187,7 @@ export class DevicePoller {
 
   private decodeInto(readings: Reading[], request: ReadRequest, data: BlockData): void {
     const ts = Date.now();
+    const now = performance.now();
     for (const point of request.points) {
       let value: ReadingValue;
       try {
@@ -187,6 +199,8 @@ export class DevicePoller {
       }
       if (this.pointErrors.delete(point.name)) this.log.info('point readable again', { device: this.device.name, point: point.name });
       const quality: Quality = typeof value === 'number' && !Number.isFinite(value) ? 'bad' : 'good';
+      const report = this.gates.get(point.name)?.admit(value, quality, now) ?? true;
+      if (!report) this.stats.suppressed++;
       readings.push({
         device: this.device.name,
         domain: point.domain ?? this.device.domain,
@@ -196,11 +210,14 @@ export class DevicePoller {
         ts,
         quality,
         tags: this.tags,
+        report,
       });
     }
   }
 
   private notePointError(point: ModbusPoint, message: string, code: ErrorCode): void {
+    // Readable again, the point reports its first value whatever it is.
+    this.gates.get(point.name)?.forget();
     if (this.pointErrors.get(point.name) === message) return;
     this.pointErrors.set(point.name, message);
     this.log.warn('point unreadable', { device: this.device.name, point: point.name, table: point.table, address: point.address, error: message, code });

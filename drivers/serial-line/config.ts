@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { seriesName, tags } from '../../gateway/config/names.js';
 import { duration } from '../../gateway/config/duration.js';
 import { serialPortFields } from '../../gateway/config/serial.js';
+import { deadbandProblem, reportByExceptionFields } from '../report-by-exception.js';
 
 const escapes: Record<string, string> = { n: '\n', r: '\r', t: '\t', '0': '\0', '\\': '\\' };
 
@@ -54,8 +55,11 @@ export const lineFieldSchema = z
     scale: z.number().finite().default(1),
     offset: z.number().finite().default(0),
     type: z.enum(fieldTypes).default('number'),
+    ...reportByExceptionFields,
   })
   .superRefine((field, ctx) => {
+    const deadband = deadbandProblem(field, field.type, field.type === 'number');
+    if (deadband) ctx.addIssue({ code: 'custom', path: ['deadband'], message: deadband });
     if (field.type !== 'number' && (field.scale !== 1 || field.offset !== 0)) {
       ctx.addIssue({ code: 'custom', path: [field.scale !== 1 ? 'scale' : 'offset'], message: `scale and offset apply to type number only (this field is ${field.type})` });
     }
@@ -125,6 +129,11 @@ const jsonParserSchema = z.strictObject({
 
 export const lineParserSchema = z.discriminatedUnion('type', [csvParserSchema, kvParserSchema, regexParserSchema, jsonParserSchema]);
 export type LineParserConfig = z.output<typeof lineParserSchema>;
+
+/** The fields of a parser, whichever way it keys them. */
+export function parserFields(parser: LineParserConfig): LineField[] {
+  return Object.values(parser.type === 'csv' ? parser.columns : parser.fields);
+}
 
 export const framingSchema = z.strictObject({
   /** Ends each line; "\n" also accepts "\r\n" (the stray CR is trimmed). */

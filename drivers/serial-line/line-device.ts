@@ -7,8 +7,9 @@ import type { DeviceState, Reading } from '../../gateway/model.js';
 import { errorCode, type ErrorCode } from '../../gateway/util/error-code.js';
 import type { Logger } from '../../gateway/util/log.js';
 import type { DriverContext } from '../driver.js';
+import { ReportGate } from '../report-by-exception.js';
 import { BadLineLog, type BadLineKind } from './bad-line-log.js';
-import { formatDuration, silenceBeforeReopen, type SerialLineDeviceConfig } from './config.js';
+import { formatDuration, parserFields, silenceBeforeReopen, type SerialLineDeviceConfig } from './config.js';
 import { LineSplitter } from './framing.js';
 import { createLineDecoder, type LineDecoder } from './line-decoder.js';
 import { ReopeningPort } from './reopening-port.js';
@@ -25,6 +26,8 @@ export interface SerialLineStats {
   checksum_errors: number;
   /** Lines longer than framing.max_line, dropped. */
   overlong: number;
+  /** Readings report-by-exception kept from MQTT, the bridge and InfluxDB (within deadband, before max_silence); the rules saw them. */
+  suppressed: number;
   /** Attempts to open the port again after it failed to open or vanished. */
   reopen_attempts: number;
   port_open: boolean;
@@ -40,7 +43,9 @@ export class SerialLineDevice {
   private readonly tags: Readonly<Record<string, string>> | undefined;
   private readonly badLines: BadLineLog;
   private readonly port: ReopeningPort;
-  private readonly counters: Counters = { lines: 0, readings: 0, malformed: 0, checksum_errors: 0, overlong: 0 };
+  private readonly counters: Counters = { lines: 0, readings: 0, malformed: 0, checksum_errors: 0, overlong: 0, suppressed: 0 };
+  /** By metric, for the fields with deadband or max_silence. */
+  private readonly gates = new Map<string, ReportGate>();
   /** The last status reported; a status is only sent when it changes. */
   private reported: { state: DeviceState; error: string | undefined } | undefined;
   /** Monotonic time of the last valid line: staleness is a duration, whatever the wall clock does. */
@@ -57,6 +62,10 @@ export class SerialLineDevice {
     this.decode = createLineDecoder(device);
     this.tags = Object.keys(device.tags).length ? Object.freeze({ ...device.tags }) : undefined;
     this.badLines = new BadLineLog(this.log, device.name);
+    for (const field of parserFields(device.parser)) {
+      const gate = ReportGate.of(field);
+      if (gate) this.gates.set(field.metric, gate);
+    }
     const settings = { path: device.port, baudRate: device.baud, dataBits: device.data_bits, parity: device.parity, stopBits: device.stop_bits };
     this.port = new ReopeningPort(settings, { reopenMaxMs: device.reopen_max, silenceMs: silenceBeforeReopen(device) }, {
       opened: () => this.onOpened(),
@@ -113,16 +122,12 @@ export class SerialLineDevice {
         this.reject(decoded.problem, decoded.error, text);
         return;
       }
-      const readings: Reading[] = decoded.values.map(({ metric, value, unit }) => ({
-        device: this.device.name,
-        domain: this.device.domain,
-        metric,
-        value,
-        unit,
-        ts: arrived,
-        quality: 'good',
-        tags: this.tags,
-      }));
+      const now = performance.now();
+      const readings: Reading[] = decoded.values.map(({ metric, value, unit }) => {
+        const report = this.gates.get(metric)?.admit(value, 'good', now) ?? true;
+        if (!report) this.counters.suppressed++;
+        return { device: this.device.name, domain: this.device.domain, metric, value, unit, ts: arrived, quality: 'good', tags: this.tags, report };
+      });
       this.counters.readings += readings.length;
       this.lastValidAt = performance.now();
       this.ctx.emit(readings);
@@ -156,6 +161,8 @@ export class SerialLineDevice {
   private report(state: DeviceState, error: string | undefined, code: ErrorCode | undefined = errorCode(error)): void {
     if (this.reported?.state === state && this.reported.error === error) return;
     this.reported = { state, error };
+    // Back online, every field reports its first value whatever it is.
+    if (state === 'offline') for (const gate of this.gates.values()) gate.forget();
     if (state === 'online') this.log.info('device online', { device: this.device.name });
     else this.log.warn('device offline', { device: this.device.name, error, code });
     this.ctx.status({ device: this.device.name, state, ts: Date.now(), ...(error === undefined ? {} : { error, code }) });

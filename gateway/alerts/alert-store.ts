@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { exactJson } from '../contract/json.js';
 import { Backoff } from '../util/backoff.js';
 import type { Logger } from '../util/log.js';
 import { LogLimiter } from '../util/log-limiter.js';
@@ -74,7 +75,7 @@ export class AlertStore {
     if (!snapshot) return;
     this.pending = undefined;
     try {
-      writeFileSync(this.tmp, JSON.stringify(snapshot()));
+      writeFileSync(this.tmp, exactJson(snapshot()));
       renameSync(this.tmp, this.path);
     } catch (error) {
       rmSync(this.tmp, { force: true });
@@ -100,7 +101,7 @@ export class AlertStore {
     if (!snapshot) return;
     this.pending = undefined;
     try {
-      await writeFile(this.tmp, JSON.stringify(snapshot()));
+      await writeFile(this.tmp, exactJson(snapshot()));
       await rename(this.tmp, this.path);
     } catch (error) {
       // A half-written temp file would hold on to the very space the next try needs.

@@ -1,4 +1,5 @@
 /** The alert model shared by the rule engine and every notifier. */
+import type { ReadingValue } from '../model.js';
 
 export type Severity = 'info' | 'warning' | 'critical';
 
@@ -25,8 +26,11 @@ export interface AlertEvent {
   readonly severity: Severity;
   /** The rule's message template filled in, e.g. "pump-3 level = 4.81 m". */
   readonly message: string;
-  /** The value that triggered (or, on resolve, cleared) the alert, when there is one. */
-  readonly value: number | boolean | string | undefined;
+  /**
+   * The value that triggered (or, on resolve, cleared) the alert, when there is one. A 64-bit integer (bigint) is
+   * written to JSON with every digit (contract/json.ts).
+   */
+  readonly value: ReadingValue | undefined;
   readonly unit: string | undefined;
   /** When the alert started firing (epoch ms). */
   readonly since: number;

@@ -190,10 +190,12 @@ export class RuleEngine {
           break;
         }
         case 'rate': {
-          if (typeof reading.value !== 'number' || !Number.isFinite(reading.value)) break;
+          // A rate is a double: a 64-bit integer takes part as its nearest one.
+          const value = typeof reading.value === 'bigint' ? Number(reading.value) : reading.value;
+          if (typeof value !== 'number' || !Number.isFinite(value)) break;
           let window = this.rates.get(id);
           if (!window) this.rates.set(id, (window = new RateWindow(condition.perMs)));
-          const rate = window.add(reading.ts, reading.value);
+          const rate = window.add(reading.ts, value);
           if (rate !== undefined) this.apply(rule, id, reading, judge(condition, rate), reading.value);
           break;
         }

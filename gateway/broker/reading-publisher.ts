@@ -27,7 +27,7 @@ interface SeriesEncoding {
 
 /**
  * Publishes each reading on its contract topic, `{prefix}/{site}/{domain}/{device}/{metric}`, with the payload
- * `{"value":..,"unit":..,"ts":..,"quality":..}`. Each reading is encoded once for the broker and every tap; topic
+ * `{"value":..,"unit":..,"ts":..,"quality":..}`, except those report-by-exception marked `report: false`. Each reading is encoded once for the broker and every tap; topic
  * strings are built once per series and reused.
  */
 export class ReadingPublisher implements Sink, ReadingTaps {
@@ -45,13 +45,18 @@ export class ReadingPublisher implements Sink, ReadingTaps {
     return () => this.taps.delete(listener);
   }
 
-  write(readings: readonly Reading[]): Promise<void> {
+  write(readings: readonly Reading[]): void | Promise<void> {
     const messages: ReadingMessage[] = new Array<ReadingMessage>(readings.length);
+    let count = 0;
     for (let i = 0; i < readings.length; i++) {
       const reading = readings[i]!;
+      // Report-by-exception: a reading with nothing new is for the rules, not for MQTT or the bridge.
+      if (reading.report === false) continue;
       const encoding = this.encodingOf(reading);
-      messages[i] = { topic: encoding.topic, payload: readingPayload(reading, encoding.unitField) };
+      messages[count++] = { topic: encoding.topic, payload: readingPayload(reading, encoding.unitField) };
     }
+    if (count === 0) return;
+    messages.length = count;
     const settled: Promise<void>[] = [this.broker.publishMany(messages)];
     for (const tap of this.taps) {
       const taken = tap(messages);

@@ -1,6 +1,7 @@
 import type { Client, PublishPacket } from 'aedes';
 import type { WriteOutcome } from '../../drivers/driver.js';
 import type { Broker, ClientInfo } from '../broker/broker.js';
+import { exactJson } from '../contract/json.js';
 import { commandEventPayload, commandResultPayload, type CommandEventPayload, type CommandPayload, type CommandResultPayload, type CommandSender } from '../contract/payloads.js';
 import type { Topics } from '../contract/topics.js';
 import type { Clock } from '../util/clock.js';
@@ -203,7 +204,7 @@ export class CommandService {
   }
 
   private report(event: CommandEventPayload): void {
-    const fields = { device: event.device, point: event.point, value: JSON.stringify(event.value), user: event.user, role: event.role, client: event.client, via: event.via, before: JSON.stringify(event.before), after: JSON.stringify(event.after) };
+    const fields = { device: event.device, point: event.point, value: exactJson(event.value), user: event.user, role: event.role, client: event.client, via: event.via, before: exactJson(event.before), after: exactJson(event.after) };
     if (event.ok) this.opts.log.info('command carried out', fields);
     else this.refusals.warn(`${event.client} ${event.device}/${event.point}`, 'command not carried out', { ...fields, error: event.error });
   }

@@ -34,6 +34,8 @@ export function restartOnlyChanges(before: LoadedConfig, after: LoadedConfig): s
     ...[...new Set([...Object.keys(before.sinks), ...Object.keys(after.sinks)])].map((name): [string, unknown, unknown] => [name, before.sinks[name], after.sinks[name]]),
     ['simulator', before.simulator, after.simulator],
     ['log', before.log, after.log],
+    ['commands', before.commands, after.commands],
+    ['node_red', before.node_red, after.node_red],
   ];
   return keys.filter(([, a, b]) => JSON.stringify(a) !== JSON.stringify(b)).map(([key]) => key);
 }

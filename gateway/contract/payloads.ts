@@ -5,8 +5,12 @@
  */
 import type { Acknowledgement, AlertEvent, Severity } from '../alerts/alert.js';
 import type { DeviceState, DeviceStatus, Quality, Reading, ReadingValue } from '../model.js';
+import { exactJson } from './json.js';
 
-/** On `{root}/{domain}/{device}/{metric}`. `value` is null for NaN or ±Infinity (a float register's "not available"). */
+/**
+ * On `{root}/{domain}/{device}/{metric}`. `value` is null for NaN or ±Infinity (a float register's "not available");
+ * a 64-bit integer (bigint) is a bare JSON number with every digit: parse it with a big-number-aware parser to keep them.
+ */
 export interface ReadingPayload {
   readonly value: ReadingValue | null;
   readonly unit?: string;
@@ -24,9 +28,10 @@ export function readingPayload(reading: Reading, unitField: string): string {
   return `{"value":${readingValue(reading.value)}${unitField},"ts":${reading.ts},"quality":"${reading.quality}"}`;
 }
 
-/** JSON has no NaN or Infinity: such a value is sent as null. */
+/** JSON has no NaN or Infinity: such a value is sent as null. A bigint keeps all its digits. */
 function readingValue(value: ReadingValue): string {
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
+  if (typeof value === 'bigint') return value.toString();
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   return JSON.stringify(value);
 }
@@ -86,14 +91,14 @@ export function alertStatePayload(alert: AlertStanding, event: Pick<AlertEvent, 
     ts: event.ts,
     acknowledged: alert.acknowledged ?? null,
   };
-  return JSON.stringify(payload);
+  return exactJson(payload);
 }
 
 /** On `{root}/events/alerts`: the event as notifiers get it; keys whose value is undefined are left out. */
 export type AlertEventPayload = AlertEvent;
 
 export function alertEventPayload(event: AlertEvent): string {
-  return JSON.stringify(event);
+  return exactJson(event);
 }
 
 /** On `{alert topic}/ack/result`, to whoever acknowledged (the ack itself may carry any payload: it is not read). */
@@ -135,7 +140,7 @@ export type CommandResultPayload =
   | { readonly ok: false; readonly error: string; readonly id?: string };
 
 export function commandResultPayload(result: CommandResultPayload): string {
-  return JSON.stringify(result);
+  return exactJson(result);
 }
 
 /** Who sent a command: the login (never a name from the payload), its role, and the MQTT client id or `http:{user}`. */
@@ -168,5 +173,5 @@ export interface CommandEventPayload {
 }
 
 export function commandEventPayload(event: CommandEventPayload): string {
-  return JSON.stringify(event);
+  return exactJson(event);
 }

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { exactJson } from '../contract/json.js';
 import type { Reading } from '../model.js';
 import type { Logger } from '../util/log.js';
 
@@ -67,7 +68,7 @@ export class EventStream {
   /** A named event for every client (status, alert, uplinks). */
   send(event: string, data: unknown): void {
     if (this.clients.size === 0) return;
-    const frame = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+    const frame = `event: ${event}\ndata: ${exactJson(data)}\n\n`;
     for (const client of this.clients) {
       if (client.queued.length >= MAX_QUEUED_EVENTS) this.cutOff(client);
       else client.queued.push(frame);
@@ -92,7 +93,7 @@ export class EventStream {
       let frames = client.queued.join('');
       client.queued.length = 0;
       if (client.readings.size) {
-        frames += `event: readings\ndata: ${JSON.stringify([...client.readings.values()].map(readingPayload))}\n\n`;
+        frames += `event: readings\ndata: ${exactJson([...client.readings.values()].map(readingPayload))}\n\n`;
         client.readings.clear();
       }
       if (frames) client.res.write(frames);

@@ -84,6 +84,7 @@ export function createMetrics(sources: MetricSources): { readonly registry: Regi
   for (const [name, [key, help]] of Object.entries(modbusCounters)) family('counter', name, help, ['driver', 'link'], () => modbusLinks(current()).map(([labels, f]) => [labels, num(f, key)]));
   serialLineFamilies(family, current);
   nodeRedFamilies(family, current);
+  family('counter', 'gateway_readings_suppressed_total', 'Readings report-by-exception kept from MQTT, the bridge and InfluxDB (the rules saw them), per device.', ['driver', 'device'], () => suppressedByDevice(current()));
   family('gauge', 'gateway_mqtt_clients', 'MQTT clients connected to the embedded broker.', [], () => [[{}, current().broker?.clients ?? 0]]);
   family('counter', 'gateway_mqtt_connections_total', 'MQTT connections accepted.', [], () => [[{}, current().broker?.connectionsAccepted ?? 0]]);
   family('counter', 'gateway_mqtt_refusals_total', 'MQTT logins, connections, publishes and subscriptions refused, by reason.', ['reason'], () =>
@@ -208,6 +209,15 @@ function nodeRedFamilies(family: Family, current: () => GatewayHealth): void {
   );
   family('gauge', 'gateway_node_red_resident_memory_bytes', 'Resident memory of the Node-RED child.', [], one((n) => n.rssBytes));
   family('gauge', 'gateway_node_red_heartbeat_age_seconds', 'Time since the Node-RED child’s event loop last reported in.', [], one((n) => (n.heartbeatAgeMs === undefined ? undefined : n.heartbeatAgeMs / 1000)));
+}
+
+/** Modbus pollers keep their figures per device apart from the link's; serial-line devices are their own link. */
+function suppressedByDevice(health: GatewayHealth): Sample[] {
+  return [health.drivers, health.deviceFigures].flatMap((byDriver) =>
+    Object.entries(byDriver).flatMap(([driver, devices]) =>
+      Object.entries(devices).flatMap(([device, f]): Sample[] => (typeof field(f, 'suppressed') === 'number' ? [[{ driver, device }, num(f, 'suppressed')]] : [])),
+    ),
+  );
 }
 
 function modbusLinks(health: GatewayHealth): [Labels, unknown][] {

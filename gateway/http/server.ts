@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Alerting } from '../alerts/alerting.js';
 import type { Authenticator } from '../broker/authenticator.js';
 import type { CommandService } from '../commands/command-service.js';
+import { exactJson } from '../contract/json.js';
 import type { GatewayHealth } from '../health.js';
 import type { DeviceStatus } from '../model.js';
 import type { EditorUpstream } from '../node-red/host.js';
@@ -99,6 +100,8 @@ export class HttpServer {
     });
     this.app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, ...(config.tls ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } } : {}) });
     this.app.decorateRequest('identity', undefined);
+    // Readings and alerts may hold 64-bit integers (bigint), which JSON.stringify refuses: keep their digits.
+    this.app.setReplySerializer((payload) => exactJson(payload));
     void this.app.register(cookie);
     void this.app.register(formbody);
     this.app.addHook('onRequest', access.gate);

@@ -6,14 +6,19 @@ import type { InfluxConfig } from './config.js';
 import type { Reading } from '../model.js';
 import type { Sink } from '../pipeline/sink.js';
 import type { Logger } from '../util/log.js';
+import { LogLimiter } from '../util/log-limiter.js';
 import { DeadLetterFile } from './dead-letter.js';
 import { InfluxForwarder, type InfluxHealth } from './forwarder.js';
 import { LineEncoder } from './line-protocol.js';
 import { InfluxWriter } from './writer.js';
 
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
+
 export interface InfluxSinkHealth extends InfluxHealth {
   /** Readings line protocol cannot carry (NaN, ±Infinity), not written. */
   readonly unrepresentable: number;
+  /** uint64 readings above 9223372036854775807, which no InfluxDB integer field holds, not written. */
+  readonly beyondInt64: number;
   /**
    * Readings the buffer could not take at all: the data disk was full with nothing of the buffer's own left to drop.
    * A QoS 1 sender was not acknowledged (it sends again); polled and QoS 0 readings were lost.
@@ -30,12 +35,16 @@ export class InfluxSink implements Sink {
   readonly name = 'influx';
   readonly durable = true;
   private notStored = 0;
+  private readonly refusals: LogLimiter;
 
   private constructor(
     private readonly encoder: LineEncoder,
     private readonly queue: SegmentQueue,
     private readonly forwarder: InfluxForwarder,
-  ) {}
+    log: Logger,
+  ) {
+    this.refusals = new LogLimiter(log, REFUSAL_LOG_INTERVAL_MS);
+  }
 
   /** Opens the buffer under `dataDir/influx` (replaying what an earlier run left) and starts forwarding. */
   static start(config: InfluxConfig, site: string, dataDir: string, log: Logger): InfluxSink {
@@ -51,14 +60,17 @@ export class InfluxSink implements Sink {
     );
     forwarder.start();
     log.info('forwarding readings to InfluxDB through a durable buffer', { target: writer.target, api: config.api, buffer: queue.dir, max_bytes: config.buffer.max_size, fsync: config.buffer.fsync });
-    return new InfluxSink(new LineEncoder(site), queue, forwarder);
+    return new InfluxSink(new LineEncoder(site), queue, forwarder, log);
   }
 
   write(readings: readonly Reading[]): void | Promise<void> {
     const lines: string[] = [];
     for (const reading of readings) {
+      // Report-by-exception: a reading with nothing new is for the rules, not for storage.
+      if (reading.report === false) continue;
       const line = this.encoder.encode(reading);
       if (line !== undefined) lines.push(line);
+      else if (typeof reading.value === 'bigint') this.refuseBeyondInt64(reading);
     }
     try {
       return this.queue.append(lines);
@@ -68,8 +80,13 @@ export class InfluxSink implements Sink {
     }
   }
 
+  private refuseBeyondInt64(reading: Reading): void {
+    const series = `${reading.device}/${reading.metric}`;
+    this.refusals.warn(series, 'value above the int64 range not written: no InfluxDB integer field holds it (counted in beyondInt64)', { device: reading.device, metric: reading.metric, value: reading.value });
+  }
+
   health(): InfluxSinkHealth {
-    return { ...this.forwarder.health(), unrepresentable: this.encoder.unrepresentable, notStored: this.notStored };
+    return { ...this.forwarder.health(), unrepresentable: this.encoder.unrepresentable, beyondInt64: this.encoder.beyondInt64, notStored: this.notStored };
   }
 
   async close(): Promise<void> {

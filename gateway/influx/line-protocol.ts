@@ -11,14 +11,20 @@ export class LineEncoder {
   private readonly prefixes = new Map<string, Map<string, string>>();
   /** Readings that line protocol cannot carry (NaN, ±Infinity): counted, not written. */
   unrepresentable = 0;
+  /**
+   * uint64 values above the int64 range: an InfluxDB integer field is a signed 64-bit integer (1.x has no unsigned
+   * field, and 2.x's `u` would be another field type than the same point's smaller values). Counted, not written.
+   */
+  beyondInt64 = 0;
 
   constructor(private readonly site: string) {}
 
-  /** The reading's line, or undefined when its value cannot be written (see `unrepresentable`). */
+  /** The reading's line, or undefined when its value cannot be written (see `unrepresentable`, `beyondInt64`). */
   encode(reading: Reading): string | undefined {
     const value = encodeField(reading.value);
     if (value === undefined) {
-      this.unrepresentable++;
+      if (typeof reading.value === 'bigint') this.beyondInt64++;
+      else this.unrepresentable++;
       return undefined;
     }
     return this.prefixOf(reading) + value + ' ' + reading.ts;
@@ -49,9 +55,16 @@ function seriesPrefix(site: string, reading: Reading): string {
   return line + ' ' + escape.tag(reading.metric) + '=';
 }
 
-/** Numbers are always floats (no `i` suffix), so a series never changes field type when a value happens to be whole. */
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * Numbers are always floats (no `i` suffix), so a series never changes field type when a value happens to be whole.
+ * A bigint (a 64-bit integer point, whatever its value) is always an integer field, exact.
+ */
 function encodeField(value: ReadingValue): string | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : undefined;
+  if (typeof value === 'bigint') return value >= INT64_MIN && value <= INT64_MAX ? value.toString() + 'i' : undefined;
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   // The buffer stores one line per record, so line breaks inside a string value become spaces.
   return escape.quoted(value.replace(/[\r\n]/g, ' '));

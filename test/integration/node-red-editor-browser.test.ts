@@ -13,7 +13,7 @@ import { startGateway, type RunningGateway } from '../support/gateway.js';
 import { nodeRedReady, nodeRedSection } from '../support/node-red-child.js';
 
 const hashes = { olga: await hashPassword('olga-secret', { ln: 10 }), sam: await hashPassword('sam-secret', { ln: 10 }) };
-const GATEWAY_NODES = ['gateway reading in', 'gateway alert in', 'gateway reading out', 'gateway command'];
+const GATEWAY_NODES = ['gateway-reading-in', 'gateway-alert-in', 'gateway-reading-out', 'gateway-command'];
 
 describe('Node-RED editor in a browser', () => {
   let gw: RunningGateway;

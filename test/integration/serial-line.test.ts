@@ -110,7 +110,7 @@ describe('serial-line driver over socat pty pairs', () => {
       },
       {
         driver: 'serial-line', name: 'meter', domain: 'energy', port: port('meter'), reopen_max: '1s',
-        parser: { type: 'regex', pattern: '^P=(?<power>[-\\d.]+)kW U=(?<voltage>[\\d.]+)V (?<state>\\w+)$', fields: { power: { metric: 'power', unit: 'kW' }, voltage: { metric: 'voltage', unit: 'V' }, state: { metric: 'state', type: 'string' } } },
+        parser: { type: 'regex', pattern: '^P=(?<power>[-\\d.]+)kW U=(?<voltage>[\\d.]+)V (?<state>\\w+)$', fields: { power: { metric: 'power', unit: 'kW' }, voltage: { metric: 'voltage', unit: 'V', deadband: 0.5 }, state: { metric: 'state', type: 'string' } } },
       },
       {
         driver: 'serial-line', name: 'sensor', domain: 'air', port: port('sensor'), reopen_max: '1s', stale_after: '1s',
@@ -182,6 +182,22 @@ describe('serial-line driver over socat pty pairs', () => {
     ]);
     for (const device of ['probe', 'counter', 'meter']) expect(statuses.filter((s) => s.device === device).map((s) => s.state)).toEqual(['online']);
     expect(stats('probe')).toMatchObject({ lines: 1, readings: 3, malformed: 0, checksum_errors: 0, overlong: 0 });
+  });
+
+  it('marks a field within its deadband not to be reported (the rules still get it), and counts it', async () => {
+    const from = batches.length;
+    const suppressed = stats('meter').suppressed;
+    await write('meter', 'P=-1.25kW U=230.4V import\n');
+    await write('meter', 'P=-1.25kW U=231.2V import\n');
+    await waitFor(() => (batchesOf('meter', from).length === 2 ? true : undefined), { what: 'two meter lines' });
+    const voltage = batchesOf('meter', from).map((batch) => batch.find((r) => r.metric === 'voltage')!);
+    expect(voltage.map(({ value, report }) => ({ value, report }))).toEqual([
+      { value: 230.4, report: false },
+      { value: 231.2, report: true },
+    ]);
+    // Fields without deadband or max_silence report every line.
+    expect(batchesOf('meter', from).flat().filter((r) => r.metric !== 'voltage').every((r) => r.report)).toBe(true);
+    expect(stats('meter').suppressed - suppressed).toBe(1);
   });
 
   it('delivers every good line between garbage and checksum failures, and counts the bad ones', async () => {

@@ -87,6 +87,14 @@ describe('contract payloads, byte for byte', () => {
     for (const value of [0, -1.5, 1e21, 'x', false]) expect(JSON.parse(encode(reading(value, 'kW')))).toEqual({ value, unit: 'kW', ts: 1795405973402, quality: 'good' });
   });
 
+  it('readings and alerts: a 64-bit integer as a bare JSON number with every digit', () => {
+    expect(readingPayload(reading(-9007199254740993n), '')).toBe('{"value":-9007199254740993,"ts":1795405973402,"quality":"good"}');
+    expect(readingPayload(reading(18446744073709551000n), '')).toBe('{"value":18446744073709551000,"ts":1795405973402,"quality":"good"}');
+    const event: AlertEvent = { id: 'low/m/e', site: 'd7', rule: 'low', device: 'm', metric: 'e', domain: undefined, kind: 'firing', severity: 'warning', message: 'x', value: -9007199254740993n, unit: undefined, since: 1, ts: 2, acknowledged: undefined };
+    expect(alertEventPayload(event)).toContain('"value":-9007199254740993,');
+    expect(alertStatePayload({ rule: 'low', device: 'm', metric: 'e', unit: undefined, since: 1, acknowledged: undefined }, event, 'firing')).toContain('"value":-9007199254740993,');
+  });
+
   it('device status, with the error only when there is one', () => {
     expect(statusPayload({ device: 'pump-1', state: 'online', ts: 5 })).toBe('{"state":"online","ts":5}');
     expect(statusPayload({ device: 'pump-1', state: 'offline', ts: 5, error: 'connection lost' })).toBe('{"state":"offline","ts":5,"error":"connection lost"}');

@@ -28,4 +28,14 @@ describe('LineEncoder', () => {
     expect(encoder.encode(reading({ value: Number.POSITIVE_INFINITY }))).toBeUndefined();
     expect(encoder.unrepresentable - before).toBe(2);
   });
+
+  it('writes a 64-bit integer point as an exact integer field, small values too, and counts a uint64 beyond int64', () => {
+    expect(encoder.encode(reading({ device: 'm', metric: 'energy', value: -9007199254740993n }))).toBe('water,device=m,site=district-7 energy=-9007199254740993i 1795405973402');
+    expect(encoder.encode(reading({ device: 'm', metric: 'energy', value: 7n }))).toBe('water,device=m,site=district-7 energy=7i 1795405973402');
+    expect(encoder.encode(reading({ device: 'm', metric: 'energy', value: 2n ** 63n - 1n }))).toBe('water,device=m,site=district-7 energy=9223372036854775807i 1795405973402');
+    const before = { beyond: encoder.beyondInt64, unrepresentable: encoder.unrepresentable };
+    expect(encoder.encode(reading({ device: 'm', metric: 'energy', value: 2n ** 63n }))).toBeUndefined();
+    expect(encoder.encode(reading({ device: 'm', metric: 'energy', value: 18446744073709551000n }))).toBeUndefined();
+    expect({ beyond: encoder.beyondInt64, unrepresentable: encoder.unrepresentable }).toEqual({ beyond: before.beyond + 2, unrepresentable: before.unrepresentable });
+  });
 });

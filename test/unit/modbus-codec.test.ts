@@ -33,9 +33,10 @@ function layouts32(ab: number, cd: number): Layouts {
 
 interface LayoutCase {
   readonly type: ModbusPoint['type'];
-  readonly value: number;
+  /** A bigint for the 64-bit integer types, which decode exactly whatever their magnitude. */
+  readonly value: number | bigint;
   readonly layouts: Layouts;
-  /** What decoding gives when it is not exactly `value` (float32 precision, 64-bit beyond 2^53). */
+  /** What decoding gives when it is not exactly `value` (float32 precision). */
   readonly decoded?: number;
 }
 
@@ -84,7 +85,7 @@ const layoutCases: LayoutCase[] = [
   },
   {
     type: 'int64',
-    value: 0x0001_0203_0405_0607,
+    value: 0x0001_0203_0405_0607n,
     layouts: {
       ABCD: [0x0001, 0x0203, 0x0405, 0x0607],
       CDAB: [0x0607, 0x0405, 0x0203, 0x0001],
@@ -94,7 +95,7 @@ const layoutCases: LayoutCase[] = [
   },
   {
     type: 'int64',
-    value: -2,
+    value: -2n,
     layouts: {
       ABCD: [0xffff, 0xffff, 0xffff, 0xfffe],
       CDAB: [0xfffe, 0xffff, 0xffff, 0xffff],
@@ -104,17 +105,17 @@ const layoutCases: LayoutCase[] = [
   },
   {
     type: 'int64',
-    value: 2 ** 53 - 1,
+    value: 2n ** 53n + 1n,
     layouts: {
-      ABCD: [0x001f, 0xffff, 0xffff, 0xffff],
-      CDAB: [0xffff, 0xffff, 0xffff, 0x001f],
-      BADC: [0x1f00, 0xffff, 0xffff, 0xffff],
-      DCBA: [0xffff, 0xffff, 0xffff, 0x1f00],
+      ABCD: [0x0020, 0x0000, 0x0000, 0x0001],
+      CDAB: [0x0001, 0x0000, 0x0000, 0x0020],
+      BADC: [0x2000, 0x0000, 0x0000, 0x0100],
+      DCBA: [0x0100, 0x0000, 0x0000, 0x2000],
     },
   },
   {
     type: 'int64',
-    value: -(2 ** 53),
+    value: -(2n ** 53n),
     layouts: {
       ABCD: [0xffe0, 0x0000, 0x0000, 0x0000],
       CDAB: [0x0000, 0x0000, 0x0000, 0xffe0],
@@ -124,7 +125,7 @@ const layoutCases: LayoutCase[] = [
   },
   {
     type: 'uint64',
-    value: 2 ** 53,
+    value: 2n ** 53n,
     layouts: {
       ABCD: [0x0020, 0x0000, 0x0000, 0x0000],
       CDAB: [0x0000, 0x0000, 0x0000, 0x0020],
@@ -134,7 +135,7 @@ const layoutCases: LayoutCase[] = [
   },
   {
     type: 'uint64',
-    value: 0x1234_5678_9abc,
+    value: 0x1234_5678_9abcn,
     layouts: {
       ABCD: [0x0000, 0x1234, 0x5678, 0x9abc],
       CDAB: [0x9abc, 0x5678, 0x1234, 0x0000],
@@ -196,34 +197,39 @@ describe('decodePoint and encodePoint: hand-written byte layouts', () => {
 });
 
 describe('decodePoint: 64-bit integers', () => {
-  it('are exact up to 2^53 and the nearest double beyond', () => {
-    expect(decode({ type: 'int64' }, [0x0020, 0, 0, 0])).toBe(2 ** 53);
-    expect(decode({ type: 'int64' }, [0x0020, 0, 0, 1])).toBe(2 ** 53); // 2^53 + 1 has no double of its own
-    expect(decode({ type: 'int64' }, [0x0020, 0, 0, 2])).toBe(2 ** 53 + 2);
-    expect(decode({ type: 'uint64' }, [0x001f, 0xffff, 0xffff, 0xffff])).toBe(Number.MAX_SAFE_INTEGER);
-    expect(decode({ type: 'int64' }, [0xffe0, 0, 0, 1])).toBe(-(2 ** 53) + 1);
+  it('are exact bigints, small values too (the type of a point\'s value never changes)', () => {
+    expect(decode({ type: 'int64' }, [0, 0, 0, 7])).toBe(7n);
+    expect(decode({ type: 'int64' }, [0x0020, 0, 0, 0])).toBe(2n ** 53n);
+    expect(decode({ type: 'int64' }, [0x0020, 0, 0, 1])).toBe(2n ** 53n + 1n); // no double of its own
+    expect(decode({ type: 'int64' }, [0xffdf, 0xffff, 0xffff, 0xffff])).toBe(-9007199254740993n);
+    expect(decode({ type: 'uint64' }, [0x001f, 0xffff, 0xffff, 0xffff])).toBe(BigInt(Number.MAX_SAFE_INTEGER));
+    expect(decode({ type: 'uint64' }, [0xffff, 0xffff, 0xffff, 0xfc18])).toBe(18446744073709550616n);
   });
 
-  it('beyond 2^53 round to the nearest double, ties to even', () => {
-    expect(decode({ type: 'int64' }, [0x0102, 0x0304, 0x0506, 0x0708])).toBe(Number(0x0102_0304_0506_0700n));
-    expect(decode({ type: 'int64', order: 'DCBA' }, [0x0807, 0x0605, 0x0403, 0x0201])).toBe(Number(0x0102_0304_0506_0708n));
-    expect(decode({ type: 'uint64', order: 'BADC' }, [0x0201, 0x0403, 0x0605, 0x1807])).toBe(Number(0x0102_0304_0506_0718n));
+  it('keep every digit beyond 2^53', () => {
+    expect(decode({ type: 'int64' }, [0x0102, 0x0304, 0x0506, 0x0708])).toBe(0x0102_0304_0506_0708n);
+    expect(decode({ type: 'int64', order: 'DCBA' }, [0x0807, 0x0605, 0x0403, 0x0201])).toBe(0x0102_0304_0506_0708n);
+    expect(decode({ type: 'uint64', order: 'BADC' }, [0x0201, 0x0403, 0x0605, 0x1807])).toBe(0x0102_0304_0506_0718n);
   });
 
   it('reach their extremes', () => {
-    expect(decode({ type: 'int64' }, [0x7fff, 0xffff, 0xffff, 0xffff])).toBe(2 ** 63);
-    expect(decode({ type: 'int64' }, [0x8000, 0, 0, 0])).toBe(-(2 ** 63));
-    expect(decode({ type: 'int64' }, [0xffff, 0xffff, 0xffff, 0xffff])).toBe(-1);
-    expect(decode({ type: 'uint64' }, [0xffff, 0xffff, 0xffff, 0xffff])).toBe(2 ** 64);
-    expect(decode({ type: 'uint64' }, [0x8000, 0, 0, 0])).toBe(2 ** 63);
-    expect(decode({ type: 'uint64' }, [0, 0, 0, 0])).toBe(0);
+    expect(decode({ type: 'int64' }, [0x7fff, 0xffff, 0xffff, 0xffff])).toBe(2n ** 63n - 1n);
+    expect(decode({ type: 'int64' }, [0x8000, 0, 0, 0])).toBe(-(2n ** 63n));
+    expect(decode({ type: 'int64' }, [0xffff, 0xffff, 0xffff, 0xffff])).toBe(-1n);
+    expect(decode({ type: 'uint64' }, [0xffff, 0xffff, 0xffff, 0xffff])).toBe(2n ** 64n - 1n);
+    expect(decode({ type: 'uint64' }, [0x8000, 0, 0, 0])).toBe(2n ** 63n);
+    expect(decode({ type: 'uint64' }, [0, 0, 0, 0])).toBe(0n);
   });
 
   it('reads the same value in every order', () => {
     for (const order of byteOrders) {
-      expect(decode({ type: 'uint64', order }, wordsOf('uint64', 0xfedc_ba98_7654_3210n, order))).toBe(Number(0xfedc_ba98_7654_3210n));
-      expect(decode({ type: 'int64', order }, wordsOf('int64', -0x0123_4567_89ab_cdefn, order))).toBe(Number(-0x0123_4567_89ab_cdefn));
+      expect(decode({ type: 'uint64', order }, wordsOf('uint64', 0xfedc_ba98_7654_3210n, order))).toBe(0xfedc_ba98_7654_3210n);
+      expect(decode({ type: 'int64', order }, wordsOf('int64', -0x0123_4567_89ab_cdefn, order))).toBe(-0x0123_4567_89ab_cdefn);
     }
+  });
+
+  it('become doubles once scaled or offset', () => {
+    expect(decode({ type: 'uint64', scale: 0.001 }, [0, 0, 0, 1500])).toBe(1.5);
   });
 });
 
@@ -277,7 +283,7 @@ describe('decodePoint: scale and offset', () => {
   });
 
   it('returns the raw value exactly for scale 1 and offset 0', () => {
-    expect(decode({ type: 'uint64' }, [0x001f, 0xffff, 0xffff, 0xffff])).toBe(2 ** 53 - 1);
+    expect(decode({ type: 'uint64' }, [0x001f, 0xffff, 0xffff, 0xffff])).toBe(2n ** 53n - 1n);
     expect(decode({ type: 'float64' }, [0x3fb9, 0x9999, 0x9999, 0x999a])).toBe(0.1);
   });
 
@@ -502,7 +508,7 @@ describe('round trips', () => {
         for (const value of values) {
           const words = encodePoint(p, value);
           expect(words).toEqual(wordsOf(type, type.endsWith('64') ? BigInt(value) : value, order));
-          expect(decodePoint(p, regs(words), 0)).toBe(value);
+          expect(decodePoint(p, regs(words), 0)).toBe(type.endsWith('64') ? BigInt(value) : value);
         }
       });
     }

@@ -46,21 +46,12 @@ function wideSection(title: string, types: readonly (typeof types32[number] | ty
   for (const row of rows) {
     types.forEach((type, i) => {
       const values = row[type];
-      if (values) body.push([i === 0 ? String(row.address) : '', type, ...allOrders.map((order) => formatWide(type, values[order]))]);
+      if (values) body.push([i === 0 ? String(row.address) : '', type, ...allOrders.map((order) => formatValue(values[order]))]);
     });
   }
   if (body.length === 0) return [];
   const align: Align[] = ['right', 'left', 'right', 'right', 'right', 'right'];
-  const approximate = body.some((cells) => cells.some((cell) => cell.startsWith('~')));
-  return ['', title, ...formatColumns(['address', 'type', ...allOrders], body, align), ...(approximate ? [APPROXIMATE_NOTE] : [])];
-}
-
-const APPROXIMATE_NOTE = '~ a 64-bit integer beyond 2^53, shown as the nearest double (as the gateway decodes it)';
-
-/** A 64-bit integer the codec could only give as the nearest double is marked, so no one copies its last digits. */
-function formatWide(type: string, value: ReadingValue | undefined): string {
-  const inexact = (type === 'int64' || type === 'uint64') && typeof value === 'number' && !Number.isSafeInteger(value);
-  return `${inexact ? '~' : ''}${formatValue(value)}`;
+  return ['', title, ...formatColumns(['address', 'type', ...allOrders], body, align)];
 }
 
 export function renderBits(header: string, table: ModbusTable, rows: readonly BitRow[]): string {
@@ -110,7 +101,7 @@ export function renderScan(header: string, scan: ScanResult): string {
 
 /**
  * JSON with NaN and ±Infinity spelled out (JSON itself would turn them into null, hiding a float in the wrong order),
- * and exact 64-bit integers, should the codec give them as BigInt, as strings of digits.
+ * and exact 64-bit integers (the codec gives them as BigInt) as strings of digits.
  */
 export function renderJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => ((typeof v === 'number' && !Number.isFinite(v)) || typeof v === 'bigint' ? String(v) : v), 2) + '\n';

@@ -85,7 +85,8 @@ export class SimulatedSlaveServer {
     values.forEach((value, i) => (table === 'coil' ? this.bits.coil.set(address + i, Boolean(value)) : this.registers.holding.set(address + i, Number(value))));
     for (const point of inputs) {
       const value = table === 'coil' ? decodeBit(point, [this.bits.coil.get(point.address) ?? false], point.address) : decodePoint(point, this.wordsOf(point), point.address);
-      if (typeof value !== 'string') this.model.set?.(point.name, value);
+      // The models take plain numbers: a 64-bit input (none today) would reach them as the nearest double.
+      if (typeof value !== 'string') this.model.set?.(point.name, typeof value === 'bigint' ? Number(value) : value);
     }
   }
 

@@ -3,6 +3,7 @@
  * names its condition by the kind's YAML key (`above: 4.5`, `rate: { above: 0.5, per: 1m }`, `offline: true`).
  */
 import { z } from 'zod';
+import type { ReadingValue } from '../../model.js';
 
 /**
  * What an input says about a rule's condition: `trip` (the alert should be on), `clear` (it should end), or `hold`
@@ -13,6 +14,14 @@ export type Verdict = 'trip' | 'clear' | 'hold';
 /** `clear:`, the hysteresis of a rule: a value (for a one-sided limit) or a band (for a band). */
 export const clearSchema = z.union([z.number().finite(), z.tuple([z.number().finite(), z.number().finite()])]);
 export type Clear = z.output<typeof clearSchema>;
+
+/**
+ * A value a limit applies to: a double, or a 64-bit integer (bigint). `<` and `>` between a bigint and a number
+ * compare their exact values, so -9007199254740993n < -9007199254740992 holds though no double tells them apart.
+ */
+export function isNumeric(value: ReadingValue): value is number | bigint {
+  return typeof value === 'number' || typeof value === 'bigint';
+}
 
 /** Reports a problem at a key of the rule: the condition's own key or `clear`. */
 export type Report = (key: string, message: string) => void;

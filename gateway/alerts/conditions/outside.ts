@@ -1,7 +1,7 @@
 /** `outside: [6.5, 8.5]`: a numeric value must stay inside a band; `clear: [6.7, 8.3]` is a narrower band that ends the alert. */
 import { z } from 'zod';
 import type { ReadingValue } from '../../model.js';
-import type { ConditionType } from './condition.js';
+import { isNumeric, type ConditionType } from './condition.js';
 
 export interface OutsideCondition {
   readonly kind: 'outside';
@@ -29,7 +29,7 @@ export const outside: ConditionType<OutsideCondition, [number, number], ReadingV
     return valid ? { kind: 'outside', low, high, clearLow: clear[0], clearHigh: clear[1] } : undefined;
   },
   judge({ low, high, clearLow, clearHigh }, value) {
-    if (typeof value !== 'number') return 'hold';
+    if (!isNumeric(value)) return 'hold';
     if (value < low || value > high) return 'trip';
     return value >= clearLow && value <= clearHigh ? 'clear' : 'hold';
   },

@@ -1,7 +1,7 @@
 /** `above: 4.5` and `below: 2`: one-sided limits on a numeric value, each with an optional `clear:` value. */
 import { z } from 'zod';
 import type { ReadingValue } from '../../model.js';
-import type { ConditionType } from './condition.js';
+import { isNumeric, type ConditionType } from './condition.js';
 
 export interface AboveCondition {
   readonly kind: 'above';
@@ -32,7 +32,7 @@ export const above: ConditionType<AboveCondition, number, ReadingValue> = {
     return { kind: 'above', limit, clearAt: clear };
   },
   judge({ limit, clearAt }, value) {
-    if (typeof value !== 'number') return 'hold';
+    if (!isNumeric(value)) return 'hold';
     return value > limit ? 'trip' : value <= clearAt ? 'clear' : 'hold';
   },
   threshold: ({ limit }) => `> ${limit}`,
@@ -51,7 +51,7 @@ export const below: ConditionType<BelowCondition, number, ReadingValue> = {
     return { kind: 'below', limit, clearAt: clear };
   },
   judge({ limit, clearAt }, value) {
-    if (typeof value !== 'number') return 'hold';
+    if (!isNumeric(value)) return 'hold';
     return value < limit ? 'trip' : value >= clearAt ? 'clear' : 'hold';
   },
   threshold: ({ limit }) => `< ${limit}`,

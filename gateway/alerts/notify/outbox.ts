@@ -8,6 +8,7 @@
  */
 import { join } from 'node:path';
 import { SegmentQueue, type Batch } from '../../buffer/segment-queue.js';
+import { exactJson } from '../../contract/json.js';
 import type { Logger } from '../../util/log.js';
 import type { AlertEvent, Severity } from '../alert.js';
 
@@ -75,7 +76,7 @@ export class NotificationOutbox {
 
   /** Stores a notification; throws when it cannot be written (the caller counts it). */
   append(notification: Notification): void {
-    const written = this.queue(notification.event.severity).append([JSON.stringify(notification)]);
+    const written = this.queue(notification.event.severity).append([exactJson(notification)]);
     // Rejection is not expected (fsync failures are logged by the queue); the entry is in the OS either way.
     if (written) written.catch(() => undefined);
   }

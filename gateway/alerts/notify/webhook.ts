@@ -16,6 +16,7 @@
  * gateway noting it, can deliver the same event twice: `event_id` is the same each time, so a receiver deduplicates on it.
  */
 import { createHmac } from 'node:crypto';
+import { exactJson } from '../../contract/json.js';
 import type { AlertEvent, Notifier } from '../alert.js';
 
 export const TIMESTAMP_HEADER = 'X-Gateway-Timestamp';
@@ -95,7 +96,7 @@ export class WebhookNotifier implements Notifier {
 
 /** The JSON a receiver gets: `event_id`, then the event's own fields. */
 export function webhookBody(event: AlertEvent, eventId: string): string {
-  return JSON.stringify({ event_id: eventId, ...event });
+  return exactJson({ event_id: eventId, ...event });
 }
 
 /** hex(HMAC-SHA256(secret, "<timestamp>.<body>")): what X-Gateway-Signature carries after "sha256=". */
