@@ -87,7 +87,15 @@ const ROUTING_CONCURRENCY = 10_000;
 interface Session {
   readonly info: ClientInfo;
   readonly throttle: PublishThrottle;
+  /**
+   * The ACL's verdicts on the topics this client published to: a device publishes to the same few topics thousands of
+   * times, and its identity and the rules are fixed for the session (a changed login closes it).
+   */
+  readonly mayPublish: Map<string, boolean>;
 }
+
+/** Topics a session remembers verdicts for; a client cycling through more starts over (it only costs the check). */
+const VERDICTS_PER_SESSION = 256;
 
 /**
  * The embedded MQTT broker: aedes, its listeners (TCP, TLS, WebSocket), and the gate in front of it — logins,
@@ -314,7 +322,7 @@ export class Broker {
       return connackError(2, 'identifier rejected: this client id is in use by another user');
     }
     this.counts.connectionsAccepted++;
-    this.sessions.set(client, { info: { id: client.id, identity: result.identity }, throttle: new PublishThrottle(this.limits.publish_rate, this.limits.publish_burst, performance.now()) });
+    this.sessions.set(client, { info: { id: client.id, identity: result.identity }, throttle: new PublishThrottle(this.limits.publish_rate, this.limits.publish_burst, performance.now()), mayPublish: new Map() });
     this.log.debug('client connected', { client: client.id, user: result.identity.user, role: result.identity.role, listener: origin.listener.url });
     return undefined;
   }
@@ -329,7 +337,7 @@ export class Broker {
       return this.refusePublish(info, packet, `payload of ${payload.length} bytes is over the limit of ${this.limits.max_payload}`, callback);
     }
     const access = this.opts.access;
-    if (access && !access.acl.mayPublish(info.identity, packet.topic)) {
+    if (access && !this.mayPublish(session, access.acl, packet.topic)) {
       this.counts.publishesDenied++;
       return this.refusePublish(info, packet, `not allowed to publish here (${info.identity.role} ${info.identity.user})`, callback);
     }
@@ -361,6 +369,16 @@ export class Broker {
     // Holding the callback holds this client's socket: aedes reads its next packets only after this one is handled.
     this.counts.publishesThrottled++;
     setTimeout(handle, wait);
+  }
+
+  private mayPublish(session: Session, acl: Acl, topic: string): boolean {
+    let verdict = session.mayPublish.get(topic);
+    if (verdict === undefined) {
+      if (session.mayPublish.size >= VERDICTS_PER_SESSION) session.mayPublish.clear();
+      verdict = acl.mayPublish(session.info.identity, topic);
+      session.mayPublish.set(topic, verdict);
+    }
+    return verdict;
   }
 
   private refusePublish(client: ClientInfo, packet: PublishPacket, reason: string, callback: (error?: Error | null) => void): void {
