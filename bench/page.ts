@@ -55,12 +55,13 @@ async function districtConfig(dir: string): Promise<{ file: string; mqttPort: nu
     .replace('level: info', 'level: warn')
     .replace('port: 1883 }\n', `port: ${mqttPort} }\n${users}`)
     .replace('data_dir: ../data', 'data_dir: data')
+    .replace('  listen: { host: 127.0.0.1, port: 8080 }\n', `  listen: { host: 127.0.0.1, port: ${httpPort} }\n  metrics_token: ${METRICS_TOKEN}\n`)
     // No uplink: InfluxDB's buffer would write the load to disk, the same in every phase, and blur the page's cost.
     .replace(/^influx:\n(?:[ #].*\n|\n)*/m, '');
-  if (yaml.includes('influx:') || !yaml.includes(LOAD_USER)) throw new Error('bench page: config/default.yaml changed shape; adapt districtConfig');
+  if (yaml.includes('influx:') || !yaml.includes(LOAD_USER) || !yaml.includes(METRICS_TOKEN)) throw new Error('bench page: config/default.yaml changed shape; adapt districtConfig');
   for (const simulated of [15020, 15021, 15022]) yaml = yaml.replaceAll(`port: ${simulated}`, `port: ${await freePort()}`);
   const file = join(dir, 'gateway.yaml');
-  writeFileSync(file, `${yaml}\nhttp:\n  listen: { port: ${httpPort} }\n  metrics_token: ${METRICS_TOKEN}\n`);
+  writeFileSync(file, yaml);
   return { file, mqttPort, httpPort };
 }
 

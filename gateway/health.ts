@@ -21,7 +21,6 @@ export interface GatewayHealth {
   readonly sinks: Readonly<Record<string, unknown>>;
   /** Per notifier: outbox backlog, deliveries, drops, expiries. */
   readonly notifiers: Readonly<Record<string, NotifierStats>>;
-  /** Readings taken in, by source (each driver by name, `mqtt-ingest`), and each consumer's queue. */
   /**
    * Readings taken in per source; whether producers are held back now (a consumer passed half its queue) and how
    * often they were; each consumer's queue.
