@@ -29,7 +29,7 @@ const integerRange = {
   uint16: [0, 0xffff],
   int32: [-0x8000_0000, 0x7fff_ffff],
   uint32: [0, 0xffff_ffff],
-  // Exact doubles only: the codec reads and writes 64-bit integers through a Number.
+  // With scale or offset a 64-bit point is a double: exact up to 2^53 (without, see encodeExact64).
   int64: [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
   uint64: [0, Number.MAX_SAFE_INTEGER],
 } as const;
@@ -47,6 +47,7 @@ export function encodeWrite(point: ModbusPoint, value: unknown, currentWord?: nu
     return { table: 'holding', registers: encodePoint(point, value, currentWord) };
   }
   if (point.type === 'string') return { table: 'holding', registers: encodeText(point, value) };
+  if (isExact64(point)) return { table: 'holding', registers: encodeExact64(point, value) };
   if (typeof value !== 'number' || !Number.isFinite(value)) throw new WriteRefusal(`point ${point.name} takes a number, not ${describe(value)}`);
   if (point.min !== undefined && value < point.min) throw new WriteRefusal(`${value} is below the point's min ${point.min}`);
   if (point.max !== undefined && value > point.max) throw new WriteRefusal(`${value} is above the point's max ${point.max}`);
@@ -84,6 +85,30 @@ function checkRange(point: ModbusPoint, type: Exclude<RegisterType, 'bool' | 'st
     const exact = type === 'int64' || type === 'uint64' ? ' (64-bit integers are written exactly up to 2^53)' : '';
     throw new WriteRefusal(`${value} is out of range for ${type}${scaling(point)}: ${first} to ${last}${exact}`);
   }
+}
+
+/** An int64/uint64 point without scale or offset: its value is exact (a bigint when read), whatever its size. */
+function isExact64(point: ModbusPoint): boolean {
+  return (point.type === 'int64' || point.type === 'uint64') && point.scale === 1 && point.offset === 0;
+}
+
+const exact64Range = { int64: [-(2n ** 63n), 2n ** 63n - 1n], uint64: [0n, 2n ** 64n - 1n] } as const;
+
+/** A whole number, exactly: a safe integer, a bigint, or — beyond 2^53, which JSON numbers cannot carry — a string of digits. */
+function encodeExact64(point: ModbusPoint, value: unknown): number[] {
+  let n: bigint;
+  if (typeof value === 'bigint') n = value;
+  else if (typeof value === 'number' && Number.isSafeInteger(value)) n = BigInt(value);
+  else if (typeof value === 'string' && /^-?\d{1,20}$/.test(value)) n = BigInt(value);
+  else throw new WriteRefusal(`point ${point.name} takes a whole number (beyond 2^53 as a string of digits, e.g. "18446744073709551000"), not ${describe(value)}`);
+  const [low, high] = exact64Range[point.type as 'int64' | 'uint64'];
+  if (n < low || n > high) throw new WriteRefusal(`${n} is out of range for ${point.type}: ${low} to ${high}`);
+  if (point.min !== undefined && n < BigInt(Math.ceil(point.min))) throw new WriteRefusal(`${n} is below the point's min ${point.min}`);
+  if (point.max !== undefined && n > BigInt(Math.floor(point.max))) throw new WriteRefusal(`${n} is above the point's max ${point.max}`);
+  const registers = encodePoint(point, n);
+  const held = decodePoint(point, wordsBuffer(registers), point.address);
+  if (held !== n) throw new WriteRefusal(`${n} is not a value ${point.name} can hold (${point.type}): the nearest is ${String(held)}`);
+  return registers;
 }
 
 function encodeText(point: ModbusPoint, value: unknown): number[] {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Alerting } from '../alerts/alerting.js';
 import type { CommandService } from '../commands/command-service.js';
+import { exactJson } from '../contract/json.js';
 import type { GatewayHealth } from '../health.js';
 import type { EventStream } from './event-stream.js';
 import { prepare, sendPrepared } from './compressed.js';
@@ -43,14 +44,14 @@ export function apiRoutes(app: FastifyInstance, sources: ApiSources): void {
     '/api/readings/latest',
     { config: { permission: 'read' }, schema: { querystring: { type: 'object', additionalProperties: false, properties: { domain: level, device: level } } } },
     // Gzipped like the history: a page asks for it at every (re)connect.
-    async (request, reply) => sendPrepared(request, reply, await prepare(JSON.stringify({ readings: sources.latest.select(request.query) }), 'application/json; charset=utf-8'), 'no-store'),
+    async (request, reply) => sendPrepared(request, reply, await prepare(exactJson({ readings: sources.latest.select(request.query) }), 'application/json; charset=utf-8'), 'no-store'),
   );
 
   app.get<{ Querystring: { domain?: string; device?: string } }>(
     '/api/readings/history',
     { config: { permission: 'read' }, schema: { querystring: { type: 'object', additionalProperties: false, properties: { domain: level, device: level } } } },
     // Minutes of points per series: gzipped (a phone on a mobile link loads it when the page opens), never cached.
-    async (request, reply) => sendPrepared(request, reply, await prepare(JSON.stringify({ series: sources.history.select(request.query) }), 'application/json; charset=utf-8'), 'no-store'),
+    async (request, reply) => sendPrepared(request, reply, await prepare(exactJson({ series: sources.history.select(request.query) }), 'application/json; charset=utf-8'), 'no-store'),
   );
 
   app.get('/api/session', { config: { permission: 'read' } }, async (request) => {

@@ -82,7 +82,8 @@ export class ReadingHistory {
 
   /** Takes a reading in time order per series (the latest-readings view drops late ones before they get here). */
   add(reading: Reading, key: string): void {
-    const value = typeof reading.value === 'boolean' ? Number(reading.value) : reading.value;
+    // A chart needs no more than a double's precision: 64-bit integers are drawn at their nearest double.
+    const value = typeof reading.value === 'boolean' || typeof reading.value === 'bigint' ? Number(reading.value) : reading.value;
     if (typeof value !== 'number') return;
     let ring = this.series.get(key);
     if (!ring) {
