@@ -12,6 +12,7 @@ import { hashPassword } from '../../gateway/broker/password.js';
 import { mosquittoSub } from '../peers/mosquitto-sub.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { outageLab } from '../support/outage-lab.js';
+import { startQos1Load } from '../support/qos1-load.js';
 import { influxV1Section, simulatedFeederSections } from '../support/config-sections.js';
 
 const ROUNDS = 4;
@@ -45,29 +46,7 @@ ${simulatedFeederSections(slavePort, { pollMs: 200, seed: 11 })}${influxV1Sectio
     let gateway = await lab.spawn(config);
     load = await connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { username: 'loader', password: 'loader-pass', reconnectPeriod: 100, connectTimeout: 2_000 });
     load.on('error', () => undefined); // refused reconnects while the gateway is dead are expected
-    const acknowledged = new Set<number>();
-    let sequence = 0;
-    let inFlight = 0;
-    let running = true;
-    const lastTs = new Map<string, number>();
-    const pump = (): void => {
-      while (running && load!.connected && inFlight < WINDOW) {
-        const n = sequence++;
-        const device = `load-${n % DEVICES}`;
-        const ts = Math.max(Date.now(), (lastTs.get(device) ?? 0) + 1);
-        lastTs.set(device, ts);
-        inFlight++;
-        load!.publish(`city/lab/ingest/load/${device}`, JSON.stringify({ seq: { value: n, ts } }), { qos: 1 }, (error) => {
-          inFlight--;
-          if (!error) acknowledged.add(n);
-          setImmediate(pump);
-        });
-      }
-    };
-    load.on('connect', pump);
-    // mqtt.js keeps unacknowledged messages across reconnects: the window frees up as they are acknowledged or fail.
-    const kick = setInterval(pump, 50);
-    pump();
+    const { acknowledged, stop } = startQos1Load(load, { window: WINDOW, devices: DEVICES });
 
     try {
       for (let round = 0; round < ROUNDS; round++) {
@@ -89,8 +68,7 @@ ${simulatedFeederSections(slavePort, { pollMs: 200, seed: 11 })}${influxV1Sectio
       const before = acknowledged.size;
       await waitFor(() => (acknowledged.size >= before + 500 ? true : undefined), { what: 'acknowledged publishes after the last restart', timeoutMs: 60_000 });
     } finally {
-      running = false;
-      clearInterval(kick);
+      stop();
     }
 
     const stored = await waitFor(

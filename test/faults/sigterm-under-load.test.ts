@@ -11,6 +11,7 @@ import { hashPassword } from '../../gateway/broker/password.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { influxV1Section, simulatedFeederSections } from '../support/config-sections.js';
 import { outageLab } from '../support/outage-lab.js';
+import { startQos1Load } from '../support/qos1-load.js';
 
 const WINDOW = 50;
 const DEVICES = 10;
@@ -43,30 +44,13 @@ ${simulatedFeederSections(await freePort(), { pollMs: 100, seed: 13 })}${influxV
     const gateway = await lab.spawn(config);
     load = await connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { username: 'loader', password: 'loader-pass', reconnectPeriod: 0 });
     load.on('error', () => undefined); // the connection goes when the gateway stops
-    const acknowledged = new Set<number>();
-    let sequence = 0;
-    let inFlight = 0;
-    const lastTs = new Map<string, number>();
-    const pump = (): void => {
-      while (load!.connected && inFlight < WINDOW) {
-        const n = sequence++;
-        const device = `load-${n % DEVICES}`;
-        const ts = Math.max(Date.now(), (lastTs.get(device) ?? 0) + 1);
-        lastTs.set(device, ts);
-        inFlight++;
-        load!.publish(`city/lab/ingest/load/${device}`, JSON.stringify({ seq: { value: n, ts } }), { qos: 1 }, (error) => {
-          inFlight--;
-          if (!error) acknowledged.add(n);
-          setImmediate(pump);
-        });
-      }
-    };
-    pump();
+    const { acknowledged, stop } = startQos1Load(load, { window: WINDOW, devices: DEVICES });
     await waitFor(() => (acknowledged.size >= 3000 ? true : undefined), { what: '3,000 acknowledged publishes', timeoutMs: 60_000 });
 
     const stopping = performance.now();
     gateway.child.kill('SIGTERM');
     const code = await gateway.exited;
+    stop();
     const tookMs = performance.now() - stopping;
     expect(code, gateway.output()).toBe(0);
     expect(tookMs).toBeLessThan(STOP_BOUND_MS);
