@@ -4,16 +4,15 @@
  * acknowledgement over HTTP seen on MQTT by Mosquitto's own client, in the name of the user who logged in.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../gateway/broker/password.js';
 import { mosquittoSub, type MosquittoSub } from '../peers/mosquitto-sub.js';
 import { freePort, waitFor } from '../peers/net.js';
-import { simulatedFeederSections } from '../support/config-sections.js';
+import { mqttUsersLines, simulatedFeederSections, testPassword } from '../support/config-sections.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
 import { basicAuth, httpCall, openEvents } from '../support/http-client.js';
 
 const users = { olga: 'operator', sam: 'staff', vera: 'viewer', 'meter-1': 'device' } as const;
-const password = (user: string) => `${user}-secret`;
-const hashes = Object.fromEntries(await Promise.all(Object.keys(users).map(async (user) => [user, await hashPassword(password(user), { ln: 10 })])));
+const password = testPassword;
+const usersLines = await mqttUsersLines(users);
 const as = (user: keyof typeof users) => basicAuth(user, password(user));
 const ALERT = 'city/lab/alerts/frequency-seen/feeder-1/frequency';
 
@@ -22,9 +21,7 @@ async function config(): Promise<string> {
 mqtt:
   listeners: [{ host: 127.0.0.1, port: 0 }]
   users:
-${Object.entries(users)
-  .map(([user, role]) => `    - { username: ${user}, role: ${role}, password_hash: "${hashes[user]}" }`)
-  .join('\n')}
+${usersLines}
 http:
   listen: { port: 0 }
   login_limit: { attempts: 3, per: 1m }

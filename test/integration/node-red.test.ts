@@ -4,19 +4,18 @@
  * the flows file surviving restarts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../gateway/broker/password.js';
 import { startInfluxDb1, type InfluxDb1 } from '../peers/influxdb.js';
 import { mosquittoSub, type MosquittoSub } from '../peers/mosquitto-sub.js';
 import { waitFor } from '../peers/net.js';
 import { PROBE_RULE } from '../support/alert-latency.js';
-import { influxV1Section } from '../support/config-sections.js';
+import { influxV1Section, mqttUsersLines, testPassword } from '../support/config-sections.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
 import { basicAuth, httpCall } from '../support/http-client.js';
 import { brokerNode, deployFlows, injectInto, nodeRedHealth, nodeRedReady, nodeRedSection } from '../support/node-red-child.js';
 
 const users = { olga: 'operator', sam: 'staff', vera: 'viewer' } as const;
-const password = (user: string) => `${user}-secret`;
-const hashes = Object.fromEntries(await Promise.all(Object.keys(users).map(async (user) => [user, await hashPassword(password(user), { ln: 10 })])));
+const password = testPassword;
+const usersLines = await mqttUsersLines(users);
 const as = (user: keyof typeof users) => basicAuth(user, password(user));
 
 function config(influxUrl: string): string {
@@ -24,9 +23,7 @@ function config(influxUrl: string): string {
 mqtt:
   listeners: [{ host: 127.0.0.1, port: 0 }]
   users:
-${Object.entries(users)
-  .map(([user, role]) => `    - { username: ${user}, role: ${role}, password_hash: "${hashes[user]}" }`)
-  .join('\n')}
+${usersLines}
 http:
   listen: { port: 0 }
 ${influxV1Section(influxUrl)}${nodeRedSection()}rules:

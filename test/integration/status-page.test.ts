@@ -5,18 +5,17 @@
  * a viewer without the button, and "connection lost" while the gateway is gone. Screenshots: test-artifacts/screenshots/.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../gateway/broker/password.js';
 import { mosquittoPub } from '../peers/mosquitto-pub.js';
 import { mosquittoSub, type MosquittoSub } from '../peers/mosquitto-sub.js';
 import { freePort } from '../peers/net.js';
 import { logIn, openBrowser, type Browser } from '../support/browser.js';
-import { simulatedFeederSections } from '../support/config-sections.js';
+import { mqttUsersLines, simulatedFeederSections, testPassword } from '../support/config-sections.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
 import { basicAuth, httpCall } from '../support/http-client.js';
 
 const users = { sam: 'staff', vera: 'viewer', olga: 'operator', 'gauge-1': 'device' } as const;
-const password = (user: string) => `${user}-secret`;
-const hashes = Object.fromEntries(await Promise.all(Object.keys(users).map(async (user) => [user, await hashPassword(password(user), { ln: 10 })])));
+const password = testPassword;
+const usersLines = await mqttUsersLines(users);
 const LEVEL_ALERT = 'gauge-level/gauge-1/level';
 const LEVEL_TOPIC = `city/lab/alerts/${LEVEL_ALERT}`;
 
@@ -25,9 +24,7 @@ async function config(httpPort: number, simulatorPort: number): Promise<string> 
 mqtt:
   listeners: [{ host: 127.0.0.1, port: 0 }]
   users:
-${Object.entries(users)
-  .map(([user, role]) => `    - { username: ${user}, role: ${role}, password_hash: "${hashes[user]}" }`)
-  .join('\n')}
+${usersLines}
 http:
   listen: { port: ${httpPort} }
   events: { max_rate: 4, uplink_interval: 1s }
