@@ -3,7 +3,7 @@
 # so a warm machine starts its tests at once.
 set -euo pipefail
 
-packages=(python3-pymodbus python3-serial-asyncio socat mosquitto mosquitto-clients mbpoll influxdb victoria-metrics faketime chromium)
+packages=(python3-pymodbus python3-serial-asyncio socat mosquitto mosquitto-clients mbpoll influxdb victoria-metrics faketime chromium systemd)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

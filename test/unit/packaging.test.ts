@@ -4,7 +4,7 @@
  * installed). They cannot tell that the image builds or that the service starts on a box.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 const UNIT = 'packaging/systemd/city-gateway.service';
@@ -71,7 +71,7 @@ describe('systemd unit', () => {
     expect(value('StandardOutput')).toBe('journal');
   });
 
-  it.skipIf(!existsSync('/usr/bin/systemd-analyze'))('passes systemd-analyze verify (systemd installed)', () => {
+  it('passes systemd-analyze verify (systemd is among the test peers)', () => {
     // Throws with systemd's complaints when the unit has an unknown directive or a bad value.
     expect(() => execFileSync('systemd-analyze', ['verify', UNIT], { stdio: 'pipe' })).not.toThrow();
   });
