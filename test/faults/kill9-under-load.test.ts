@@ -4,16 +4,12 @@
  * gateway acknowledged (PUBACK) must be in InfluxDB at the end, and a Modbus device polled beside the load must keep
  * its schedule in each life of the gateway.
  */
-import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../gateway/broker/password.js';
 import { mosquittoSub } from '../peers/mosquitto-sub.js';
-import { freePort, waitFor } from '../peers/net.js';
+import { waitFor } from '../peers/net.js';
 import { outageLab } from '../support/outage-lab.js';
-import { startQos1Load } from '../support/qos1-load.js';
-import { influxV1Section, simulatedFeederSections } from '../support/config-sections.js';
+import { acknowledgedInInflux, LOADER, startQos1Load, writeLoadLabConfig } from '../support/qos1-load.js';
 
 const ROUNDS = 4;
 const WINDOW = 20;
@@ -27,24 +23,10 @@ describe('kill -9 under QoS 1 load', () => {
   });
 
   it('keeps every acknowledged reading across repeated kills, and polling resumes each time', { timeout: 240_000 }, async () => {
-    const mqttPort = await freePort();
-    const slavePort = await freePort();
-    const config = join(lab.dir, 'gateway.yaml');
-    writeFileSync(
-      config,
-      `site: lab
-data_dir: ${join(lab.dir, 'data')}
-profiles_dir: ${resolve('config', 'profiles')}
-mqtt:
-  listeners: [{ host: 127.0.0.1, port: ${mqttPort} }]
-  users:
-    - { username: loader, role: device, devices: ["load-*"], password_hash: "${await hashPassword('loader-pass', { ln: 10 })}" }
-  limits: { publish_rate: 100000, publish_burst: 100000 }
-${simulatedFeederSections(slavePort, { pollMs: 200, seed: 11 })}${influxV1Section(lab.influx.url)}`,
-    );
+    const { file: config, mqttPort } = await writeLoadLabConfig(lab.dir, lab.influx.url, { pollMs: 200, seed: 11 });
 
     let gateway = await lab.spawn(config);
-    load = await connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { username: 'loader', password: 'loader-pass', reconnectPeriod: 100, connectTimeout: 2_000 });
+    load = await connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { ...LOADER, reconnectPeriod: 100, connectTimeout: 2_000 });
     load.on('error', () => undefined); // refused reconnects while the gateway is dead are expected
     const { acknowledged, stop } = startQos1Load(load, { window: WINDOW, devices: DEVICES });
 
@@ -71,14 +53,7 @@ ${simulatedFeederSections(slavePort, { pollMs: 200, seed: 11 })}${influxV1Sectio
       stop();
     }
 
-    const stored = await waitFor(
-      async () => {
-        const [series] = await lab.influx.query('SELECT seq FROM load', 'city');
-        const values = new Set((series?.values ?? []).map((row) => Number(row[1])));
-        return [...acknowledged].every((n) => values.has(n)) ? values : undefined;
-      },
-      { what: `all ${acknowledged.size} acknowledged readings in InfluxDB`, timeoutMs: 90_000 },
-    );
+    const stored = await acknowledgedInInflux(lab.influx, acknowledged);
     expect(acknowledged.size).toBeGreaterThan(ROUNDS * 500);
     expect([...acknowledged].filter((n) => !stored.has(n))).toEqual([]);
     expect(gateway.child.exitCode).toBeNull();
