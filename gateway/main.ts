@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 /** Command line entry: `gateway [--config FILE]`. Loads the config, runs the gateway, stops cleanly on SIGINT/SIGTERM. */
+// First: the MQTT libraries must find the quiet debug loggers when they load.
+import './util/quiet-debug.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';

@@ -62,6 +62,11 @@ ${ruleLines.join('\n')}
 `;
 }
 
+/** E2E_GATEWAY_FLAGS: node flags for the gateway process, e.g. `--cpu-prof --cpu-prof-dir=prof` to profile it under the load. */
+function nodeFlags(): string[] {
+  return (process.env.E2E_GATEWAY_FLAGS ?? '').split(/\s+/).filter(Boolean);
+}
+
 export async function startGatewaySystem(influxUrl: string, database: string): Promise<System> {
   await buildGateway();
   const cleanup = new Cleanup();
@@ -71,7 +76,7 @@ export async function startGatewaySystem(influxUrl: string, database: string): P
     const mqttPort = await freePort();
     const file = join(dir, 'gateway.yaml');
     writeFileSync(file, configYaml(join(dir, 'data'), mqttPort, await hashPassword(PASSWORD, { ln: 10 }), influxUrl, database, upstream.port));
-    const gateway = spawn(process.execPath, [resolve('dist', 'gateway', 'main.js'), '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const gateway = spawn(process.execPath, [...nodeFlags(), resolve('dist', 'gateway', 'main.js'), '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     cleanup.add(gateway, 'gateway', (child) => stopChild(child, 'SIGTERM', 15_000));
     const log = new LogTail('gateway', EXPECTED_LOG);
     for (const stream of [gateway.stdout, gateway.stderr]) stream.setEncoding('utf8').on('data', (chunk: string) => log.push(chunk));

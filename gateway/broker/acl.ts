@@ -103,19 +103,38 @@ function isWildcard(level: string): boolean {
   return level === '+' || level === '#';
 }
 
-/** Whether every topic the subscription filter matches is also matched by the allowed filter. */
+/**
+ * Whether every topic the subscription filter matches is also matched by the allowed filter. Runs for every message a
+ * subscriber is sent and every publish a watcher sees, so it walks both strings in place instead of splitting them.
+ */
 export function filterWithin(filter: string, allowed: string): boolean {
-  const want = filter.split('/');
-  const may = allowed.split('/');
-  for (let i = 0; i < want.length; i++) {
-    const level = may[i];
-    if (level === '#') return true;
-    if (level === undefined) return false;
-    const asked = want[i]!;
-    if (asked === '#') return false;
-    if (level === '+') continue;
-    if (asked !== level) return false;
+  // The start of the current level in each string; past the end once its last level is done.
+  let f = 0;
+  let a = 0;
+  while (f <= filter.length) {
+    if (a > allowed.length) return false;
+    const fEnd = levelEnd(filter, f);
+    const aEnd = levelEnd(allowed, a);
+    if (aEnd - a === 1 && allowed.charCodeAt(a) === HASH) return true;
+    if (fEnd - f === 1 && filter.charCodeAt(f) === HASH) return false;
+    if (!(aEnd - a === 1 && allowed.charCodeAt(a) === PLUS) && !sameLevel(filter, f, fEnd, allowed, a, aEnd)) return false;
+    f = fEnd + 1;
+    a = aEnd + 1;
   }
-  // `a/#` also matches `a` itself [MQTT-4.7.1-2].
-  return want.length === may.length || (may.length === want.length + 1 && may[want.length] === '#');
+  // Same number of levels; or `a/#` also matching `a` itself [MQTT-4.7.1-2].
+  return a > allowed.length || (allowed.length - a === 1 && allowed.charCodeAt(a) === HASH);
+}
+
+const HASH = 0x23;
+const PLUS = 0x2b;
+
+function levelEnd(topic: string, start: number): number {
+  const end = topic.indexOf('/', start);
+  return end < 0 ? topic.length : end;
+}
+
+function sameLevel(x: string, xStart: number, xEnd: number, y: string, yStart: number, yEnd: number): boolean {
+  if (xEnd - xStart !== yEnd - yStart) return false;
+  for (let i = 0; i < xEnd - xStart; i++) if (x.charCodeAt(xStart + i) !== y.charCodeAt(yStart + i)) return false;
+  return true;
 }

@@ -101,41 +101,40 @@ export function deliverOncePerMessage(client: Client): void {
 }
 
 /**
- * Tells whether any subscription — a client's or the gateway's own — matches a topic, so the broker can skip encoding
- * and routing a message nobody would receive (readings nobody watches). Answers are cached per topic until the next
- * subscribe or unsubscribe. Relies on aedes routing every subscription through `aedes.subscribe`/`unsubscribe` into
- * mqemitter, whose Qlobber (`mq._matcher`) it asks. A removal lands in the matcher a tick after it is announced, so
- * a stale answer can only be "yes": a message then goes to aedes for nobody, never the other way round.
+ * Remembers which subscriptions match each topic, so routing a message costs a map lookup instead of a walk of the
+ * subscription trie; and tells whether any subscription — a client's or the gateway's own — matches a topic, so the
+ * broker can skip encoding and routing a message nobody would receive (readings nobody watches). A device publishes
+ * on the same few topics all day, so the answers are reused until the subscriptions change. Relies on aedes routing
+ * through mqemitter, whose Qlobber (`mq._matcher`) every subscription is added to and removed from, and which only
+ * reads the array `match` returns.
  */
-export function subscriptionIndex(aedes: Aedes): { hasSubscriber(topic: string): boolean } {
-  type Change = (topic: string, func: unknown, done?: () => void) => void;
-  const internals = aedes as unknown as { subscribe: Change; unsubscribe: Change; mq: { _matcher: { match(topic: string): unknown[] } } };
-  const matcher = internals.mq._matcher;
-  const cache = new Map<string, boolean>();
-  const subscribe = internals.subscribe.bind(aedes);
-  const unsubscribe = internals.unsubscribe.bind(aedes);
-  internals.subscribe = (topic, func, done) => {
-    cache.clear();
-    subscribe(topic, func, done);
-  };
-  internals.unsubscribe = (topic, func, done) =>
-    unsubscribe(topic, func, () => {
+export function routingCache(aedes: Aedes): { hasSubscriber(topic: string): boolean } {
+  type Matcher = { match(topic: string): unknown[]; add(...args: unknown[]): unknown; remove(...args: unknown[]): unknown; clear(): unknown };
+  const matcher = (aedes as unknown as { mq: { _matcher: Matcher } }).mq._matcher;
+  const cache = new Map<string, unknown[]>();
+  const match = matcher.match.bind(matcher);
+  for (const change of ['add', 'remove', 'clear'] as const) {
+    const original = matcher[change].bind(matcher) as (...args: unknown[]) => unknown;
+    matcher[change] = (...args: unknown[]) => {
       cache.clear();
-      done?.();
-    });
-  return {
-    hasSubscriber(topic) {
-      let known = cache.get(topic);
-      if (known === undefined) {
-        // Bounded: topics are few (one per series), but a cache must not grow without end.
-        if (cache.size >= 100_000) cache.clear();
-        known = matcher.match(topic).length > 0;
-        cache.set(topic, known);
-      }
-      return known;
-    },
+      return original(...args);
+    };
+  }
+  const cachedMatch = (topic: string): unknown[] => {
+    let found = cache.get(topic);
+    if (found === undefined) {
+      // Bounded: topics are few (one per series), but a cache must not grow without end.
+      if (cache.size >= TOPICS_CACHED) cache.clear();
+      found = match(topic);
+      cache.set(topic, found);
+    }
+    return found;
   };
+  matcher.match = cachedMatch;
+  return { hasSubscriber: (topic) => cachedMatch(topic).length > 0 };
 }
+
+const TOPICS_CACHED = 20_000;
 
 /** The highest QoS granted to a subscription matching the topic (`fallback` when none does). */
 function grantedQos(subscriptions: Subscriptions['subscriptions'], topic: string, fallback: number): number {

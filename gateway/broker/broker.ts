@@ -6,7 +6,7 @@ import type { Logger } from '../util/log.js';
 import { LogLimiter } from '../util/log-limiter.js';
 import { coalesceWrites } from '../util/write-coalescing.js';
 import type { Acl, Identity } from './acl.js';
-import { answerUnsupportedProtocol, capPacketSize, deliverOncePerMessage, publishNothingMarked, subscriptionIndex, topicMatches } from './aedes-patches.js';
+import { answerUnsupportedProtocol, capPacketSize, deliverOncePerMessage, publishNothingMarked, routingCache, topicMatches } from './aedes-patches.js';
 import type { Authenticator } from './authenticator.js';
 import type { ListenerConfig, MqttConfig } from './config.js';
 import { openListeners, type BoundListener, type ConnectionOrigin, type OpenListener } from './listeners.js';
@@ -127,7 +127,7 @@ export class Broker {
     this.refusals = new LogLimiter(log, REFUSAL_LOG_INTERVAL_MS);
     this.aedes = new Aedes(this.aedesOptions());
     this.publishToNobody = publishNothingMarked(this.aedes);
-    this.subscriptions = subscriptionIndex(this.aedes);
+    this.subscriptions = routingCache(this.aedes);
   }
 
   /** A broker with its listeners open. */

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Acl, filterWithin, type Identity } from '../../gateway/broker/acl.js';
 import { topicMatches } from '../../gateway/broker/aedes-patches.js';
@@ -83,6 +84,28 @@ describe('Acl', () => {
     expect(filterWithin('a', 'a/#')).toBe(true);
     expect(filterWithin('a/#', 'a/+')).toBe(false);
     expect(filterWithin('a/b', 'a/b/c')).toBe(false);
+    expect(filterWithin('', '#')).toBe(true);
+    expect(filterWithin('a/', 'a/+')).toBe(true);
+    expect(filterWithin('a/', 'a')).toBe(false);
+  });
+
+  it('compares in place exactly as level lists would', () => {
+    // The definition, on split levels: what the allocation-free walk must agree with.
+    const byLevels = (filter: string, allowed: string): boolean => {
+      const want = filter.split('/');
+      const may = allowed.split('/');
+      for (let i = 0; i < want.length; i++) {
+        if (may[i] === '#') return true;
+        if (may[i] === undefined || want[i] === '#') return false;
+        if (may[i] !== '+' && want[i] !== may[i]) return false;
+      }
+      return want.length === may.length || (may.length === want.length + 1 && may[want.length] === '#');
+    };
+    const topic = fc.array(fc.constantFrom('a', 'b', 'ab', '', '+', '#', 'x+', '#y'), { minLength: 1, maxLength: 5 }).map((levels) => levels.join('/'));
+    fc.assert(
+      fc.property(topic, topic, (filter, allowed) => filterWithin(filter, allowed) === byLevels(filter, allowed)),
+      { numRuns: 5000 },
+    );
   });
 
   it('matches topics against filters, keeping `$` topics from leading wildcards [MQTT-4.7.2-1]', () => {
