@@ -137,6 +137,8 @@ export class Upstream {
       username: opts.username,
       password: opts.password,
       keepalive: Math.ceil(opts.keepaliveMs / 1000),
+      // A ping every keep-alive even while busy, instead of re-arming a timer on every publish (measurable under load).
+      reschedulePings: false,
       reconnectPeriod: 0,
       connectTimeout: CONNECT_TIMEOUT_MS,
       // Publishing while offline must fail at once rather than pile up in memory (see the class comment).

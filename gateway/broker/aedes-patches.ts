@@ -4,6 +4,8 @@
  * test/integration/mqtt-limits.test.ts fail if an upgrade moves one.
  */
 import type { Aedes, Client, PublishPacket } from 'aedes';
+import mqttPacket from 'mqtt-packet';
+import type { Writable } from 'node:stream';
 import { filterWithin } from './acl.js';
 
 /** CONNACK, return code 0x01: unacceptable protocol level. */
@@ -59,17 +61,26 @@ export function answerUnsupportedProtocol(client: Client, onRefused: () => void)
   };
 }
 
-type Deliver = (packet: PublishPacket & { brokerId?: string; brokerCounter?: number }, done: () => void) => void;
-interface Subscriptions {
-  readonly subscriptions: Record<string, { qos: number } | undefined>;
+type Deliver = (packet: PublishPacket & { brokerId?: string; brokerCounter?: number; clientId?: string; nl?: boolean }, done: () => void) => void;
+interface ClientInternals {
+  subscriptions: Record<string, { qos: number } | undefined>;
   duplicates: Record<string, number>;
   deliver0: Deliver;
   deliverQoS: Deliver;
+  readonly id: string;
+  readonly connecting: boolean;
+  readonly connected: boolean;
+  readonly errored: boolean;
+  readonly conn: Writable;
+  readonly broker: { authorizeForward(client: Client, packet: PublishPacket): PublishPacket | null | undefined };
+  waitForDrain(done: () => void): void;
+  _onError(error: Error): void;
 }
 
 /**
  * One copy of each message per client, at the highest QoS among its subscriptions that match, never above the
- * publish's [MQTT-3.3.5-1]. Must run before the client's subscriptions exist (preConnect).
+ * publish's [MQTT-3.3.5-1]; QoS 0 copies written at once. Must run before the client's subscriptions exist
+ * (preConnect).
  *
  * aedes gets both wrong on its own: it downgrades a copy by the subscription whose filter equals the topic, so a
  * wildcard subscription granted QoS 1 receives QoS 2; and its per-client dedupe silently loses messages — it drops a
@@ -77,13 +88,29 @@ interface Subscriptions {
  * publish waits on persistence while a QoS 0 one does not, so a status or alert overtaken by a reading is dropped
  * (moscajs/aedes#994, #955). The copies of one message for one client are delivered in one synchronous pass over the
  * matching subscriptions, so a copy whose broker id and counter equal the previous one's is a duplicate.
- * Relies on the client's `deliver0`/`deliverQoS`/`duplicates`/`subscriptions`.
+ * Relies on the client's `deliver0`/`deliverQoS`/`duplicates`/`subscriptions`, and for QoS 0 on what aedes'
+ * deliver0 does (no-local, authorizeForward, `waitForDrain`, `_onError`).
  */
 export function deliverOncePerMessage(client: Client): void {
-  const inner = client as unknown as Subscriptions;
+  const inner = client as unknown as ClientInternals;
   // aedes' own dedupe, disabled: every packet looks never seen.
   inner.duplicates = new Proxy<Record<string, number>>({}, { get: () => undefined, set: () => true, deleteProperty: () => true });
-  const writeQoS0 = inner.deliver0;
+  // The QoS granted for each topic, until a subscription is added, changed or removed.
+  const granted = new Map<string, number>();
+  inner.subscriptions = new Proxy(inner.subscriptions, {
+    set: (target, filter: string, value: { qos: number } | undefined) => (granted.clear(), (target[filter] = value), true),
+    deleteProperty: (target, filter: string) => (granted.clear(), delete target[filter]),
+  });
+  const grantedFor = (topic: string, fallback: number): number => {
+    let qos = granted.get(topic);
+    if (qos === undefined) {
+      if (granted.size >= TOPICS_CACHED) granted.clear();
+      qos = grantedQos(inner.subscriptions, topic, fallback);
+      granted.set(topic, qos);
+    }
+    return qos;
+  };
+  const writeQoS0 = directQoS0(inner, client);
   const writeQoS = inner.deliverQoS;
   let lastId: string | undefined;
   let lastCounter: number | undefined;
@@ -91,13 +118,42 @@ export function deliverOncePerMessage(client: Client): void {
     if (packet.brokerId !== undefined && packet.brokerId === lastId && packet.brokerCounter === lastCounter) return void setImmediate(done);
     lastId = packet.brokerId;
     lastCounter = packet.brokerCounter;
-    const qos = Math.min(packet.qos, grantedQos(inner.subscriptions, packet.topic, packet.qos)) as PublishPacket['qos'];
+    const qos = Math.min(packet.qos, grantedFor(packet.topic, packet.qos)) as PublishPacket['qos'];
     if (qos === 0) return writeQoS0(packet, done);
     writeQoS(qos === packet.qos ? packet : { ...packet, qos }, done);
   };
   // Read by aedes when a subscription is added (and for retained messages), so every path comes through here.
   inner.deliver0 = deliver;
   inner.deliverQoS = deliver;
+}
+
+/**
+ * Writes a QoS 0 copy at once and reports the copies written in one turn done together at its end. aedes' deliver0
+ * copies the packet and takes two setImmediate per message and subscriber (one to write, one to report); under load
+ * that was a subscriber's largest cost. The same steps otherwise: no-local, authorizeForward, wait for 'drain' when
+ * the socket is full, a failed write closes the client.
+ */
+function directQoS0(inner: ClientInternals, client: Client): Deliver {
+  let written: (() => void)[] = [];
+  const reportWritten = (): void => {
+    const now = written;
+    written = [];
+    for (const done of now) done();
+  };
+  return (packet, done) => {
+    const forward = packet.clientId === inner.id && packet.nl ? undefined : inner.broker.authorizeForward(client, packet);
+    if (!forward || !(inner.connecting || inner.connected)) return void setImmediate(done);
+    let more: boolean;
+    try {
+      more = mqttPacket.writeToStream({ cmd: 'publish', topic: forward.topic, payload: forward.payload, qos: 0, retain: forward.retain, dup: false }, inner.conn);
+    } catch {
+      inner._onError(new Error('packet received not valid'));
+      return void setImmediate(done);
+    }
+    if (!more && !inner.errored) return inner.waitForDrain(done);
+    written.push(done);
+    if (written.length === 1) setImmediate(reportWritten);
+  };
 }
 
 /**
@@ -137,7 +193,7 @@ export function routingCache(aedes: Aedes): { hasSubscriber(topic: string): bool
 const TOPICS_CACHED = 20_000;
 
 /** The highest QoS granted to a subscription matching the topic (`fallback` when none does). */
-function grantedQos(subscriptions: Subscriptions['subscriptions'], topic: string, fallback: number): number {
+function grantedQos(subscriptions: ClientInternals['subscriptions'], topic: string, fallback: number): number {
   let highest = -1;
   let only: number | undefined;
   let count = 0;

@@ -1,0 +1,95 @@
+import { once } from 'node:events';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import mqttPacket from 'mqtt-packet';
+import { afterEach, describe, expect, it } from 'vitest';
+import { coalesceWrites } from '../../gateway/util/write-coalescing.js';
+
+/** A loopback connection: the writing end, and everything the other end received once the writer ended. */
+async function socketPair(): Promise<{ writer: Socket; received: Promise<Buffer>; server: Server }> {
+  const server = createServer();
+  server.on('error', () => undefined);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('no port');
+  const accepted = once(server, 'connection') as Promise<[Socket]>;
+  const writer = connect(address.port, '127.0.0.1');
+  writer.on('error', () => undefined);
+  await once(writer, 'connect');
+  const [reader] = await accepted;
+  const chunks: Buffer[] = [];
+  reader.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const received = once(reader, 'end').then(() => Buffer.concat(chunks));
+  return { writer, received, server };
+}
+
+describe('coalesceWrites', () => {
+  const servers: Server[] = [];
+  afterEach(() => servers.splice(0).forEach((server) => server.close()));
+
+  it('sends the chunks of one turn, strings and buffers, in order and whole, in one socket write', async () => {
+    const { writer, received, server } = await socketPair();
+    servers.push(server);
+    const writev = (writer as unknown as { _writev: (...args: unknown[]) => void })._writev.bind(writer);
+    const writeOne = (writer as unknown as { _write: (...args: unknown[]) => void })._write.bind(writer);
+    let socketWrites = 0;
+    Object.assign(writer, {
+      _writev: (...args: unknown[]) => (socketWrites++, writev(...args)),
+      _write: (...args: unknown[]) => (socketWrites++, writeOne(...args)),
+    });
+    coalesceWrites(writer);
+    const expected: Buffer[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const text = `topic/${i}/ü`;
+      writer.write(text);
+      expected.push(Buffer.from(text));
+      const bytes = Buffer.from([i & 0xff, 0x00, 0xff]);
+      writer.write(bytes);
+      expected.push(bytes);
+    }
+    writer.write('latin1 é', 'latin1');
+    expected.push(Buffer.from('latin1 é', 'latin1'));
+    writer.end();
+    expect((await received).equals(Buffer.concat(expected))).toBe(true);
+    expect(socketWrites).toBe(1);
+  });
+
+  it('carries packets mqtt-packet writes (which corks a stream that can be corked) byte for byte', async () => {
+    const { writer, received, server } = await socketPair();
+    servers.push(server);
+    coalesceWrites(writer);
+    const expected: Buffer[] = [];
+    for (let i = 1; i <= 1000; i++) {
+      const packet = { cmd: 'publish', topic: `city/d7/water/pump-${i % 7}/flow`, payload: `{"value":${i}}`, qos: 1, messageId: i, retain: false, dup: false } as const;
+      mqttPacket.writeToStream(packet, writer);
+      expected.push(mqttPacket.generate(packet));
+    }
+    writer.end();
+    expect((await received).equals(Buffer.concat(expected))).toBe(true);
+  });
+
+  it('calls write callbacks once the bytes are written, and end() sends what is staged first', async () => {
+    const { writer, received, server } = await socketPair();
+    servers.push(server);
+    coalesceWrites(writer);
+    const written: string[] = [];
+    writer.write('one,', () => written.push('one'));
+    writer.write(Buffer.from('two,'), (error) => written.push(error ? 'failed' : 'two'));
+    writer.end('three');
+    expect((await received).toString()).toBe('one,two,three');
+    expect(written).toEqual(['one', 'two']);
+  });
+
+  it('answers false past the high-water mark and gives the writer its drain', async () => {
+    const { writer, received, server } = await socketPair();
+    servers.push(server);
+    coalesceWrites(writer);
+    const chunk = Buffer.alloc(writer.writableHighWaterMark / 4, 7);
+    let answers = 0;
+    while (writer.write(chunk)) answers++;
+    expect(answers).toBeLessThan(4);
+    await once(writer, 'drain');
+    writer.end();
+    expect((await received).length).toBe(chunk.length * (answers + 1));
+  });
+});
