@@ -9,9 +9,11 @@ import type { ModbusRTU } from 'modbus-serial/ModbusRTU.js';
 export type ModbusClient = ModbusRTU;
 
 const require = createRequire(import.meta.url);
-const ModbusClientClass = require('modbus-serial') as new () => ModbusRTU;
+/** Loaded with the first client: modbus-serial brings serialport along, which a gateway without Modbus never needs. */
+let ModbusClientClass: (new () => ModbusRTU) | undefined;
 
 export function createModbusClient(): ModbusClient {
+  ModbusClientClass ??= require('modbus-serial') as new () => ModbusRTU;
   return new ModbusClientClass();
 }
 

@@ -2,8 +2,8 @@ import type { BusConfig, ModbusDevice, ModbusRtuDevice, ModbusTcpDevice } from '
 import type { Logger } from '../../gateway/util/log.js';
 import type { DeviceStatus } from '../../gateway/model.js';
 import type { DriverContext, UpdatableDriver, WriteOutcome } from '../driver.js';
+import type { ModbusClient } from './client.js';
 import type { ConfigSections } from '../plugin.js';
-import { serialBindingOption } from '../serial-port/hangup-aware-binding.js';
 import { DevicePoller, type PollerStats } from './device-poller.js';
 import { ModbusLink, type LinkStats } from './link.js';
 import { writePoint } from './point-writer.js';
@@ -160,9 +160,14 @@ export function rtuTransport(buses: readonly BusConfig[]): Transport {
 
 /** The link over one serial bus, keeping the line quiet between frames; the probe (tools/probe) opens it alike. */
 export function rtuLink(bus: BusConfig, log: Logger): ModbusLink {
-  // modbus-serial hands these to serialport as they are: the binding that notices a vanished adapter goes along.
-  const options = { baudRate: bus.baud, dataBits: bus.data_bits, parity: bus.parity, stopBits: bus.stop_bits, ...serialBindingOption() };
-  return new ModbusLink(bus.name, (client) => client.connectRTUBuffered(bus.port, options), log, { turnaroundMs: interFrameSilenceMs(bus.baud), reopenMaxMs: bus.reopen_max });
+  const options = { baudRate: bus.baud, dataBits: bus.data_bits, parity: bus.parity, stopBits: bus.stop_bits };
+  const connect = async (client: ModbusClient): Promise<void> => {
+    // modbus-serial hands these to serialport as they are: the binding that notices a vanished adapter goes along.
+    // Loaded on the first open, as serialport is: only a gateway with a serial bus needs its native binding.
+    const { serialBindingOption } = await import('../serial-port/hangup-aware-binding.js');
+    await client.connectRTUBuffered(bus.port, { ...options, ...serialBindingOption() });
+  };
+  return new ModbusLink(bus.name, connect, log, { turnaroundMs: interFrameSilenceMs(bus.baud), reopenMaxMs: bus.reopen_max });
 }
 
 /**

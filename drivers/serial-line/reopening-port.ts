@@ -5,10 +5,9 @@
  * A vanished port is not always reported: the port may hit end of file (turned into a disconnection by the hang-up
  * aware binding) or just fall silent. A port that has delivered no byte for `silenceMs` is closed and reopened too.
  */
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import { Backoff } from '../../gateway/util/backoff.js';
 import type { Logger } from '../../gateway/util/log.js';
-import { serialBindingOption } from '../serial-port/hangup-aware-binding.js';
 import { formatDuration } from './config.js';
 
 export interface PortSettings {
@@ -170,7 +169,9 @@ export class ReopeningPort {
   }
 }
 
-function openPort(settings: PortSettings): Promise<SerialPort> {
+async function openPort(settings: PortSettings): Promise<SerialPort> {
+  // Loaded on the first open: only a gateway with a serial device needs serialport and its native binding.
+  const [{ SerialPort }, { serialBindingOption }] = await Promise.all([import('serialport'), import('../serial-port/hangup-aware-binding.js')]);
   return new Promise((resolve, reject) => {
     const port = new SerialPort({ ...settings, autoOpen: false, ...serialBindingOption() });
     port.open((error) => (error ? reject(error) : resolve(port)));

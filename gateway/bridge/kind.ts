@@ -1,6 +1,5 @@
 import { resolveFiles } from '../config/files.js';
 import type { SinkKind } from '../services/sink-kind.js';
-import { Bridge } from './bridge.js';
 import { bridgeSchema, type BridgeConfig } from './config.js';
 
 /** Store-and-forward to the city platform's central broker, and commands back down. See README.md. */
@@ -11,6 +10,8 @@ export const bridgeKind: SinkKind<BridgeConfig> = {
   essential: false,
   resolve: (config, ctx) => resolveFiles(config, 'bridge', ctx),
   start: async (config, env) => {
+    // Loaded with its MQTT client only where a bridge is configured: a few MB of heap a gateway without one never needs.
+    const { Bridge } = await import('./bridge.js');
     const bridge = await Bridge.start(config, {
       broker: env.broker,
       readings: env.readings,

@@ -8,6 +8,11 @@ import mqttPacket from 'mqtt-packet';
 import type { Writable } from 'node:stream';
 import { filterWithin } from './acl.js';
 
+// mqtt-packet would fill a table of 65,536 two-byte Buffers on its first write, for message ids and topic lengths:
+// 6 MB of heap held for good, more than the broker's state. Writes are staged into one buffer per turn anyway
+// (write-coalescing.ts), so a number written directly costs next to nothing. Set before any packet is written.
+mqttPacket.writeToStream.cacheNumbers = false;
+
 /** CONNACK, return code 0x01: unacceptable protocol level. */
 const CONNACK_UNACCEPTABLE_PROTOCOL = Buffer.from([0x20, 0x02, 0x00, 0x01]);
 

@@ -1,4 +1,3 @@
-import httpProxy from '@fastify/http-proxy';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
 import { EDITOR_TOKEN_HEADER, mintEditorToken, type EditorPermissions } from '../node-red/editor-token.js';
@@ -42,6 +41,8 @@ export function editorProxy(app: FastifyInstance, upstream: () => EditorUpstream
   // The WebSocket to Node-RED gets the token alone (no cookie). `rewriteRequestHeaders` is in the plugin's code and
   // README, not in its types: hence this object of its own.
   const wsClientOptions = { headers: {}, rewriteRequestHeaders: (_headers: IncomingHttpHeaders, request: FastifyRequest) => token(request) };
+  // Loaded only where Node-RED runs: the proxy and its HTTP client are the largest part of the HTTP server's memory.
+  const httpProxy = import('@fastify/http-proxy');
   void app.register(httpProxy, {
     ...common,
     httpMethods: ['GET', 'HEAD'],
