@@ -4,11 +4,12 @@
  * upstream bridge to a real Mosquitto, the five rules, and no devices of its own.
  */
 import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { hashPassword } from '../../gateway/broker/password.js';
+import { NODE_FLAGS } from '../../gateway/runtime-flags.js';
 import { startMosquitto } from '../../test/peers/mosquitto.js';
 import { freePort } from '../../test/peers/net.js';
 import { stopChild } from '../../test/peers/process.js';
@@ -62,7 +63,10 @@ ${ruleLines.join('\n')}
 `;
 }
 
-/** E2E_GATEWAY_FLAGS: node flags for the gateway process, e.g. `--cpu-prof --cpu-prof-dir=prof` to profile it under the load. */
+/**
+ * The gateway runs with its heap settings (NODE_FLAGS), as deployed. E2E_GATEWAY_FLAGS: more node flags for it, e.g. `--cpu-prof --cpu-prof-dir=prof` to profile it under the
+ * load; E2E_GATEWAY_OUTPUT: a file the gateway's output is appended to (with `--trace-gc`, say).
+ */
 function nodeFlags(): string[] {
   return (process.env.E2E_GATEWAY_FLAGS ?? '').split(/\s+/).filter(Boolean);
 }
@@ -76,10 +80,12 @@ export async function startGatewaySystem(influxUrl: string, database: string): P
     const mqttPort = await freePort();
     const file = join(dir, 'gateway.yaml');
     writeFileSync(file, configYaml(join(dir, 'data'), mqttPort, await hashPassword(PASSWORD, { ln: 10 }), influxUrl, database, upstream.port));
-    const gateway = spawn(process.execPath, [...nodeFlags(), resolve('dist', 'gateway', 'main.js'), '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const gateway = spawn(process.execPath, [...NODE_FLAGS, ...nodeFlags(), resolve('dist', 'gateway', 'main.js'), '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     cleanup.add(gateway, 'gateway', (child) => stopChild(child, 'SIGTERM', 15_000));
     const log = new LogTail('gateway', EXPECTED_LOG);
-    for (const stream of [gateway.stdout, gateway.stderr]) stream.setEncoding('utf8').on('data', (chunk: string) => log.push(chunk));
+    const copy = process.env.E2E_GATEWAY_OUTPUT ? createWriteStream(process.env.E2E_GATEWAY_OUTPUT, { flags: 'a' }) : undefined;
+    if (copy) cleanup.add(copy, 'gateway output copy', (stream) => new Promise<void>((resolve) => stream.end(resolve)));
+    for (const stream of [gateway.stdout, gateway.stderr]) stream.setEncoding('utf8').on('data', (chunk: string) => (copy?.write(chunk), log.push(chunk)));
     return {
       name: 'gateway',
       login: { port: mqttPort, username: USER, password: PASSWORD },

@@ -3,6 +3,7 @@
  * MQTT republish, bridge, InfluxDB), and the same load through Mosquitto + Node-RED, with the figures side by side.
  *   E2E_READINGS  readings per run (default 200,000)       E2E_RUNS  runs per case, the median is shown (default 1)
  *   E2E_WINDOW    QoS 1 publishes in flight (default 1,000) BENCH_SECONDS  length of e2e-steady (default 60)
+ *   E2E_RATE      paces the load of e2e and peer (readings/s; default: as fast as the system takes them)
  */
 import { startInfluxDb1, type InfluxDb1 } from '../../test/peers/influxdb.js';
 import { startMosquitto } from '../../test/peers/mosquitto.js';
@@ -18,6 +19,8 @@ import { DEVICES } from './workload.js';
 const READINGS = Number(process.env.E2E_READINGS ?? 200_000);
 const RUNS = Math.max(1, Number(process.env.E2E_RUNS ?? 1));
 const WINDOW = Number(process.env.E2E_WINDOW ?? 1_000);
+/** Paces the load of `e2e` and `peer` (readings/s): latency at a given load rather than at the most the system takes. */
+const RATE = process.env.E2E_RATE ? Number(process.env.E2E_RATE) : undefined;
 const STEADY_RATE = 10_000;
 const STEADY_SAMPLE_MS = 5_000;
 
@@ -83,7 +86,7 @@ async function medianRun(start: (database: string) => Promise<System>, influx: I
 
 function preamble(what: string, ceilings: number[]): string {
   return [
-    `${what}: ${fmt(READINGS)} single-metric readings from ${DEVICES} devices per run, 5 threshold rules (one tripped every 500 readings), QoS 1 window ${fmt(WINDOW)}, median of ${RUNS} run(s)`,
+    `${what}: ${fmt(READINGS)} single-metric readings from ${DEVICES} devices per run, 5 threshold rules (one tripped every 500 readings), QoS 1 window ${fmt(WINDOW)}, ${RATE === undefined ? 'as fast as the system takes them' : `paced at ${fmt(RATE)}/s`}, median of ${RUNS} run(s)`,
     `  the load alone against Mosquitto (nobody subscribed): QoS 0 ${fmt(ceilings[0]!)}/s, QoS 1 ${fmt(ceilings[1]!)}/s`,
     `  readings/s = points in InfluxDB / (first publish → last point in InfluxDB, read every 100 ms); CPU = the system's processes (utime+stime, all threads; not InfluxDB, not the load)`,
     `  load sent/s = first publish → the system confirming the last (PUBACK, or PINGRESP at QoS 0); at QoS 0 the load writes as fast as the socket takes, so reading→alert includes the time a reading waits in socket buffers`,
@@ -109,7 +112,7 @@ export function e2eReport(): Promise<string> {
     await buildGateway();
     const ceilings = [await loadCeiling(0), await loadCeiling(1)];
     const figures: RunFigures[] = [];
-    for (const qos of QOS) figures.push(await medianRun((db) => startGatewaySystem(influx.url, db), influx, { qos, readings: READINGS, window: WINDOW }, 'gw'));
+    for (const qos of QOS) figures.push(await medianRun((db) => startGatewaySystem(influx.url, db), influx, { qos, readings: READINGS, window: WINDOW, rate: RATE }, 'gw'));
     return [preamble('end to end, the built gateway as a process', ceilings), table(figures.map(row)), ...problems(figures)].join('\n');
   });
 }
@@ -121,7 +124,7 @@ export function peerReport(): Promise<string> {
     const figures: RunFigures[] = [];
     const ratios: string[] = [];
     for (const qos of QOS) {
-      const plan = { qos, readings: READINGS, window: WINDOW };
+      const plan = { qos, readings: READINGS, window: WINDOW, rate: RATE };
       const peer = await medianRun((db) => startNodeRedSystem(influx, db), influx, plan, 'peer');
       const gateway = await medianRun((db) => startGatewaySystem(influx.url, db), influx, plan, 'gw');
       figures.push(peer, gateway);

@@ -71,6 +71,14 @@ export const DEVICE_METRIC = 'status';
  * from its wall clock, durations from its monotonic one. `tick` advances what depends on time alone (`for`,
  * staleness, reminders).
  */
+
+/** The rules that apply to one series, and the id of each one's alert on it. */
+interface SeriesRules {
+  readonly tags: Reading['tags'];
+  readonly rules: readonly Rule[];
+  readonly ids: readonly string[];
+}
+
 export class RuleEngine {
   private rules: Rule[] = [];
   /** The same rules by name: tick() looks one up for every active alert and watched series. */
@@ -79,7 +87,8 @@ export class RuleEngine {
   private readonly alerts = new Map<string, ActiveAlert>();
   private readonly marks = new Map<string, AlertMarks>();
   /** The rules that watch each series, found once per series (cleared when the rules change). */
-  private readonly rulesBySeries = new Map<string, { readonly tags: Reading['tags']; readonly rules: readonly Rule[] }>();
+  /** device → domain → metric → the rules for that series: looked up for every reading, so no key is built per reading. */
+  private readonly rulesBySeries = new Map<string, Map<string, Map<string, SeriesRules>>>();
   private readonly rates = new Map<string, RateWindow>();
   /** Last good reading of every series a `stale` rule watches. */
   private readonly seen = new Map<string, SeriesSeen>();
@@ -178,8 +187,10 @@ export class RuleEngine {
 
   private onReading(reading: Reading): void {
     if (reading.quality === 'bad') return;
-    for (const rule of this.rulesFor(reading)) {
-      const id = `${rule.name}/${reading.device}/${reading.metric}`;
+    const { rules, ids } = this.rulesFor(reading);
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i]!;
+      const id = ids[i]!;
       const { condition } = rule;
       switch (condition.kind) {
         case 'stale': {
@@ -279,15 +290,19 @@ export class RuleEngine {
     this.output.event(event, alert, rule?.notify ?? []);
   }
 
-  private rulesFor(reading: Reading): readonly Rule[] {
-    const key = reading.device + '\u0000' + reading.domain + '\u0000' + reading.metric;
-    let entry = this.rulesBySeries.get(key);
+  private rulesFor(reading: Reading): SeriesRules {
+    const { device, domain, metric, tags } = reading;
+    let byDomain = this.rulesBySeries.get(device);
+    if (!byDomain) this.rulesBySeries.set(device, (byDomain = new Map()));
+    let byMetric = byDomain.get(domain);
+    if (!byMetric) byDomain.set(domain, (byMetric = new Map()));
+    let entry = byMetric.get(metric);
     // Drivers hand the same frozen tags object with every reading of a device; another object means other tags.
-    if (!entry || entry.tags !== reading.tags) {
-      const rules = this.rules.filter((rule) => rule.condition.kind !== 'offline' && rule.matches(reading.device, reading.domain, reading.metric, reading.tags));
-      this.rulesBySeries.set(key, (entry = { tags: reading.tags, rules }));
+    if (!entry || entry.tags !== tags) {
+      const rules = this.rules.filter((rule) => rule.condition.kind !== 'offline' && rule.matches(device, domain, metric, tags));
+      byMetric.set(metric, (entry = { tags, rules, ids: rules.map((rule) => `${rule.name}/${device}/${metric}`) }));
     }
-    return entry.rules;
+    return entry;
   }
 
   /** The installed rule of that name (rules for other sites are not installed). */

@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { NODE_FLAGS } from '../../gateway/runtime-flags.js';
 
 const UNIT = 'packaging/systemd/city-gateway.service';
 
@@ -40,7 +41,7 @@ describe('systemd unit', () => {
     expect(value('SupplementaryGroups')).toBe('dialout');
     expect(value('StateDirectory')).toBe('city-gateway');
     expect(value('ConfigurationDirectory')).toBe('city-gateway');
-    expect(value('ExecStart')).toMatch(/^\/usr\/bin\/node \/opt\/city-gateway\/dist\/gateway\/main\.js --config \/etc\/city-gateway\/gateway\.yaml$/);
+    expect(value('ExecStart')).toBe(`/usr/bin/node ${NODE_FLAGS.join(' ')} /opt/city-gateway/dist/gateway/main.js --config /etc/city-gateway/gateway.yaml`);
     expect(value('ExecReload')).toBe('/bin/kill -HUP $MAINPID');
   });
 
@@ -77,6 +78,13 @@ describe('systemd unit', () => {
   });
 });
 
+describe('npm start', () => {
+  it('runs the built gateway with its heap settings, as the unit and the image do', () => {
+    const { scripts } = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> };
+    expect(scripts.start).toBe(`tsc -b tsconfig.build.json && exec node ${NODE_FLAGS.join(' ')} dist/gateway/main.js`);
+  });
+});
+
 describe('Dockerfile', () => {
   const text = readFileSync('Dockerfile', 'utf8');
   const runtime = text.slice(text.lastIndexOf('\nFROM '));
@@ -89,7 +97,7 @@ describe('Dockerfile', () => {
     expect(runtime).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
     expect(runtime).toMatch(/^COPY --from=deps \/app\/node_modules \.\/node_modules$/m);
     expect(text).toMatch(/npm ci --omit=dev/);
-    expect(runtime).toMatch(/^ENTRYPOINT \["node", "dist\/gateway\/main\.js"\]$/m);
+    expect(runtime).toContain(`\nENTRYPOINT ${JSON.stringify(['node', ...NODE_FLAGS, 'dist/gateway/main.js']).replaceAll(',', ', ')}\n`);
   });
 
   it('runs as a user that is not root, in the dialout group', () => {
