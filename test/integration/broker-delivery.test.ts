@@ -1,7 +1,10 @@
 /**
  * The embedded broker delivers every message to a real client (Mosquitto's own), whatever the mix of QoS and retain:
- * a guard against aedes' dedupe dropping a retained or QoS 1 message overtaken by a QoS 0 one (moscajs/aedes#994).
+ * a guard against aedes' dedupe dropping a retained or QoS 1 message overtaken by a QoS 0 one (moscajs/aedes#994);
+ * and what the broker remembers per topic (who subscribes, at which QoS) follows every subscription change.
  */
+import { once } from 'node:events';
+import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mosquittoSub, type MosquittoSub } from '../peers/mosquitto-sub.js';
 import { startGateway, type RunningGateway } from '../support/gateway.js';
@@ -32,5 +35,43 @@ describe('embedded broker delivery', () => {
     await sub.next((m) => m.payload === 'reading 49');
     const received = new Set(sub.messages.map((m) => m.payload));
     expect(sent.filter((payload) => !received.has(payload))).toEqual([]);
+  });
+
+  it('routes by the subscriptions of the moment: a topic with traffic before anyone subscribed, a QoS changed, an unsubscribe', async () => {
+    const broker = gw.gateway.mqttBroker!;
+    const topic = 'city/lab/water/pump-1/level';
+    // Traffic nobody receives first: the broker has answered "nobody" for this topic.
+    await broker.publishMany([{ topic, payload: 'before' }]);
+    await broker.publish(topic, 'before, QoS 1', 1, false);
+    const client: MqttClient = await connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { clientId: 'routing-probe', reconnectPeriod: 0 });
+    try {
+      const got: { payload: string; qos: number }[] = [];
+      client.on('message', (_topic, payload, packet) => got.push({ payload: payload.toString(), qos: packet.qos }));
+      const arrived = async (payload: string) => {
+        while (!got.some((m) => m.payload === payload)) await once(client, 'message');
+        return got.find((m) => m.payload === payload)!;
+      };
+
+      await client.subscribeAsync('city/lab/water/#', { qos: 1 });
+      await broker.publishMany([{ topic, payload: 'reading 1' }]);
+      await broker.publish(topic, 'status 1', 1, false);
+      expect(await arrived('reading 1')).toEqual({ payload: 'reading 1', qos: 0 });
+      expect(await arrived('status 1')).toEqual({ payload: 'status 1', qos: 1 });
+
+      // The same filter again at QoS 0 replaces the subscription: QoS 1 messages now arrive downgraded.
+      await client.subscribeAsync('city/lab/water/#', { qos: 0 });
+      await broker.publish(topic, 'status 2', 1, false);
+      expect(await arrived('status 2')).toEqual({ payload: 'status 2', qos: 0 });
+
+      await client.subscribeAsync('city/lab/marker', { qos: 0 });
+      await client.unsubscribeAsync('city/lab/water/#');
+      await broker.publishMany([{ topic, payload: 'after unsubscribe' }]);
+      await broker.publish('city/lab/marker', 'marker', 0, false);
+      await arrived('marker');
+      expect(got.map((m) => m.payload)).not.toContain('after unsubscribe');
+      expect(got.map((m) => m.payload)).not.toContain('before');
+    } finally {
+      await client.endAsync();
+    }
   });
 });
