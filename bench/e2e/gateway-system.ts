@@ -80,11 +80,12 @@ export async function startGatewaySystem(influxUrl: string, database: string): P
     const mqttPort = await freePort();
     const file = join(dir, 'gateway.yaml');
     writeFileSync(file, configYaml(join(dir, 'data'), mqttPort, await hashPassword(PASSWORD, { ln: 10 }), influxUrl, database, upstream.port));
+    // Before the gateway: cleanup runs backwards, so the copy ends after the gateway has said its last.
+    const copy = process.env.E2E_GATEWAY_OUTPUT ? createWriteStream(process.env.E2E_GATEWAY_OUTPUT, { flags: 'a' }) : undefined;
+    if (copy) cleanup.add(copy, 'gateway output copy', (stream) => new Promise<void>((resolve) => stream.end(resolve)));
     const gateway = spawn(process.execPath, [...NODE_FLAGS, ...nodeFlags(), resolve('dist', 'gateway', 'main.js'), '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     cleanup.add(gateway, 'gateway', (child) => stopChild(child, 'SIGTERM', 15_000));
     const log = new LogTail('gateway', EXPECTED_LOG);
-    const copy = process.env.E2E_GATEWAY_OUTPUT ? createWriteStream(process.env.E2E_GATEWAY_OUTPUT, { flags: 'a' }) : undefined;
-    if (copy) cleanup.add(copy, 'gateway output copy', (stream) => new Promise<void>((resolve) => stream.end(resolve)));
     for (const stream of [gateway.stdout, gateway.stderr]) stream.setEncoding('utf8').on('data', (chunk: string) => (copy?.write(chunk), log.push(chunk)));
     return {
       name: 'gateway',

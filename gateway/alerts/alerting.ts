@@ -40,6 +40,8 @@ export interface AlertView extends Omit<AlertEvent, 'kind' | 'ts'> {
  */
 export class Alerting implements Sink {
   readonly name = 'alerts';
+  /** A reading is judged when it arrives, not once it is stored: an alert waits for no disk, full or slow. */
+  readonly judgesFirst = true;
   private readonly engine: RuleEngine;
   private readonly timer: NodeJS.Timeout;
   /** After close, readings and statuses are ignored: the gateway marking its devices offline as it stops is no alarm. */

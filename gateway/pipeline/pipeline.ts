@@ -84,7 +84,7 @@ export class Pipeline {
    * Hands the readings to the durable sinks (the store-and-forward buffer) first, and to the other sinks only once
    * every durable one holds them; resolves then, so the sender may be told they are safe. When a durable sink drops
    * or fails them it rejects and no other sink sees them: the sender, not acknowledged, sends them again, and they
-   * are published (alerts, MQTT) once, when finally stored. With no durable sink it resolves at once: nothing in
+   * are published (MQTT, the bridge) once, when finally stored. The alert rules (`judgesFirst`) see them at once. With no durable sink it resolves at once: nothing in
    * the gateway outlives a restart then. While the pipeline is behind it resolves only once it caught up, so the
    * acknowledgement paces the sender.
    */
@@ -154,6 +154,7 @@ export class Pipeline {
   }
 
   private publishStored(batch: Batch, waiters: readonly DurableWaiter[]): void {
+    for (const queue of this.queues) if (queue.sink.judgesFirst) queue.push(batch);
     const durable = this.queues.filter((queue) => queue.sink.durable);
     let pending = durable.length;
     let failed = false;
@@ -164,7 +165,7 @@ export class Pipeline {
         for (const waiter of waiters) waiter.reject(error);
       } else if (--pending === 0) {
         this.accepted += batch.readings.length;
-        for (const queue of this.queues) if (!queue.sink.durable) queue.push(batch);
+        for (const queue of this.queues) if (!queue.sink.durable && !queue.sink.judgesFirst) queue.push(batch);
         for (const waiter of waiters) waiter.resolve();
       }
     };

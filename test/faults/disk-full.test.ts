@@ -2,7 +2,7 @@
  * The data disk fills up under `data_dir` (a real 2 MB tmpfs) while InfluxDB is down, then InfluxDB comes back, then
  * something else takes the last bytes of the disk. The gateway runs as its own process, a field device publishes at
  * QoS 1 with mqtt.js (which sends an unacknowledged message again on every reconnect), and a live subscriber counts
- * what the gateway republishes on the normalised topics.
+ * what the gateway republishes on the normalised topics and the alerts it announces.
  */
 import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,9 +20,9 @@ import { influxV1Section } from '../support/config-sections.js';
 const METRICS = 200;
 const TOPIC = 'city/lab/ingest/water/gauge-4';
 
-/** One publish: METRICS readings sharing the timestamp `ts` (one InfluxDB point with METRICS fields). */
-function payload(ts: number): string {
-  return JSON.stringify(Object.fromEntries(Array.from({ length: METRICS }, (_, m) => [`m${m}`, { value: m, ts }])));
+/** One publish: METRICS readings sharing the timestamp `ts` (one InfluxDB point with METRICS fields); m0 is `level`. */
+function payload(ts: number, level = 0): string {
+  return JSON.stringify(Object.fromEntries(Array.from({ length: METRICS }, (_, m) => [`m${m}`, { value: m === 0 ? level : m, ts }])));
 }
 
 /** Readings (fields) stored in InfluxDB, and the timestamps of the points. */
@@ -91,6 +91,8 @@ mqtt:
     - { username: gauge-4, role: device, password_hash: "${await hashPassword('gauge-pass', { ln: 10 })}" }
 devices:
   - { name: gauge-4, driver: mqtt, domain: water, tags: { river: east } }
+rules:
+  - { name: flood, match: { metric: m0 }, above: 1000, clear: 900, severity: critical }
 ${influxV1Section(lab.url)}`,
     );
     await lab.stop();
@@ -101,14 +103,16 @@ ${influxV1Section(lab.url)}`,
     const subscriber = await connect(mqttPort, { clientId: 'watcher' });
     clients.push(subscriber);
     const errors: string[] = [];
+    const alerts: { kind: string; rule: string }[] = [];
     subscriber.on('message', (topic, message) => {
       if (topic.endsWith('/errors')) errors.push(message.toString());
+      else if (topic === 'city/lab/events/alerts') alerts.push(JSON.parse(message.toString()) as { kind: string; rule: string });
       else {
         const ts = (JSON.parse(message.toString()) as { ts: number }).ts;
         seen.set(ts, (seen.get(ts) ?? 0) + 1);
       }
     });
-    await subscriber.subscribeAsync(['city/lab/water/#', 'city/lab/clients/gauge-pub/errors'], { qos: 0 });
+    await subscriber.subscribeAsync(['city/lab/water/#', 'city/lab/clients/gauge-pub/errors', 'city/lab/events/alerts'], { qos: 0 });
 
     const device = await connect(mqttPort, { clientId: 'gauge-pub', username: 'gauge-4', password: 'gauge-pass' });
     clients.push(device);
@@ -138,10 +142,12 @@ ${influxV1Section(lab.url)}`,
     expect(first.output()).not.toMatch(/forwarder stopped/);
 
     // 3. Something else takes the rest of the disk while the buffer is empty (it gave back the room of what it sent):
-    // nothing can be stored, QoS 1 is refused.
+    // nothing can be stored, QoS 1 is refused. The rules judge what arrives all the same: a flood is announced at once.
     const filler = fillDisk(dataDir, 'filler');
     const refusedTs = base + 1000;
-    const pending = device.publishAsync(TOPIC, payload(refusedTs), { qos: 1 });
+    expect(alerts).toEqual([]);
+    const pending = device.publishAsync(TOPIC, payload(refusedTs, 5000), { qos: 1 });
+    await waitFor(() => (alerts.some((a) => a.kind === 'firing' && a.rule === 'flood') ? true : undefined), { what: 'the flood alert for a reading the full disk refused', timeoutMs: 30_000 });
     // Each refusal is told on the error topic; mqtt.js sends the unacknowledged message again on each reconnect.
     const refusals = (): number => errors.filter((e) => /cannot be stored/.test(e)).length;
     await waitFor(() => (refusals() >= 3 ? true : undefined), { what: 'three refusals on the error topic', timeoutMs: 30_000 });
@@ -156,6 +162,9 @@ ${influxV1Section(lab.url)}`,
     // The restarted gateway refuses the redelivered message too; the watcher, back and subscribed, hears it.
     await waitFor(() => (refusals() > refusedBefore ? true : undefined), { what: 'a refusal by the restarted gateway', timeoutMs: 30_000 });
     expect(seen.get(refusedTs)).toBeUndefined();
+
+    // Sent again and again, the same reading is the same flood: announced once.
+    expect(alerts.filter((a) => a.kind === 'firing')).toHaveLength(1);
 
     // 5. Space comes back: the pending publish is taken once, republished once, and reaches InfluxDB.
     unlinkSync(filler);

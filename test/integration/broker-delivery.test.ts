@@ -3,7 +3,6 @@
  * a guard against aedes' dedupe dropping a retained or QoS 1 message overtaken by a QoS 0 one (moscajs/aedes#994);
  * and what the broker remembers per topic (who subscribes, at which QoS) follows every subscription change.
  */
-import { once } from 'node:events';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mosquittoSub, type MosquittoSub } from '../peers/mosquitto-sub.js';
@@ -48,7 +47,7 @@ describe('embedded broker delivery', () => {
       const got: { payload: string; qos: number }[] = [];
       client.on('message', (_topic, payload, packet) => got.push({ payload: payload.toString(), qos: packet.qos }));
       const arrived = async (payload: string) => {
-        while (!got.some((m) => m.payload === payload)) await once(client, 'message');
+        while (!got.some((m) => m.payload === payload)) await new Promise((resolve) => client.once('message', resolve));
         return got.find((m) => m.payload === payload)!;
       };
 

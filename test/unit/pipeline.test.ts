@@ -261,6 +261,31 @@ describe('Pipeline.publishDurably', () => {
     expect(full.stats().accepted).toBe(0);
   });
 
+  it('hands the readings to a sink that judges first (the alert rules) before they are stored, and even when refused', async () => {
+    const pipeline = pipelineFor(100);
+    const rules = Object.assign(new CollectingSink(), { judgesFirst: true });
+    const others = new CollectingSink();
+    const durable = new DurableSink();
+    pipeline.attach(rules);
+    pipeline.attach(others);
+    pipeline.attach(durable);
+    const stored = pipeline.publishDurably(batch(0, 2));
+    await nextTick();
+    expect(rules.received).toEqual([0, 1]);
+    expect(others.received).toEqual([]);
+    durable.releaseAll();
+    await stored;
+    expect(rules.received).toEqual([0, 1]);
+    expect(others.received).toEqual([0, 1]);
+
+    const full = pipelineFor(100);
+    const judged = Object.assign(new CollectingSink(), { judgesFirst: true });
+    full.attach(judged);
+    full.attach({ name: 'full-disk', durable: true, write: () => { throw new Error('cannot be stored: no space left'); } });
+    await expect(full.publishDurably(batch(7, 1))).rejects.toThrow(/no space/);
+    expect(judged.received).toEqual([7]);
+  });
+
   it('resolves at once without a durable sink', async () => {
     const pipeline = pipelineFor(100);
     pipeline.attach(new StalledSink());
