@@ -3,7 +3,7 @@
  * read the files for the directives that matter (and let `systemd-analyze verify` parse the unit where it is
  * installed). They cannot tell that the image builds or that the service starts on a box.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { NODE_FLAGS } from '../../gateway/runtime-flags.js';
@@ -79,6 +79,12 @@ describe('systemd unit', () => {
 });
 
 describe('npm start', () => {
+  it('uses heap settings this node accepts (an unknown V8 option would stop the gateway from starting)', () => {
+    const run = spawnSync(process.execPath, [...NODE_FLAGS, '-e', ''], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
+
   it('runs the built gateway with its heap settings, as the unit and the image do', () => {
     const { scripts } = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> };
     expect(scripts.start).toBe(`tsc -b tsconfig.build.json && exec node ${NODE_FLAGS.join(' ')} dist/gateway/main.js`);
