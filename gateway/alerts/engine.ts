@@ -63,6 +63,13 @@ interface AlertMarks {
 /** The metric name of device-level alerts (offline). */
 export const DEVICE_METRIC = 'status';
 
+/** The rules that apply to one series, and the id of each one's alert on it. */
+interface SeriesRules {
+  readonly tags: Reading['tags'];
+  readonly rules: readonly Rule[];
+  readonly ids: readonly string[];
+}
+
 /**
  * Evaluates readings and device statuses against the rules and keeps one state machine per (rule, series):
  * ok → pending (the condition holds, `for` not yet elapsed) → firing → resolved (back to ok), in the manner of
@@ -71,14 +78,6 @@ export const DEVICE_METRIC = 'status';
  * from its wall clock, durations from its monotonic one. `tick` advances what depends on time alone (`for`,
  * staleness, reminders).
  */
-
-/** The rules that apply to one series, and the id of each one's alert on it. */
-interface SeriesRules {
-  readonly tags: Reading['tags'];
-  readonly rules: readonly Rule[];
-  readonly ids: readonly string[];
-}
-
 export class RuleEngine {
   private rules: Rule[] = [];
   /** The same rules by name: tick() looks one up for every active alert and watched series. */
@@ -86,8 +85,10 @@ export class RuleEngine {
   private offlineRules: RuleOf<'offline'>[] = [];
   private readonly alerts = new Map<string, ActiveAlert>();
   private readonly marks = new Map<string, AlertMarks>();
-  /** The rules that watch each series, found once per series (cleared when the rules change). */
-  /** device → domain → metric → the rules for that series: looked up for every reading, so no key is built per reading. */
+  /**
+   * The rules that watch each series and their alert ids, found once per series (cleared when the rules change), by
+   * device → domain → metric: looked up for every reading, so no key is built per reading.
+   */
   private readonly rulesBySeries = new Map<string, Map<string, Map<string, SeriesRules>>>();
   private readonly rates = new Map<string, RateWindow>();
   /** Last good reading of every series a `stale` rule watches. */

@@ -1,7 +1,10 @@
 import type { Writable } from 'node:stream';
 
-/** Room a connection's staging buffer starts with; it grows to what a busy turn needs. */
-const INITIAL_BYTES = 16 * 1024;
+/**
+ * The least room a turn's staging buffer is made with. A connection holds one only while it has bytes staged (an idle
+ * device's connection holds none), sized by what its last turn wrote.
+ */
+const MIN_BYTES = 2048;
 
 type WriteCallback = (error?: Error | null) => void;
 
@@ -20,26 +23,29 @@ type WriteCallback = (error?: Error | null) => void;
 export function coalesceWrites(stream: Writable): void {
   const write = stream.write.bind(stream) as (chunk: Buffer, callback?: WriteCallback) => boolean;
   const end = stream.end.bind(stream) as (...args: unknown[]) => Writable;
-  let staged = Buffer.allocUnsafe(INITIAL_BYTES);
+  let staged: Buffer | undefined;
+  let lastTurnBytes = MIN_BYTES;
   let used = 0;
   let callbacks: WriteCallback[] = [];
   let scheduled = false;
   let owesDrain = false;
 
-  const room = (bytes: number): void => {
-    if (used + bytes <= staged.length) return;
+  const room = (bytes: number): Buffer => {
+    if (!staged) return (staged = Buffer.allocUnsafe(Math.max(lastTurnBytes, bytes)));
+    if (used + bytes <= staged.length) return staged;
     const bigger = Buffer.allocUnsafe(Math.max(staged.length * 2, used + bytes));
     staged.copy(bigger, 0, 0, used);
-    staged = bigger;
+    return (staged = bigger);
   };
 
   const flush = (): void => {
     scheduled = false;
-    if (used === 0) return;
+    if (used === 0 && callbacks.length === 0) return;
     // The stream keeps the bytes until the kernel took them: the next turn stages into a buffer of its own.
-    const data = staged.subarray(0, used);
+    const data = staged?.subarray(0, used) ?? Buffer.alloc(0);
     const waiting = callbacks;
-    staged = Buffer.allocUnsafe(Math.max(INITIAL_BYTES, used));
+    staged = undefined;
+    lastTurnBytes = Math.max(MIN_BYTES, used);
     used = 0;
     callbacks = [];
     const more = write(data, waiting.length === 0 ? undefined : (error) => waiting.forEach((callback) => callback(error)));
@@ -56,12 +62,10 @@ export function coalesceWrites(stream: Writable): void {
     if (stream.destroyed || stream.writableEnded) return write(chunk as Buffer, callback);
     if (typeof chunk === 'string') {
       // At most 3 bytes per UTF-16 unit in any encoding a socket takes.
-      room(chunk.length * 3);
-      used += staged.write(chunk, used, encoding ?? 'utf8');
+      used += room(chunk.length * 3).write(chunk, used, encoding ?? 'utf8');
     } else {
       const bytes = chunk as Uint8Array;
-      room(bytes.length);
-      staged.set(bytes, used);
+      room(bytes.length).set(bytes, used);
       used += bytes.length;
     }
     if (callback) callbacks.push(callback);

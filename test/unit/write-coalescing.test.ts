@@ -75,9 +75,11 @@ describe('coalesceWrites', () => {
     const written: string[] = [];
     writer.write('one,', () => written.push('one'));
     writer.write(Buffer.from('two,'), (error) => written.push(error ? 'failed' : 'two'));
+    await new Promise((resolve) => setImmediate(resolve));
+    writer.write('', () => written.push('empty'));
     writer.end('three');
     expect((await received).toString()).toBe('one,two,three');
-    expect(written).toEqual(['one', 'two']);
+    expect(written).toEqual(['one', 'two', 'empty']);
   });
 
   it('answers false past the high-water mark and gives the writer its drain', async () => {
