@@ -64,8 +64,9 @@ ${ruleLines.join('\n')}
 }
 
 /**
- * The gateway runs with its heap settings (NODE_FLAGS), as deployed. E2E_GATEWAY_FLAGS: more node flags for it, e.g. `--cpu-prof --cpu-prof-dir=prof` to profile it under the
- * load; E2E_GATEWAY_OUTPUT: a file the gateway's output is appended to (with `--trace-gc`, say).
+ * The gateway runs with its heap settings (NODE_FLAGS), as deployed. E2E_GATEWAY_FLAGS: more node flags for it, e.g.
+ * `--cpu-prof --cpu-prof-dir=prof` to profile it under the load; E2E_GATEWAY_OUTPUT: a file the gateway's output is
+ * appended to (with `--trace-gc`, say).
  */
 function nodeFlags(): string[] {
   return (process.env.E2E_GATEWAY_FLAGS ?? '').split(/\s+/).filter(Boolean);

@@ -80,7 +80,7 @@ export interface OutgoingMessage {
 
 /**
  * Messages aedes routes at once (its mqemitter's concurrency; aedes' default is 100). A batch of readings is routed in
- * one pass, so each subscriber gets it in one socket write (see coalesceWritesPerTick); the pipeline bounds the batch.
+ * one pass, so each subscriber gets it in one socket write (see coalesceWrites); the pipeline bounds the batch.
  */
 const ROUTING_CONCURRENCY = 10_000;
 

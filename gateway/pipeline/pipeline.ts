@@ -84,9 +84,9 @@ export class Pipeline {
    * Hands the readings to the durable sinks (the store-and-forward buffer) first, and to the other sinks only once
    * every durable one holds them; resolves then, so the sender may be told they are safe. When a durable sink drops
    * or fails them it rejects and no other sink sees them: the sender, not acknowledged, sends them again, and they
-   * are published (MQTT, the bridge) once, when finally stored. The alert rules (`judgesFirst`) see them at once. With no durable sink it resolves at once: nothing in
-   * the gateway outlives a restart then. While the pipeline is behind it resolves only once it caught up, so the
-   * acknowledgement paces the sender.
+   * are published (MQTT, the bridge) once, when finally stored. The alert rules (`judgesFirst`) see them at once.
+   * With no durable sink it resolves at once: nothing in the gateway outlives a restart then. While the pipeline is
+   * behind it resolves only once it caught up, so the acknowledgement paces the sender.
    */
   publishDurably(readings: readonly Reading[]): Promise<void> {
     if (!this.queues.some((queue) => queue.sink.durable)) {
