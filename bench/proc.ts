@@ -3,6 +3,7 @@
  * gateway, Mosquitto, Node-RED), whatever it is written in, and without anything loaded into it.
  */
 import { readFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 
 /** Linux reports process CPU times in USER_HZ ticks, 100 a second on every mainstream architecture. */
 const TICKS_PER_SECOND = 100;
@@ -19,4 +20,14 @@ export function memory(pid: number): { rss: number; peakRss: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN) * 1024;
   return { rss: kib('VmRSS'), peakRss: kib('VmHWM') };
+}
+
+/** Sets a process's nice value; false where the bench may not (raising a priority needs root or CAP_SYS_NICE). */
+export function setNice(pid: number, nice: number): boolean {
+  try {
+    setPriority(pid, nice);
+    return true;
+  } catch {
+    return false;
+  }
 }

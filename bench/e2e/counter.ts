@@ -1,6 +1,6 @@
 /**
  * A counting subscriber in a process of its own (this file is its entry): it subscribes at QoS 0 over a raw socket and
- * counts the normalised readings of the load and of the probe, and notes when each firing of the tripping rule
+ * counts the normalised readings of the load and of the probe, and/or notes when each firing of the tripping rule
  * arrived. Counting on a socket is what a real subscriber gets, not what the system under test thinks it sent.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -18,7 +18,13 @@ export interface Counts {
   readonly firings: [string, number][];
 }
 
-type Command = { type: 'connect'; port: number; alerts: boolean } | { type: 'counts' } | { type: 'end' };
+/** What a counter subscribes to: the readings (a dashboard, the city platform), the alert events (emergency staff), or both. */
+export interface Interest {
+  readonly readings: boolean;
+  readonly alerts: boolean;
+}
+
+type Command = { type: 'connect'; port: number; interest: Interest } | { type: 'counts' } | { type: 'end' };
 
 const readingsHead = topics.withSuffix(`${DOMAIN}/`);
 const probeHead = topics.withSuffix(`${PROBE_DOMAIN}/`);
@@ -52,7 +58,8 @@ function runCounter(): void {
       case 'connect': {
         socket = await mqttConnect(command.port, `bench-counter-${process.pid}`, onPacket);
         socket.on('error', (error) => console.error(`counter: ${error.message}`));
-        const filters = [topics.readingsFilter, ...(command.alerts ? [topics.alertEvents] : [])];
+        const { readings: wantsReadings, alerts: wantsAlerts } = command.interest;
+        const filters = [...(wantsReadings ? [topics.readingsFilter] : []), ...(wantsAlerts ? [topics.alertEvents] : [])];
         const done = new Promise<void>((resolve) => (subscribed = resolve));
         socket.write(subscribePacket(1, filters));
         await done;
@@ -73,11 +80,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) runCounter();
 export class Counter {
   private constructor(private readonly child: ChildProcess) {}
 
-  /** Connects and subscribes to the readings (and the alert events, with `alerts`); resolves on SUBACK. */
-  static async start(port: number, alerts: boolean): Promise<Counter> {
+  /** Connects and subscribes to what `interest` names; resolves on SUBACK. */
+  static async start(port: number, interest: Interest): Promise<Counter> {
     const counter = new Counter(forkHelper(fileURLToPath(import.meta.url)));
     try {
-      await ask(counter.child, { type: 'connect', port, alerts } satisfies Command);
+      await ask(counter.child, { type: 'connect', port, interest } satisfies Command);
     } catch (error) {
       await counter.stop();
       throw error;

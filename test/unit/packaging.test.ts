@@ -6,7 +6,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { NODE_FLAGS } from '../../gateway/runtime-flags.js';
+import { NODE_FLAGS, SERVICE_NICE } from '../../gateway/runtime-flags.js';
 
 const UNIT = 'packaging/systemd/city-gateway.service';
 
@@ -51,6 +51,11 @@ describe('systemd unit', () => {
     expect(unit.get('Unit')!.get('StartLimitIntervalSec')).toBeDefined();
     expect(unit.get('Unit')!.get('StartLimitBurst')).toBeDefined();
     expect(value('RestartPreventExitStatus')).toBe('78');
+  });
+
+  it('runs ahead of the services it shares the box with', () => {
+    expect(value('Nice')).toBe(String(SERVICE_NICE));
+    expect(Number(value('CPUWeight'))).toBeGreaterThan(100);
   });
 
   it('stops with SIGTERM and leaves time for the shutdown flush', () => {
