@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { getPriority, setPriority } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Backoff } from '../util/backoff.js';
@@ -17,6 +18,9 @@ const STABLE_MS = 60_000;
 /** SIGTERM lets Node-RED close its flows; past this it is killed. */
 const STOP_GRACE_MS = 5_000;
 const LOG_REPEAT_MS = 10_000;
+/** Node-RED runs this much nicer than the gateway: an operator's busy flow gets a core only after readings and alerts. */
+const NICER_THAN_GATEWAY = 10;
+const LOWEST_PRIORITY = 19;
 
 /** Why the child was restarted. */
 export type RestartReason = 'crashed' | 'unresponsive' | 'memory' | 'failed_to_start';
@@ -193,6 +197,7 @@ export class NodeRedHost {
     };
     run.watchdog.unref();
     this.run = run;
+    this.lowerPriority(child);
     // A fork that cannot even spawn reports it here, then its exit follows.
     child.on('error', (error) => this.limiter.error('child-error', 'Node-RED child process error', { pid: child.pid, error }));
     child.on('message', (message: unknown) => {
@@ -218,6 +223,15 @@ export class NodeRedHost {
       if (error) this.limiter.error('child-send', 'cannot hand Node-RED its settings', { pid: child.pid, error });
     });
     this.log.info('Node-RED starting', { pid: child.pid, safe_mode: this.safeMode || undefined, flows: this.flows.origin });
+  }
+
+  private lowerPriority(child: ChildProcess): void {
+    if (child.pid === undefined) return; // it did not spawn: the error handler says why
+    try {
+      setPriority(child.pid, Math.min(LOWEST_PRIORITY, getPriority() + NICER_THAN_GATEWAY));
+    } catch (error) {
+      this.limiter.warn('priority', "cannot lower Node-RED's CPU priority: its flows compete with readings and alerts for the CPU", { pid: child.pid, error });
+    }
   }
 
   /** The gateway's environment without the credential secret, plus what the gateway nodes connect with. */

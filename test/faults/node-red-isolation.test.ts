@@ -4,6 +4,7 @@
  * deployed through the gateway's /red/ proxy as the editor does it.
  */
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../gateway/broker/password.js';
@@ -49,6 +50,8 @@ describe('Node-RED misbehaving', () => {
     gw = await startGateway(config({ safe_mode_after: '2' }));
     const base = gw.gateway.httpAddress!.url;
     await nodeRedReady(gw.gateway);
+    // Its flows get a core after the gateway's readings and alerts.
+    expect(getPriority(nodeRedHealth(gw.gateway)!.pid)).toBe(Math.min(19, getPriority() + 10));
     const before = await alertLatencyProbe(gw.gateway, { durationMs: 2000, periodMs: 20 });
 
     expect((await deployFlows(base, operator, busyLoopFlow())).status).toBe(204);
