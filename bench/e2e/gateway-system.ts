@@ -4,6 +4,7 @@
  * upstream bridge to a real Mosquitto, the five rules, and no devices of its own.
  */
 import { spawn, execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,7 +15,7 @@ import { startMosquitto } from '../../test/peers/mosquitto.js';
 import { freePort } from '../../test/peers/net.js';
 import { stopChild } from '../../test/peers/process.js';
 import { Cleanup } from './cleanup.js';
-import { LogTail, mosquittoProblems, quietMosquitto, type System } from './system.js';
+import { LogTail, mosquittoProblems, quietMosquitto, type RulesDelay, type System } from './system.js';
 import { PREFIX, rules, SITE } from './workload.js';
 
 const USER = 'bench-load';
@@ -32,7 +33,13 @@ export function buildGateway(): Promise<void> {
 /** The upstream broker keeps every message for a slow subscriber: it is the reference here, not under test. */
 export const UPSTREAM_MOSQUITTO = [...quietMosquitto(), 'max_queued_messages 0'];
 
-function configYaml(dataDir: string, mqttPort: number, passwordHash: string, influxUrl: string, database: string, upstreamPort: number): string {
+interface Ports {
+  readonly mqtt: number;
+  readonly http: number;
+  readonly upstream: number;
+}
+
+function configYaml(dataDir: string, ports: Ports, passwordHash: string, metricsToken: string, influxUrl: string, database: string): string {
   const ruleLines = rules.map((rule) => {
     const condition = rule.above !== undefined ? `above: ${rule.above}` : `below: ${rule.below}`;
     return `  - { name: ${rule.name}, match: { metric: flow }, ${condition}, clear: ${rule.clear}, severity: ${rule.severity} }`;
@@ -42,12 +49,12 @@ data_dir: ${dataDir}
 log: { level: warn }
 mqtt:
   prefix: ${PREFIX}
-  listeners: [{ type: tcp, host: 127.0.0.1, port: ${mqttPort} }]
+  listeners: [{ type: tcp, host: 127.0.0.1, port: ${ports.mqtt} }]
   users:
     - { username: ${USER}, role: internal, password_hash: "${passwordHash}" }
   limits: { publish_rate: 10000000, publish_burst: 10000000 }
-# As in production, but on a free port.
-http: { listen: { port: 0 } }
+# As in production, on a free port; the bench reads the gateway's own rules delay from /metrics.
+http: { listen: { port: ${ports.http} }, metrics_token: ${metricsToken} }
 influx:
   url: ${influxUrl}
   api: v1
@@ -56,7 +63,7 @@ influx:
   # The load's last partial batch should not wait the default second: it would count as end-to-end time.
   flush_interval: 100ms
 bridge:
-  url: mqtt://127.0.0.1:${upstreamPort}
+  url: mqtt://127.0.0.1:${ports.upstream}
   client_id: gw-bench
 rules:
 ${ruleLines.join('\n')}
@@ -78,9 +85,10 @@ export async function startGatewaySystem(influxUrl: string, database: string): P
   try {
     const dir = cleanup.add(mkdtempSync(join(tmpdir(), 'gw-bench-e2e-')), 'temp dir', (d) => rmSync(d, { recursive: true, force: true }));
     const upstream = cleanup.add(await startMosquitto({ extraConfig: UPSTREAM_MOSQUITTO }), 'upstream Mosquitto', (m) => m.stop());
-    const mqttPort = await freePort();
+    const ports = { mqtt: await freePort(), http: await freePort(), upstream: upstream.port };
+    const metricsToken = randomBytes(16).toString('hex');
     const file = join(dir, 'gateway.yaml');
-    writeFileSync(file, configYaml(join(dir, 'data'), mqttPort, await hashPassword(PASSWORD, { ln: 10 }), influxUrl, database, upstream.port));
+    writeFileSync(file, configYaml(join(dir, 'data'), ports, await hashPassword(PASSWORD, { ln: 10 }), metricsToken, influxUrl, database));
     // Before the gateway: cleanup runs backwards, so the copy ends after the gateway has said its last.
     const copy = process.env.E2E_GATEWAY_OUTPUT ? createWriteStream(process.env.E2E_GATEWAY_OUTPUT, { flags: 'a' }) : undefined;
     if (copy) cleanup.add(copy, 'gateway output copy', (stream) => new Promise<void>((resolve) => stream.end(resolve)));
@@ -90,11 +98,12 @@ export async function startGatewaySystem(influxUrl: string, database: string): P
     for (const stream of [gateway.stdout, gateway.stderr]) stream.setEncoding('utf8').on('data', (chunk: string) => (copy?.write(chunk), log.push(chunk)));
     return {
       name: 'gateway',
-      login: { port: mqttPort, username: USER, password: PASSWORD },
-      brokerPort: mqttPort,
+      login: { port: ports.mqtt, username: USER, password: PASSWORD },
+      brokerPort: ports.mqtt,
       upstreamPort: upstream.port,
       database,
       processes: [{ name: 'gateway', pid: gateway.pid ?? 0 }],
+      rulesDelay: () => scrapeRulesDelay(ports.http, metricsToken),
       problems: () => [...log.summary(), ...mosquittoProblems('upstream Mosquitto', upstream), ...(gateway.exitCode !== null ? [`the gateway exited with code ${gateway.exitCode}`] : [])],
       stop: () => cleanup.run(),
     };
@@ -102,4 +111,15 @@ export async function startGatewaySystem(influxUrl: string, database: string): P
     await cleanup.run();
     throw error;
   }
+}
+
+/** The gateway's `gateway_rules_delay_seconds` histogram, from its /metrics. */
+async function scrapeRulesDelay(port: number, token: string): Promise<RulesDelay> {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+  if (!response.ok) throw new Error(`gateway /metrics answered ${response.status}`);
+  const buckets: [number, number][] = [];
+  for (const match of (await response.text()).matchAll(/^gateway_rules_delay_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)) {
+    buckets.push([match[1] === '+Inf' ? Infinity : Number(match[1]), Number(match[2])]);
+  }
+  return buckets;
 }

@@ -41,11 +41,12 @@ function delivered(got: number | undefined, sent: number): string {
   return got >= sent ? `${fmt(got)} (0 lost)` : `${fmt(got)} (${fmt(sent - got)} LOST)`;
 }
 
-const header = ['system', 'QoS', 'readings/s', 'CPU µs/reading', 'RSS peak/end MB', 'InfluxDB', 'live subscriber', 'bridge upstream', 'reading→alert p50/p99 ms', 'load sent/s'];
+const header = ['system', 'QoS', 'readings/s', 'CPU µs/reading', 'RSS peak/end MB', 'InfluxDB', 'live subscriber', 'bridge upstream', 'reading→alert p50/p99 ms', 'rules delay p99 ms', 'load sent/s'];
 
 function row(f: RunFigures): string[] {
   const alerts = f.alertMs.length === 0 ? `none of ${f.trips}` : `${percentile(f.alertMs, 50).toFixed(1)}/${percentile(f.alertMs, 99).toFixed(1)} (${f.alertMs.length}/${f.trips})`;
-  return [f.system, String(f.qos), fmt(rate(f)), cpuUs(f).toFixed(1), `${mb(f.peakRss)}/${mb(f.endRss)}`, delivered(f.inInflux, f.sent), delivered(f.subscriber, f.sent), delivered(f.upstream, f.sent), alerts, fmt(f.sent / f.loadSeconds)];
+  const rulesDelay = f.rulesDelayP99Ms === undefined ? '—' : `≤ ${f.rulesDelayP99Ms}`;
+  return [f.system, String(f.qos), fmt(rate(f)), cpuUs(f).toFixed(1), `${mb(f.peakRss)}/${mb(f.endRss)}`, delivered(f.inInflux, f.sent), delivered(f.subscriber, f.sent), delivered(f.upstream, f.sent), alerts, rulesDelay, fmt(f.sent / f.loadSeconds)];
 }
 
 function table(rows: string[][]): string {
@@ -93,6 +94,7 @@ function preamble(what: string, ceilings: number[]): string {
     `  readings/s = points in InfluxDB / (first publish → last point in InfluxDB, read every 100 ms); CPU = the system's processes (utime+stime, all threads; not InfluxDB, not the load)`,
     `  load sent/s = first publish → the system confirming the last (PUBACK, or PINGRESP at QoS 0); at QoS 0 the load writes as fast as the socket takes, so reading→alert includes the time a reading waits in socket buffers`,
     `  reading→alert = the load writing a tripping reading → the firing event at a staff subscriber (alert events only, a connection of its own)`,
+    `  rules delay = the gateway's own gateway_rules_delay_seconds over the run (readings reaching its pipeline → judged by the rules; per batch, bucket bound)`,
   ].join('\n');
 }
 

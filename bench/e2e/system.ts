@@ -7,6 +7,9 @@ export interface MeasuredProcess {
   readonly pid: number;
 }
 
+/** A cumulative histogram as Prometheus gives it: [upper bound in seconds, count], ascending, +Inf last. */
+export type RulesDelay = readonly (readonly [number, number])[];
+
 export interface System {
   readonly name: string;
   /** Where the load publishes its ingest readings. */
@@ -19,6 +22,8 @@ export interface System {
   readonly database: string;
   /** The processes whose CPU and memory are the system's (not the load's, not InfluxDB's). */
   readonly processes: readonly MeasuredProcess[];
+  /** The system's own account of how long readings waited for the alert rules, where it keeps one. */
+  readonly rulesDelay?: () => Promise<RulesDelay>;
   /** What its processes logged at warning or error level, and anything else worth a reader's attention. */
   problems(): string[];
   stop(): Promise<void>;

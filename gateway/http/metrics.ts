@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { AlertView } from '../alerts/alerting.js';
 import type { GatewayHealth } from '../health.js';
-import type { WriteStats } from '../influx/write-stats.js';
+import type { HistogramSnapshot } from '../util/histogram.js';
 import type { EventStreamStats } from './event-stream.js';
 import type { RefusalReason } from './refusals.js';
 import { field } from './views.js';
@@ -79,7 +79,8 @@ export function createMetrics(sources: MetricSources): { readonly registry: Regi
   );
   family('gauge', 'gateway_sink_queue_readings', 'Readings waiting in each consumer’s queue.', ['sink'], () => queues().map((q) => [{ sink: q.sink }, q.queued]));
   uplinkFamilies(family, current);
-  influxWriteLatency(registry, current);
+  histogramFamily(registry, 'gateway_rules_delay_seconds', 'Time from readings reaching the pipeline to the alert rules having judged them (each batch, by its oldest reading).', () => current().pipeline.rulesDelay);
+  histogramFamily(registry, 'gateway_influx_write_duration_seconds', 'Time InfluxDB took to answer each write request.', () => field(field(current().sinks.influx, 'writes'), 'latency') as HistogramSnapshot | undefined);
   family('counter', 'gateway_modbus_busy_seconds_total', 'Time each Modbus link spent in transactions; its rate is the bus utilisation.', ['driver', 'link'], () => modbusLinks(current()).map(([labels, f]) => [labels, num(f, 'busyMs') / 1000]));
   for (const [name, [key, help]] of Object.entries(modbusCounters)) family('counter', name, help, ['driver', 'link'], () => modbusLinks(current()).map(([labels, f]) => [labels, num(f, key)]));
   serialLineFamilies(family, current);
@@ -157,27 +158,25 @@ function uplinkFamilies(family: Family, current: () => GatewayHealth): void {
 }
 
 /**
- * The InfluxDB write latency as a Prometheus histogram. The writer keeps its own cumulative buckets (it counts whether
- * or not anyone scrapes); prom-client's Histogram can only observe, so the family is registered as a plain metric that
- * reports those buckets as they are.
+ * A histogram the gateway keeps itself (it counts whether or not anyone scrapes); prom-client's Histogram can only
+ * observe, so the family is registered as a plain metric that reports those buckets as they are.
  */
-function influxWriteLatency(registry: Registry, current: () => GatewayHealth): void {
-  const name = 'gateway_influx_write_duration_seconds';
-  const help = 'Time InfluxDB took to answer each write request.';
+function histogramFamily(registry: Registry, name: string, help: string, snapshot: () => HistogramSnapshot | undefined): void {
   const metric = {
     name,
     help,
     type: 'histogram',
     aggregator: 'sum',
     get: () => {
-      const latency = field(field(current().sinks.influx, 'writes'), 'latency') as WriteStats['latency'] | undefined;
-      if (!latency) return { name, help, type: 'histogram', aggregator: 'sum', values: [] };
-      const values = [
-        ...latency.buckets.map((le, i) => ({ metricName: `${name}_bucket`, labels: { le }, value: latency.counts[i] ?? 0 })),
-        { metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: latency.count },
-        { metricName: `${name}_sum`, labels: {}, value: latency.sumSeconds },
-        { metricName: `${name}_count`, labels: {}, value: latency.count },
-      ];
+      const histogram = snapshot();
+      const values = histogram
+        ? [
+            ...histogram.buckets.map((le, i) => ({ metricName: `${name}_bucket`, labels: { le }, value: histogram.counts[i] ?? 0 })),
+            { metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: histogram.count },
+            { metricName: `${name}_sum`, labels: {}, value: histogram.sum },
+            { metricName: `${name}_count`, labels: {}, value: histogram.count },
+          ]
+        : [];
       return { name, help, type: 'histogram', aggregator: 'sum', values };
     },
     reset: () => undefined,

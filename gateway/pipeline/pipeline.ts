@@ -1,4 +1,5 @@
 import type { Reading } from '../model.js';
+import { Histogram, type HistogramSnapshot } from '../util/histogram.js';
 import type { Logger } from '../util/log.js';
 import type { Sink } from './sink.js';
 import { SinkQueue, type Batch, type SinkQueueStats, type Taken } from './sink-queue.js';
@@ -15,6 +16,11 @@ export interface PipelineStats {
   /** How often producers were held back since start. */
   readonly backpressureEpisodes: number;
   readonly sinks: SinkQueueStats[];
+  /**
+   * Seconds from readings reaching the pipeline to the rules (`judgesFirst` sinks) having judged them, per batch by
+   * its oldest reading: how late an alert is decided, event-loop stalls and a busy CPU included.
+   */
+  readonly rulesDelay: HistogramSnapshot;
 }
 
 /** Memory a queued reading holds, roughly: the object, its number or string, its share of the batch array. */
@@ -27,6 +33,8 @@ const MAX_BATCH = 4096;
 /** Producers are held back when a sink's queue passes this share of its limit, and let go below the second. */
 const HIGH_WATER = 0.5;
 const LOW_WATER = 0.25;
+/** Upper bounds (seconds) of the rules-delay buckets: alerts are meant to be decided within milliseconds. */
+const RULES_DELAY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
 
 interface DurableWaiter {
   resolve(): void;
@@ -48,14 +56,18 @@ export class Pipeline {
   private plain: (readonly Reading[])[] = [];
   private plainCount = 0;
   private plainBytes = 0;
+  /** performance.now() when the oldest of them arrived. */
+  private plainSince = 0;
   /** The same for readings published durably. */
   private durable: (readonly Reading[])[] = [];
   private durableCount = 0;
   private durableBytes = 0;
+  private durableSince = 0;
   private durableWaiters: DurableWaiter[] = [];
   private flushScheduled: NodeJS.Immediate | undefined;
   private pressure: { promise: Promise<void>; release: () => void } | undefined;
   private pressureEpisodes = 0;
+  private readonly rulesDelay = new Histogram(RULES_DELAY_BUCKETS);
 
   constructor(
     private readonly opts: PipelineOptions,
@@ -69,6 +81,7 @@ export class Pipeline {
   /** Takes readings for every sink. A producer that can wait asks caughtUp() before it produces more. */
   publish(readings: readonly Reading[]): void {
     if (readings.length === 0) return;
+    if (this.plainCount === 0) this.plainSince = performance.now();
     this.plain.push(readings);
     this.plainCount += readings.length;
     this.plainBytes += bytesOf(readings);
@@ -94,6 +107,7 @@ export class Pipeline {
       return this.caughtUp() ?? Promise.resolve();
     }
     const stored = new Promise<void>((resolve, reject) => this.durableWaiters.push({ resolve, reject }));
+    if (this.durableCount === 0) this.durableSince = performance.now();
     this.durable.push(readings);
     this.durableCount += readings.length;
     this.durableBytes += bytesOf(readings);
@@ -103,7 +117,13 @@ export class Pipeline {
   }
 
   stats(): PipelineStats {
-    return { accepted: this.accepted, backpressure: this.pressure !== undefined, backpressureEpisodes: this.pressureEpisodes, sinks: this.queues.map((q) => q.stats()) };
+    return {
+      accepted: this.accepted,
+      backpressure: this.pressure !== undefined,
+      backpressureEpisodes: this.pressureEpisodes,
+      sinks: this.queues.map((q) => q.stats()),
+      rulesDelay: this.rulesDelay.snapshot(),
+    };
   }
 
   /** Waits until every sink has taken what was published so far, then closes the sinks. */
@@ -139,7 +159,8 @@ export class Pipeline {
       this.plainCount = 0;
       this.plainBytes = 0;
       this.accepted += batch.readings.length;
-      for (const queue of this.queues) queue.push(batch);
+      this.judge(batch, this.plainSince);
+      for (const queue of this.queues) if (!queue.sink.judgesFirst) queue.push(batch);
     }
     if (this.durableCount > 0) {
       const batch = batchOf(this.durable, this.durableBytes);
@@ -148,13 +169,24 @@ export class Pipeline {
       this.durableCount = 0;
       this.durableBytes = 0;
       this.durableWaiters = [];
-      this.publishStored(batch, waiters);
+      this.publishStored(batch, waiters, this.durableSince);
     }
     this.checkPressure();
   }
 
-  private publishStored(batch: Batch, waiters: readonly DurableWaiter[]): void {
-    for (const queue of this.queues) if (queue.sink.judgesFirst) queue.push(batch);
+  /** The rules see a batch before any other sink: an alert is decided before the batch is republished or stored. */
+  private judge(batch: Batch, since: number): void {
+    let judged = false;
+    for (const queue of this.queues) {
+      if (!queue.sink.judgesFirst) continue;
+      queue.push(batch);
+      judged = true;
+    }
+    if (judged) this.rulesDelay.observe((performance.now() - since) / 1000);
+  }
+
+  private publishStored(batch: Batch, waiters: readonly DurableWaiter[], since: number): void {
+    this.judge(batch, since);
     const durable = this.queues.filter((queue) => queue.sink.durable);
     let pending = durable.length;
     let failed = false;

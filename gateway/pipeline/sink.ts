@@ -6,8 +6,9 @@ export interface Sink {
   /** A sink whose write means the readings survive a restart (the store-and-forward buffer): ingest acknowledges after it. */
   readonly durable?: boolean;
   /**
-   * A sink that sees readings as they arrive, before the durable sinks hold them (the alert rules): staff hear of a
-   * reading at once, without waiting for the disk, and even of one a full disk refused. A refused reading the sender
+   * A sink that sees readings first, as they arrive (the alert rules): before any other sink works on them and before
+   * the durable sinks hold them, so staff hear of a reading at once, without waiting for republishing or the disk, and
+   * even of one a full disk refused. A refused reading the sender
    * sends again reaches it again; it must take a repeat as the same observation (a rule does: a threshold already
    * tripped stays tripped, a rate ignores a sample no newer than its last).
    */

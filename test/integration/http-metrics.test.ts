@@ -114,18 +114,20 @@ describe('/metrics', () => {
     expect(received).toBeGreaterThan(earlier);
   });
 
-  it('gives the InfluxDB write latency as a histogram: cumulative buckets, +Inf equal to the count, failures by kind', async () => {
+  it('gives the InfluxDB write latency and the rules delay as histograms: cumulative buckets, +Inf equal to the count; write failures by kind', async () => {
     await waitFor(() => ((gw.gateway.health().sinks.influx as { written?: number } | undefined)?.written ? true : undefined), { what: 'points written to InfluxDB' });
     const scraped = families(await scrape(base));
-    const latency = scraped.get('gateway_influx_write_duration_seconds')!;
-    expect(latency).toMatchObject({ help: true, type: 'histogram' });
-    const buckets = [...latency.samples].filter(([sample]) => sample.startsWith('gateway_influx_write_duration_seconds_bucket'));
-    const counts = buckets.map(([, n]) => n);
-    expect(counts).toEqual([...counts].sort((a, b) => a - b));
-    const count = latency.samples.get('gateway_influx_write_duration_seconds_count')!;
-    expect(count).toBeGreaterThan(0);
-    expect(buckets.at(-1)).toEqual(['gateway_influx_write_duration_seconds_bucket{le="+Inf"}', count]);
-    expect(latency.samples.get('gateway_influx_write_duration_seconds_sum')).toBeGreaterThan(0);
+    for (const name of ['gateway_influx_write_duration_seconds', 'gateway_rules_delay_seconds']) {
+      const histogram = scraped.get(name)!;
+      expect(histogram, name).toMatchObject({ help: true, type: 'histogram' });
+      const buckets = [...histogram.samples].filter(([sample]) => sample.startsWith(`${name}_bucket`));
+      const counts = buckets.map(([, n]) => n);
+      expect(counts, name).toEqual([...counts].sort((a, b) => a - b));
+      const count = histogram.samples.get(`${name}_count`)!;
+      expect(count, name).toBeGreaterThan(0);
+      expect(buckets.at(-1)).toEqual([`${name}_bucket{le="+Inf"}`, count]);
+      expect(histogram.samples.get(`${name}_sum`), name).toBeGreaterThan(0);
+    }
     expect(scraped.get('gateway_influx_write_errors_total')?.samples.get('gateway_influx_write_errors_total{kind="rejected"}')).toBe(0);
     const imported = await fetch(`${vm.url}/api/v1/import/prometheus`, { method: 'POST', body: await scrape(base) });
     expect(imported.status, await imported.text()).toBe(204);
