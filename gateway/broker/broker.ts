@@ -112,9 +112,14 @@ export class Broker {
   private readonly counts = { connectionsAccepted: 0, loginsRefused: 0, connectionsOverLimit: 0, publishesDenied: 0, subscriptionsDenied: 0, payloadsTooLarge: 0, publishesThrottled: 0, floodDisconnects: 0, protocolsRefused: 0 };
   private readonly refusals: LogLimiter;
   private readonly watchers = new Set<{ readonly filter: string; readonly watch: PublishWatcher }>();
-  /** Marks a refused publish so that aedes publishes it to nobody (yet acknowledges it). */
+  /** Marks a client's publish so that aedes publishes it to nobody (yet acknowledges it): refused, or for no one. */
   private readonly publishToNobody: (packet: PublishPacket) => void;
   private readonly subscriptions: { hasSubscriber(topic: string): boolean };
+  /**
+   * Whether a session that outlives its connection (clean: false) has subscribed at QoS 1 or 2 since the start: aedes
+   * keeps matching QoS 1/2 messages for it while it is away, so those must go through its routing.
+   */
+  private persistentSubscriptions = false;
   /** Internal publishes not yet settled, so close() can let them land first. */
   private inFlight = 0;
   private settled: (() => void) | undefined;
@@ -356,7 +361,8 @@ export class Broker {
       } catch (error) {
         this.log.error('publish handler failed', { client: info.id, topic: packet.topic, error });
       }
-      if (result === 'refused') this.publishToNobody(packet);
+      // Devices' raw ingest publishes mostly reach nobody: acknowledged without aedes' routing, retained store and queues.
+      if (result === 'refused' || this.reachesNobody(packet)) this.publishToNobody(packet);
       if (result === undefined || result === 'refused') return callback(null);
       // Until it settles aedes reads no further packet from this client: that is backpressure, at any QoS. Only a
       // QoS 1/2 publish has an acknowledgement to withhold; a QoS 0 one goes on once the gateway has caught up.
@@ -401,7 +407,18 @@ export class Broker {
     }
   }
 
+  /** Not retained, no subscription matches it now, and no session away could want it queued. */
+  private reachesNobody(packet: PublishPacket): boolean {
+    return !packet.retain && (packet.qos === 0 || !this.persistentSubscriptions) && !this.subscriptions.hasSubscriber(packet.topic);
+  }
+
   private authorizeSubscribe(client: Client, subscription: Subscription): Subscription | null {
+    const allowed = this.allowSubscribe(client, subscription);
+    if (allowed && allowed.qos > 0 && !client.clean) this.persistentSubscriptions = true;
+    return allowed;
+  }
+
+  private allowSubscribe(client: Client, subscription: Subscription): Subscription | null {
     const session = this.sessions.get(client);
     const access = this.opts.access;
     if (!session || !access) return subscription;

@@ -1,7 +1,9 @@
 /**
  * The embedded broker delivers every message to a real client (Mosquitto's own), whatever the mix of QoS and retain:
  * a guard against aedes' dedupe dropping a retained or QoS 1 message overtaken by a QoS 0 one (moscajs/aedes#994);
- * and what the broker remembers per topic (who subscribes, at which QoS) follows every subscription change.
+ * and what the broker remembers per topic (who subscribes, at which QoS) follows every subscription change; a
+ * client's publish that reaches nobody skips aedes' routing, yet one a later subscriber, a session away or the
+ * retained store should have still gets there.
  */
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,5 +74,54 @@ describe('embedded broker delivery', () => {
     } finally {
       await client.endAsync();
     }
+  });
+});
+
+describe('client publishes that reach nobody', () => {
+  let gw: RunningGateway;
+  const clients: MqttClient[] = [];
+  const connect = async (clientId: string, clean = true): Promise<MqttClient> => {
+    const client = await connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { clientId, clean, reconnectPeriod: 0 });
+    clients.push(client);
+    return client;
+  };
+  const nextMessage = (client: MqttClient): Promise<{ topic: string; payload: string; retain: boolean }> =>
+    new Promise((resolve) => client.once('message', (topic, payload, packet) => resolve({ topic, payload: payload.toString(), retain: packet.retain })));
+
+  beforeAll(async () => {
+    // Anonymous clients as the gateway's helpers: they may publish ingest readings for any device.
+    gw = await startGateway('site: lab\nmqtt: { anonymous_role: internal }\n');
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((client) => client.endAsync(true)));
+    await gw?.stop();
+  });
+
+  it('reach a subscriber that came after them, a session that was away, and a later subscriber of a retained one', async () => {
+    const device = await connect('device-1');
+    const topic = 'city/lab/ingest/water/dev-1';
+    // Nobody subscribes yet: acknowledged, delivered to no one.
+    await device.publishAsync(topic, '{"level":1}', { qos: 1 });
+
+    const live = await connect('live');
+    await live.subscribeAsync('city/lab/ingest/#', { qos: 0 });
+    const seen = nextMessage(live);
+    await device.publishAsync(topic, '{"level":2}', { qos: 0 });
+    expect(await seen).toMatchObject({ topic, payload: '{"level":2}' });
+    await live.endAsync();
+
+    // A session that outlives its connection subscribes at QoS 1, then goes away: QoS 1 publishes are kept for it.
+    const away = await connect('away', false);
+    await away.subscribeAsync('city/lab/ingest/energy/#', { qos: 1 });
+    await away.endAsync();
+    await device.publishAsync('city/lab/ingest/energy/meter-1', '{"kwh":3}', { qos: 1 });
+    const back = await connect('away', false);
+    expect(await nextMessage(back)).toMatchObject({ topic: 'city/lab/ingest/energy/meter-1', payload: '{"kwh":3}' });
+
+    await device.publishAsync('city/lab/ingest/traffic/loop-1', '{"count":4}', { qos: 0, retain: true });
+    const later = await connect('later');
+    const retained = nextMessage(later);
+    await later.subscribeAsync('city/lab/ingest/traffic/#', { qos: 0 });
+    expect(await retained).toEqual({ topic: 'city/lab/ingest/traffic/loop-1', payload: '{"count":4}', retain: true });
   });
 });
