@@ -220,10 +220,11 @@ export function topicMatches(filter: string, topic: string): boolean {
 
 /**
  * Lets the broker refuse a client's publish yet acknowledge it (deny_action: ignore), or skip routing one that would
- * reach nobody: a marked packet is published to nobody — no live subscriber, no persistent session's offline queue, no retained store — while aedes still sends
- * the PUBACK/PUBREC it owes. authorizePublish can only allow (publish) or fail (disconnect); re-routing the packet to
- * a `$` topic is not enough, since aedes still queues it for persistent sessions subscribed to `#`. Relies on aedes'
- * publish handler calling `broker.publish(packet, client, done)` with the packet authorizePublish saw.
+ * reach nobody: a marked packet is published to nobody — no live subscriber, no persistent session's offline queue,
+ * no retained store — while aedes still sends the PUBACK/PUBREC it owes. authorizePublish can only allow (publish) or
+ * fail (disconnect); re-routing the packet to a `$` topic is not enough, since aedes still queues it for persistent
+ * sessions subscribed to `#`. Relies on aedes' publish handler calling `broker.publish(packet, client, done)` with the
+ * packet authorizePublish saw.
  */
 export function publishNothingMarked(aedes: Aedes): (packet: PublishPacket) => void {
   const marked = new WeakSet<PublishPacket>();
