@@ -8,12 +8,13 @@
  * before a crash the platform saves its state (SIGUSR1), and after the restart it queues for the watcher whatever
  * arrives before the watcher is back.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Bridge } from '../../gateway/bridge/bridge.js';
+import { encodeRecord } from '../../gateway/bridge/record.js';
 import type { BridgeContext } from '../../gateway/bridge/context.js';
 import { bridgeSchema } from '../../gateway/bridge/config.js';
 import { Broker } from '../../gateway/broker/broker.js';
@@ -431,5 +432,21 @@ describe('upstream bridge to a central Mosquitto', () => {
     const url = `mqtt://127.0.0.1:${await freePort()}`;
     await gw.startBridge({ url });
     await expect(gw.startBridge({ url })).rejects.toThrow(/in use by process/);
+  });
+  it('skips a damaged line of its buffer, says so, and sends the lines around it', async () => {
+    const platform = await Platform.start();
+    const { received } = await watcher(platform.port);
+    const gw = await gatewaySide();
+    // A segment left by an earlier run, with one line that is not a record (a damaged file).
+    mkdirSync(join(gw.ctx.dataDir, 'bridge'), { recursive: true });
+    const lines = [encodeRecord('water/pump-1/level', reading(1), false), 'garbage that is not a record', encodeRecord('water/pump-1/level', reading(2), false)];
+    writeFileSync(join(gw.ctx.dataDir, 'bridge', '0000000000000001.seg'), lines.join('\n') + '\n');
+    const bridge = await gw.startBridge({ url: `mqtt://127.0.0.1:${platform.port}` });
+    await until(() => (received.length === 2 ? true : undefined), 'the two records upstream');
+    expect(seqsOf(received, `${ROOT}/water/pump-1/level`)).toEqual([1, 2]);
+    await until(() => (bridge.health().backlog === 0 ? true : undefined), 'the batch committed');
+    expect(bridge.health()).toMatchObject({ forwarded: 2, dropped: 0 });
+    const skipped = gw.logLines.find((line) => line.includes('skipped a damaged line of the bridge buffer'));
+    expect(skipped).toMatch(/ERROR gateway\/bridge .*dir=.*line="garbage that is not a record"/);
   });
 });
