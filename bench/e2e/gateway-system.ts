@@ -15,7 +15,7 @@ import { startMosquitto } from '../../test/peers/mosquitto.js';
 import { freePort } from '../../test/peers/net.js';
 import { stopChild } from '../../test/peers/process.js';
 import { Cleanup } from './cleanup.js';
-import { LogTail, mosquittoProblems, quietMosquitto, type RulesDelay, type System } from './system.js';
+import { LogTail, mosquittoProblems, UPSTREAM_MOSQUITTO, type RulesDelay, type System } from './system.js';
 import { PREFIX, rules, SITE } from './workload.js';
 
 const USER = 'bench-load';
@@ -30,8 +30,6 @@ export function buildGateway(): Promise<void> {
   return (built ??= promisify(execFile)(resolve('node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json']).then(() => undefined));
 }
 
-/** The upstream broker keeps every message for a slow subscriber: it is the reference here, not under test. */
-export const UPSTREAM_MOSQUITTO = [...quietMosquitto(), 'max_queued_messages 0'];
 
 interface Ports {
   readonly mqtt: number;

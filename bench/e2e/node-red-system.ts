@@ -13,7 +13,8 @@ import { startMosquitto } from '../../test/peers/mosquitto.js';
 import { stopChild } from '../../test/peers/process.js';
 import { Cleanup } from './cleanup.js';
 import { peerFlows } from './node-red-flow.js';
-import { LogTail, mosquittoProblems, quietMosquitto, type System } from './system.js';
+import { LogTail, mosquittoProblems, quietMosquitto, UPSTREAM_MOSQUITTO, type System } from './system.js';
+import { DOMAIN, PROBE_DOMAIN, topics } from './workload.js';
 
 /** Node-RED's start-up notes for a user dir without projects or a credential secret: no complaints here. */
 const EXPECTED_LOG = /Projects disabled|unencrypted credentials/;
@@ -38,16 +39,33 @@ export async function installNodeRed(): Promise<string> {
 
 /**
  * Mosquitto as the operator would tune it for this: no cap on a subscriber's queue (its default of 1,000 messages made
- * it drop a fifth of a QoS 0 burst on its way to Node-RED), so the figures are the pipeline's, not a default's.
+ * it drop a fifth of a QoS 0 burst on its way to Node-RED), so the figures are the pipeline's, not a default's. And
+ * its own bridge to the city platform, as the gateway has one: the normalised readings and the alert events go up at
+ * QoS 1, as the gateway's bridge sends them (in C, in the broker: the cheapest bridge the peer could have).
  */
-const PEER_MOSQUITTO = [...quietMosquitto(), 'max_queued_messages 0'];
+function peerMosquitto(upstreamPort: number): string[] {
+  return [
+    ...quietMosquitto(),
+    'max_queued_messages 0',
+    'connection city-platform',
+    `address 127.0.0.1:${upstreamPort}`,
+    'bridge_protocol_version mqttv311',
+    'cleansession true',
+    'try_private false',
+    'notifications false',
+    `topic ${topics.reading(DOMAIN, '+', '+')} out 1`,
+    `topic ${topics.reading(PROBE_DOMAIN, '+', '+')} out 1`,
+    `topic ${topics.alertEvents} out 1`,
+  ];
+}
 
 export async function startNodeRedSystem(influx: InfluxDb1, database: string): Promise<System> {
   const red = await installNodeRed();
   const cleanup = new Cleanup();
   try {
     await influx.createDatabase(database);
-    const mosquitto = cleanup.add(await startMosquitto({ extraConfig: PEER_MOSQUITTO }), 'Mosquitto', (m) => m.stop());
+    const upstream = cleanup.add(await startMosquitto({ extraConfig: UPSTREAM_MOSQUITTO }), 'upstream Mosquitto', (m) => m.stop());
+    const mosquitto = cleanup.add(await startMosquitto({ extraConfig: peerMosquitto(upstream.port) }), 'Mosquitto', (m) => m.stop());
     const userDir = cleanup.add(mkdtempSync(join(tmpdir(), 'gw-bench-node-red-')), 'Node-RED user dir', (d) => rmSync(d, { recursive: true, force: true }));
     writeFileSync(join(userDir, 'flows.json'), JSON.stringify(peerFlows(mosquitto.port, influx.port, database)));
     writeFileSync(
@@ -62,13 +80,13 @@ export async function startNodeRedSystem(influx: InfluxDb1, database: string): P
       name: 'Mosquitto + Node-RED',
       login: { port: mosquitto.port },
       brokerPort: mosquitto.port,
-      upstreamPort: undefined,
+      upstreamPort: upstream.port,
       database,
       processes: [
         { name: 'mosquitto', pid: mosquitto.pid },
         { name: 'node-red', pid: nodeRed.pid ?? 0 },
       ],
-      problems: () => [...log.summary(), ...mosquittoProblems('Mosquitto', mosquitto), ...(nodeRed.exitCode !== null ? [`Node-RED exited with code ${nodeRed.exitCode}`] : [])],
+      problems: () => [...log.summary(), ...mosquittoProblems('Mosquitto', mosquitto), ...mosquittoProblems('upstream Mosquitto', upstream), ...(nodeRed.exitCode !== null ? [`Node-RED exited with code ${nodeRed.exitCode}`] : [])],
       stop: () => cleanup.run(),
     };
   } catch (error) {

@@ -34,6 +34,9 @@ export function quietMosquitto(): string[] {
   return ['log_type none', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information'];
 }
 
+/** The city platform both systems bridge to keeps every message for a slow subscriber: the reference, not under test. */
+export const UPSTREAM_MOSQUITTO = [...quietMosquitto(), 'max_queued_messages 0'];
+
 /** What a Mosquitto logged at error or warning level (running as root is no problem here). */
 export function mosquittoProblems(name: string, mosquitto: Mosquitto): string[] {
   const problems = mosquitto.log.split('\n').filter((line) => /error|warning/i.test(line) && !/should not be run as root/.test(line));
