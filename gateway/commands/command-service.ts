@@ -116,7 +116,8 @@ export class CommandService {
   private fromClient(client: ClientInfo, topic: string, payload: Buffer, retain: boolean): void {
     const address = this.commandAddress(topic);
     const target = address && this.opts.targetOf(address.device);
-    if (!address || !target) return;
+    // An empty retained message clears a retained one (what the refusal of a retained command asks for): no command.
+    if (!address || !target || (retain && payload.length === 0)) return;
     const sender: CommandSender = { user: client.identity.user, role: client.identity.role, client: client.id, via: 'mqtt' };
     void this.track(this.execute(sender, target, address.device, address.point, parseCommandBytes(payload), retain));
   }

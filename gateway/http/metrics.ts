@@ -93,6 +93,7 @@ export function createMetrics(sources: MetricSources): { readonly registry: Regi
   );
   family('counter', 'gateway_mqtt_publishes_throttled_total', 'MQTT publishes held back by the per-client rate limit.', [], () => [[{}, current().broker?.publishesThrottled ?? 0]]);
   family('counter', 'gateway_mqtt_ingest_payloads_rejected_total', 'MQTT ingest payloads refused (malformed, unknown device...).', [], () => [[{}, current().ingest?.payloadsRejected ?? 0]]);
+  commandFamilies(family, current);
   family('gauge', 'gateway_alerts', 'Active alerts by state (pending, firing, acknowledged: firing and acknowledged).', ['state'], () => {
     const counts = { pending: 0, firing: 0, acknowledged: 0 };
     for (const alert of sources.alerts()) counts[alert.state === 'pending' ? 'pending' : alert.acknowledged ? 'acknowledged' : 'firing']++;
@@ -129,6 +130,22 @@ export function createMetrics(sources: MetricSources): { readonly registry: Regi
 }
 
 type Family = (kind: 'counter' | 'gauge', name: string, help: string, labelNames: readonly string[], samples: () => Iterable<Sample>) => void;
+
+/**
+ * Commands to the devices the gateway polls (MQTT, the platform, HTTP), by how each ended: `failed` counts the
+ * failures other than the three refusals with outcomes of their own, so the outcomes add up to the commands answered.
+ */
+function commandFamilies(family: Family, current: () => GatewayHealth): void {
+  const stats = () => current().commands;
+  family('counter', 'gateway_commands_total', 'Commands answered, by outcome (succeeded; refused as retained, stale or busy; failed for any other reason).', ['outcome'], () => {
+    const c = stats();
+    if (!c) return [];
+    const outcomes = { succeeded: c.succeeded, retained: c.retained, stale: c.stale, busy: c.busy, failed: c.failed - c.retained - c.stale - c.busy };
+    return Object.entries(outcomes).map(([outcome, n]) => [{ outcome }, n]);
+  });
+  family('gauge', 'gateway_commands_pending', 'Commands waiting for their device now.', [], () => [[{}, stats()?.pending ?? 0]]);
+  family('counter', 'gateway_command_audit_failures_total', 'Audit log lines (one per command answered) that could not be written (a full disk).', [], () => [[{}, stats()?.auditFailures ?? 0]]);
+}
 
 /** InfluxDB and the bridge, from their own reports: backlog, delivered, drops by reason. */
 function uplinkFamilies(family: Family, current: () => GatewayHealth): void {
