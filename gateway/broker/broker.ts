@@ -63,6 +63,8 @@ export interface BrokerStats {
   readonly floodDisconnects: number;
   /** CONNECTs of a protocol level other than MQTT 3.1/3.1.1, answered with CONNACK 0x01. */
   readonly protocolsRefused: number;
+  /** Retained commands, neither relayed nor kept: each would run again whenever a device subscribes. */
+  readonly retainedCommandsRefused: number;
 }
 
 const DEFAULT_LIMITS: BrokerLimits = { max_connections: 5000, max_payload: 256 * 1024, publish_rate: 200, publish_burst: 1000, max_throttle: 10_000 };
@@ -109,7 +111,7 @@ export class Broker {
   /** Clients connected now (aedes 'client' to 'clientDisconnect'), for disconnecting users whose login changed. */
   private readonly connected = new Set<Client>();
   private readonly limits: BrokerLimits;
-  private readonly counts = { connectionsAccepted: 0, loginsRefused: 0, connectionsOverLimit: 0, publishesDenied: 0, subscriptionsDenied: 0, payloadsTooLarge: 0, publishesThrottled: 0, floodDisconnects: 0, protocolsRefused: 0 };
+  private readonly counts = { connectionsAccepted: 0, loginsRefused: 0, connectionsOverLimit: 0, publishesDenied: 0, subscriptionsDenied: 0, payloadsTooLarge: 0, publishesThrottled: 0, floodDisconnects: 0, protocolsRefused: 0, retainedCommandsRefused: 0 };
   private readonly refusals: LogLimiter;
   private readonly watchers = new Set<{ readonly filter: string; readonly watch: PublishWatcher }>();
   /** Marks a client's publish so that aedes publishes it to nobody (yet acknowledges it): refused, or for no one. */
@@ -357,7 +359,8 @@ export class Broker {
       let result: ReturnType<ClientPublishHandler> = undefined;
       try {
         this.notifyWatchers(info, packet.topic, payload, packet.retain);
-        result = this.opts.onPublish?.(info, packet.topic, payload, packet.qos);
+        // After the watchers: the command service answers a retained command to a polled device on its result topic.
+        result = this.isRetainedCommand(packet, payload) ? this.refuseRetainedCommand(info, packet.topic) : this.opts.onPublish?.(info, packet.topic, payload, packet.qos);
       } catch (error) {
         this.log.error('publish handler failed', { client: info.id, topic: packet.topic, error });
       }
@@ -394,6 +397,23 @@ export class Broker {
     // MQTT 3.1.1 cannot say "refused" [MQTT-3.3.5-2]: acknowledge as usual and publish it to nobody, as Mosquitto does.
     this.publishToNobody(packet);
     callback(null);
+  }
+
+  /** A command published retained; an empty retained message only clears one (of an older version) and may pass. */
+  private isRetainedCommand(packet: PublishPacket, payload: Buffer): boolean {
+    return packet.retain && payload.length > 0 && this.opts.access?.topics.parse(packet.topic)?.kind === 'command';
+  }
+
+  /**
+   * A retained command would be delivered again to every device that subscribes — each reconnect of an MQTT device
+   * would carry it out once more — so it is relayed to nobody and kept by nobody, and its sender is told why.
+   */
+  private refuseRetainedCommand(client: ClientInfo, topic: string): 'refused' {
+    this.counts.retainedCommandsRefused++;
+    const reason = 'a retained command is never relayed (every device that subscribes would get it again): publish it with retain off';
+    this.refusals.warn(`retained-command:${client.id}`, 'retained command refused', { client: client.id, user: client.identity.user, topic });
+    this.tellClient(client.id, topic, [reason]);
+    return 'refused';
   }
 
   private notifyWatchers(client: ClientInfo, topic: string, payload: Buffer, retain: boolean): void {

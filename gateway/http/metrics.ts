@@ -31,6 +31,7 @@ const brokerRefusals = {
   payload_too_large: 'payloadsTooLarge',
   flood: 'floodDisconnects',
   protocol: 'protocolsRefused',
+  retained_command: 'retainedCommandsRefused',
 } as const;
 
 /** Modbus link counters (drivers modbus-tcp and modbus-rtu), by metric name. */

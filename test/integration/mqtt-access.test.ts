@@ -148,6 +148,25 @@ devices:
     expect(gw.gateway.health().broker!.subscriptionsDenied).toBeGreaterThanOrEqual(3);
   });
 
+  it('never relays or keeps a retained command: a device would carry it out again on every subscribe', { timeout: T }, async () => {
+    const topic = 'city/lab/command/lora-3/valve';
+    const retained = await mosquittoPub({ ...as('ops'), topic, message: '{"value":1}', qos: 1, clientId: 'ops-retained', extra: ['-r'] });
+    expect(retained.code, retained.output).toBe(0);
+    expect(JSON.parse((await all.next(errorsOf('ops-retained'))).payload)).toMatchObject({ topic, errors: [expect.stringMatching(/^a retained command is never relayed/)] });
+    expect(gw.gateway.health().broker!.retainedCommandsRefused).toBe(1);
+    // The device subscribing now gets no command (it would have got the retained one), then a live one as usual.
+    const device = sub({ ...as('lora-gw'), topic: 'city/lab/command/lora-3/+', qos: 1 });
+    await device.ready();
+    expect((await pub('ops', topic, '{"value":2}')).code).toBe(0);
+    expect(JSON.parse((await device.next((m) => m.topic === topic)).payload)).toEqual({ value: 2 });
+    expect(device.messages.filter((m) => m.topic === topic).map((m) => m.payload)).toEqual(['{"value":2}']);
+    expect(all.messages.some((m) => m.topic === topic && m.payload === '{"value":1}')).toBe(false);
+    // An empty retained message clears one (a broker of an older version may hold it): it passes, and is no refusal.
+    const cleared = await mosquittoPub({ ...as('ops'), topic, message: '', qos: 1, clientId: 'ops-clear', extra: ['-r'] });
+    expect(cleared.code, cleared.output).toBe(0);
+    expect(gw.gateway.health().broker!.retainedCommandsRefused).toBe(1);
+  });
+
   it('lets a gateway login speak for the devices its globs name, with their declared tags and domain', { timeout: T }, async () => {
     expect((await pub('lora-gw', 'city/lab/ingest/water/lora-3', '{"level": 2.5}')).code).toBe(0);
     expect(JSON.parse((await all.next((m) => m.topic === 'city/lab/water/lora-3/level')).payload)).toMatchObject({ value: 2.5 });
