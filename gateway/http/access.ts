@@ -92,14 +92,14 @@ export class Access {
       if (scheme.toLowerCase() === 'bearer') {
         if (this.metricsDigest && timingSafeEqual(sha256(value), this.metricsDigest)) return { identity: { user: 'metrics-token', role: 'scraper' }, viaCookie: false };
         const session = this.opts.sessions.find(value);
-        return session ? { identity: session.identity, viaCookie: false } : { refused: 'bad_credentials', why: 'unknown or expired token' };
+        return session ? { identity: session.identity, viaCookie: false } : { refused: 'expired_session', why: 'unknown or expired token' };
       }
       return { refused: 'bad_credentials', why: `unsupported authorization scheme ${JSON.stringify(scheme.slice(0, 20))}` };
     }
     const cookie = request.cookies[SESSION_COOKIE];
     if (cookie) {
       const session = this.opts.sessions.find(cookie);
-      return session ? { identity: session.identity, viaCookie: true } : { refused: 'bad_credentials', why: 'unknown or expired session' };
+      return session ? { identity: session.identity, viaCookie: true } : { refused: 'expired_session', why: 'unknown or expired session' };
     }
     if (this.opts.allowAnonymous && isLoopback(request.ip)) return { identity: { user: 'anonymous', role: 'viewer' }, viaCookie: false };
     return { refused: 'no_credentials', why: 'no credentials' };
@@ -115,7 +115,7 @@ export class Access {
 
   private async refuse(request: FastifyRequest, reply: FastifyReply, reason: RefusalReason, why: string, user: string | undefined): Promise<void> {
     this.note(request, reason, why, user);
-    if (request.routeOptions.config.loginRedirect && (reason === 'no_credentials' || reason === 'bad_credentials')) {
+    if (request.routeOptions.config.loginRedirect && asksForLogin(reason)) {
       await reply.redirect('/login', 303);
       return;
     }
@@ -124,12 +124,13 @@ export class Access {
 
   private note(request: FastifyRequest, reason: RefusalReason, why: string, user: string | undefined): void {
     this.opts.refusals.note(reason, { remote: request.ip, user, method: request.method, url: request.url, why });
-    // Only guessing counts against the address: a missing login or a role's limits are no attack.
+    // Only guessing a password counts against the address: a missing login, a role's limits and a session that is gone
+    // are no attack (a 256-bit token is not guessed), and a page left open across a restart must not lock its user out.
     if (reason === 'bad_credentials') this.opts.limiter.refused(request.ip);
   }
 
   private async answer(reply: FastifyReply, reason: RefusalReason, why: string): Promise<void> {
-    const status = reason === 'no_credentials' || reason === 'bad_credentials' ? 401 : 403;
+    const status = asksForLogin(reason) ? 401 : 403;
     // Bearer, not Basic: a Basic challenge would make browsers pop up their own login dialog over the page.
     if (status === 401) void reply.header('www-authenticate', 'Bearer realm="city edge gateway"');
     await reply.code(status).send({ error: status === 401 ? 'unauthorized' : 'forbidden', reason: why });
@@ -142,6 +143,11 @@ export class Access {
       .header('retry-after', String(Math.ceil(waitMs / 1000)))
       .send({ error: 'too_many_requests', reason: 'too many refused logins from this address; try again later' });
   }
+}
+
+/** Refusals a login would cure: answered 401 (pages: the login form). */
+function asksForLogin(reason: RefusalReason): boolean {
+  return reason === 'no_credentials' || reason === 'bad_credentials' || reason === 'expired_session';
 }
 
 function sha256(text: string): Buffer {

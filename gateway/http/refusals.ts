@@ -2,7 +2,7 @@ import type { Logger } from '../util/log.js';
 import { LogLimiter } from '../util/log-limiter.js';
 
 /** Why a request was refused, as counted in health and /metrics. */
-export const refusalReasons = ['no_credentials', 'bad_credentials', 'login_not_allowed', 'forbidden', 'cross_origin', 'rate_limited'] as const;
+export const refusalReasons = ['no_credentials', 'bad_credentials', 'expired_session', 'login_not_allowed', 'forbidden', 'cross_origin', 'rate_limited'] as const;
 export type RefusalReason = (typeof refusalReasons)[number];
 
 const LOG_INTERVAL_MS = 10_000;

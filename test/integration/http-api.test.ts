@@ -181,6 +181,30 @@ describe('HTTP API', () => {
     }
   });
 
+  it('takes a login that is gone (a page or script left running across a restart) for no guess: its address is never held back', async () => {
+    const refusals = async (reason: string): Promise<number> => {
+      const scrape = await httpCall(`${base}/metrics`, { headers: { authorization: 'Bearer prometheus-scrape-token-0123456789' } });
+      const line = scrape.body.split('\n').find((l) => l.startsWith(`gateway_http_refusals_total{reason="${reason}"} `));
+      return Number(line?.split(' ')[1]);
+    };
+    const [expiredBefore, guessedBefore] = [await refusals('expired_session'), await refusals('bad_credentials')];
+    const stale = { cookie: 'gw_session=a-session-of-the-gateway-before-its-restart' };
+    // More than the address's 3 refused logins a minute: the page's event stream and its fetches keep trying.
+    for (let i = 0; i < 6; i++) {
+      const answer = await httpCall(`${base}/api/readings/latest`, { headers: stale });
+      expect(answer.status).toBe(401);
+      expect(answer.json()).toMatchObject({ reason: 'unknown or expired session' });
+    }
+    expect((await httpCall(`${base}/api/devices`, { headers: { authorization: 'Bearer a-token-of-the-gateway-before-its-restart' } })).status).toBe(401);
+    // A page answers with the login form, and the login works at once.
+    const page = await httpCall(`${base}/`, { headers: stale });
+    expect([page.status, page.headers.location]).toEqual([303, '/login']);
+    expect((await httpCall(`${base}/api/devices`, { headers: as('olga') })).status).toBe(200);
+    // All eight counted, apart from the guesses.
+    expect((await refusals('expired_session')) - expiredBefore).toBe(8);
+    expect(await refusals('bad_credentials')).toBe(guessedBefore);
+  });
+
   it('answers 429 with Retry-After once an address has guessed too often, and counts every refusal', async () => {
     const wrong = basicAuth('olga', 'not-her-password');
     const statuses: number[] = [];
