@@ -24,7 +24,8 @@ export function forwardRoutes(topics: Topics, classes: readonly ForwardClass[]):
     readings: { forwardClass: 'readings', filter: topics.readingsFilter, retain: false, accepts: (topic) => topics.isReading(topic) },
     status: { forwardClass: 'status', filter: topics.statusFilter, retain: true, accepts: all },
     alerts: { forwardClass: 'alerts', filter: topics.alertsFilter, retain: true, accepts: all },
-    events: { forwardClass: 'events', filter: topics.alertEvents, retain: false, accepts: all },
+    // Alert events and command events (the audit of every command carried out or refused here).
+    events: { forwardClass: 'events', filter: topics.eventsFilter, retain: false, accepts: all },
     // Only results go up; commands themselves come down, so a command never travels back where it came from.
     command_results: { forwardClass: 'command_results', filter: topics.commandResultsFilter, retain: false, accepts: all },
   };

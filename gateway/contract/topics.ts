@@ -116,6 +116,11 @@ export class Topics {
     return `${this.head}alerts/+/+/+/ack`;
   }
 
+  /** The event streams: alert events and command events. */
+  get eventsFilter(): string {
+    return `${this.head}events/+`;
+  }
+
   get commandFilter(): string {
     return `${this.head}command/+/+`;
   }

@@ -197,6 +197,7 @@ describe('upstream bridge to a central Mosquitto', () => {
       [`status/pump-1`, '{"state":"online","ts":1795405973402}'],
       [`alerts/high/pump-1/level`, alert],
       [`events/alerts`, '{"id":"e1","kind":"firing"}'],
+      [`events/commands`, '{"ts":1795405973402,"user":"ops","device":"pump-1","point":"setpoint","ok":true}'],
       [`command/pump-1/setpoint/result`, '{"ok":true}'],
       [`energy/feeder-7/active_power`, reading(2)],
     ];
@@ -204,7 +205,7 @@ describe('upstream bridge to a central Mosquitto', () => {
       const retained = suffix.startsWith('status/') || suffix.startsWith('alerts/');
       await gw.publish(`${ROOT}/${suffix}`, payload, retained ? 1 : 0, retained);
     }
-    await until(() => (received.length >= sent.length ? true : undefined), 'all six upstream');
+    await until(() => (received.length >= sent.length ? true : undefined), 'all seven upstream');
     expect(received.map(({ topic, payload }) => [topic, payload]).sort()).toEqual(sent.map(([suffix, payload]) => [`platform/d7/${suffix}`, payload]).sort());
 
     const retainedBefore = await retainedOn(platform.port, 'platform/d7/#');
@@ -219,7 +220,7 @@ describe('upstream bridge to a central Mosquitto', () => {
     const retainedAfter = await retainedOn(platform.port, 'platform/d7/#');
     expect(retainedAfter.map((m) => m.topic)).toEqual(['platform/d7/status/pump-1']);
 
-    expect(bridge.health()).toMatchObject({ state: 'connected', url: `mqtt://127.0.0.1:${platform.port}`, backlog: 0, forwarded: 7, dropped: 0, lastError: undefined });
+    expect(bridge.health()).toMatchObject({ state: 'connected', url: `mqtt://127.0.0.1:${platform.port}`, backlog: 0, forwarded: 8, dropped: 0, lastError: undefined });
     expect(bridge.health().lastConnected).toBeGreaterThan(0);
     expect(gw.logLines.some((line) => line.includes(GW_PASSWORD))).toBe(false);
   });

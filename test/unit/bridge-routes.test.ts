@@ -27,6 +27,7 @@ describe('bridge routes', () => {
       ['city/district-7/status/pump-station-3', 'status', true],
       ['city/district-7/alerts/reservoir-high/pump-station-3/level', 'alerts', true],
       ['city/district-7/events/alerts', 'events', false],
+      ['city/district-7/events/commands', 'events', false],
       ['city/district-7/command/pump-1/setpoint/result', 'command_results', false],
       // Not bridged: commands (they come down), ingest, client errors, acknowledgements and their results.
       ['city/district-7/command/pump-1/setpoint', undefined],
