@@ -1,5 +1,6 @@
 /** `npm run bench`: prints every benchmark's figures. BENCH_SECONDS sets the length of each timed run (default 5). */
 import { alertLatency } from './alerts.js';
+import { bridgePublishReport } from './bridge-publish.js';
 import { coalescingReport } from './coalescing.js';
 import { e2eReport, e2eSteadyReport, peerReport } from './e2e/reports.js';
 import { influxReport } from './influx.js';
@@ -18,6 +19,7 @@ const benches: Record<string, () => string | Promise<string>> = {
   'rtu-timing': rtuTimingReport,
   alerts: alertLatency,
   influx: influxReport,
+  'bridge-publish': bridgePublishReport,
   ingest: ingestReport,
   startup: startupReport,
   e2e: e2eReport,

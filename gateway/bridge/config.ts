@@ -2,12 +2,11 @@
 import { z } from 'zod';
 import { bufferSchema } from '../buffer/config.js';
 import { duration } from '../config/duration.js';
+import { MAX_FRAMES_IN_FLIGHT } from './publish-frames.js';
 import { forwardClasses } from './routes.js';
 
 /** MQTT carries the keep-alive in a 16-bit count of seconds. */
 const MAX_KEEPALIVE_MS = 65_535_000;
-/** MQTT packet identifiers are 16 bits: no more QoS 1 messages than that can await their PUBACK at once. */
-const MAX_INFLIGHT = 65_535;
 
 /** Topic levels without wildcards, empty levels or a leading/trailing '/'. */
 const topicRoot = z
@@ -50,7 +49,7 @@ export const bridgeSchema = z
     /** 1: a message leaves the buffer once the central broker has acknowledged it; 0: once it is written to the socket. */
     qos: z.union([z.literal(0), z.literal(1)]).default(1),
     /** Messages sent and awaiting the central broker's acknowledgement at once. */
-    inflight: z.number().int().min(1).max(MAX_INFLIGHT).default(100),
+    inflight: z.number().int().min(1).max(MAX_FRAMES_IN_FLIGHT).default(100),
     buffer: bufferSchema(256 * 1024 ** 2),
   })
   .superRefine((bridge, ctx) => {

@@ -1,7 +1,8 @@
 import type { SegmentQueue } from '../buffer/segment-queue.js';
 import type { Logger } from '../util/log.js';
 import { LogLimiter } from '../util/log-limiter.js';
-import { decodeRecord, type BufferedMessage } from './record.js';
+import { isTopicCarried, type FrameMessage } from './publish-frames.js';
+import { decodeRecord } from './record.js';
 import type { TopicMap } from './routes.js';
 import type { Upstream, UpstreamLink } from './upstream.js';
 
@@ -94,13 +95,13 @@ export class UpstreamForwarder {
   }
 
   /** Publishes a batch, up to `inflight` unacknowledged at once: true once all are acknowledged, false if the connection goes first (or stop). */
-  private publishAll(link: UpstreamLink, messages: readonly BufferedMessage[]): Promise<boolean> {
+  private publishAll(link: UpstreamLink, messages: readonly FrameMessage[]): Promise<boolean> {
     if (messages.length === 0) return Promise.resolve(true);
     return new Promise<boolean>((resolve) => {
       let sent = 0;
       let acknowledged = 0;
       let settled = false;
-      let pumping = false;
+      let refillQueued = false;
       let stopListening = (): void => {};
       const settle = (ok: boolean): void => {
         if (settled) return;
@@ -114,6 +115,22 @@ export class UpstreamForwarder {
       this.interrupt = () => settle(false);
       // Called at once if the connection is already gone.
       stopListening = link.onClose(() => settle(false));
+      /** Fills the window: what is free of it goes in one chunk. */
+      const pump = (): void => {
+        refillQueued = false;
+        if (settled || sent === messages.length) return;
+        const from = sent;
+        sent = Math.min(messages.length, acknowledged + this.opts.inflight);
+        if (sent === from) return;
+        try {
+          link.publisher.publish(messages, from, sent, this.opts.qos, onAcknowledged);
+        } catch (error) {
+          // decode() lets through only what MQTT carries, and the window fits the packet identifiers: a bug, said.
+          this.limiter.error('publish', 'could not send a batch upstream', { error });
+          link.drop('could not send a batch');
+          settle(false);
+        }
+      };
       const onAcknowledged = (error?: Error): void => {
         if (settled) return;
         if (error) {
@@ -121,33 +138,36 @@ export class UpstreamForwarder {
           link.drop(`publish failed: ${error.message}`);
           settle(false);
         } else if (++acknowledged === messages.length) settle(true);
-        else pump();
-      };
-      const pump = (): void => {
-        // QoS 0 calls back inside publish(): the loop below carries on instead of recursing once per message.
-        if (pumping) return;
-        pumping = true;
-        while (!settled && sent < messages.length && sent - acknowledged < this.opts.inflight) {
-          const message = messages[sent++]!;
-          link.client.publish(this.map.remoteTopic(message.topic), message.payload, { qos: this.opts.qos, retain: message.retain }, onAcknowledged);
+        else if (!refillQueued) {
+          // After the rest of the acknowledgements read with this one (each comes on a tick of its own).
+          refillQueued = true;
+          queueMicrotask(pump);
         }
-        pumping = false;
       };
       pump();
     });
   }
 
-  private decode(text: string): BufferedMessage[] {
-    const messages: BufferedMessage[] = [];
+  /** The batch's messages with their upstream topics; a line that is no record, or that MQTT cannot carry, is skipped and said. */
+  private decode(text: string): FrameMessage[] {
+    const messages: FrameMessage[] = [];
     for (const line of text.split('\n')) {
       const message = decodeRecord(line);
-      if (message) messages.push(message);
-      else {
-        this.malformed++;
-        this.limiter.error('malformed', 'skipped a damaged line of the bridge buffer', { dir: this.queue.dir, line: line.slice(0, 200), total_skipped: this.malformed });
+      if (!message) {
+        this.skip('skipped a damaged line of the bridge buffer', line);
+        continue;
       }
+      const topic = this.map.remoteTopic(message.topic);
+      // A queue line holds at most a few MB: only a topic (under a longer remote root) can exceed what MQTT carries.
+      if (isTopicCarried(topic)) messages.push({ topic, payload: message.payload, retain: message.retain });
+      else this.skip('skipped a message of the bridge buffer whose upstream topic is longer than MQTT allows', line);
     }
     return messages;
+  }
+
+  private skip(what: string, line: string): void {
+    this.malformed++;
+    this.limiter.error('malformed', what, { dir: this.queue.dir, line: line.slice(0, 200), total_skipped: this.malformed });
   }
 
   /** Waits for `promise`, or for stop(): undefined then. */

@@ -3,6 +3,7 @@ import type { Logger } from '../util/log.js';
 import { Backoff } from '../util/backoff.js';
 import { LogLimiter } from '../util/log-limiter.js';
 import { coalesceWrites } from '../util/write-coalescing.js';
+import { FramePublisher, mqttJsMessageIds } from './publish-frames.js';
 
 export type UpstreamState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
 
@@ -36,10 +37,15 @@ export class UpstreamLink {
   private readonly closeListeners = new Set<() => void>();
   private isClosed = false;
 
+  /** Sends the forwarder's messages on this connection. */
+  readonly publisher: FramePublisher;
+
   constructor(
     readonly client: MqttClient,
     private readonly dropConnection: (reason: string) => void,
-  ) {}
+  ) {
+    this.publisher = new FramePublisher(client);
+  }
 
   /** Calls `listener` once this connection is gone (at once if it already is); returns a function to stop listening. */
   onClose(listener: () => void): () => void {
@@ -144,6 +150,8 @@ export class Upstream {
       // Publishing while offline must fail at once rather than pile up in memory (see the class comment).
       queueQoSZero: false,
       resubscribe: false,
+      // The publishes are the FramePublisher's, on identifiers of their own.
+      messageIdProvider: mqttJsMessageIds(),
       rejectUnauthorized: opts.tls.rejectUnauthorized,
       ...(opts.tls.ca && { ca: opts.tls.ca }),
       ...(opts.tls.cert && { cert: opts.tls.cert }),
