@@ -32,6 +32,8 @@ export interface AccessOptions {
 }
 
 type Verdict = { readonly identity: HttpIdentity; readonly viaCookie: boolean } | { readonly refused: RefusalReason; readonly why: string; readonly user?: string };
+/** A password not checked: the address has guessed too often; try again in `wait` ms. */
+type Held = { readonly wait: number };
 
 /**
  * The gate in front of every route: who the request is (Basic, a bearer token from a login or the metrics token, the
@@ -49,9 +51,8 @@ export class Access {
   readonly gate = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const permission = request.routeOptions.config.permission ?? 'operate';
     if (permission === 'open') return;
-    const wait = this.opts.limiter.waitFor(request.ip);
-    if (wait > 0) return this.tooMany(request, reply, wait);
     const verdict = await this.identify(request);
+    if ('wait' in verdict) return this.tooMany(request, reply, verdict.wait);
     if ('refused' in verdict) return this.refuse(request, reply, verdict.refused, verdict.why, verdict.user);
     const { identity } = verdict;
     if (!may(identity.role, permission)) return this.refuse(request, reply, 'forbidden', `role ${identity.role} may not ${permission}`, identity.user);
@@ -79,11 +80,17 @@ export class Access {
     return undefined;
   }
 
-  private async identify(request: FastifyRequest): Promise<Verdict> {
+  /**
+   * Who the request is. Only a password is held back from an address that guessed too often: a session or token it
+   * already has was not guessed (a guesser behind the same NAT address must not lock out a control room's open page).
+   */
+  private async identify(request: FastifyRequest): Promise<Verdict | Held> {
     const header = request.headers.authorization;
     if (header) {
       const [scheme = '', value = ''] = header.split(' ', 2);
       if (scheme.toLowerCase() === 'basic') {
+        const wait = this.opts.limiter.waitFor(request.ip);
+        if (wait > 0) return { wait };
         const decoded = Buffer.from(value, 'base64').toString('utf8');
         const colon = decoded.indexOf(':');
         if (colon < 0) return { refused: 'bad_credentials', why: 'malformed Basic credentials' };

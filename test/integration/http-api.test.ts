@@ -205,7 +205,10 @@ describe('HTTP API', () => {
     expect(await refusals('bad_credentials')).toBe(guessedBefore);
   });
 
-  it('answers 429 with Retry-After once an address has guessed too often, and counts every refusal', async () => {
+  it('answers a password with 429 and Retry-After once its address has guessed too often; a session that address already has goes on working', async () => {
+    // Logged in before the guessing starts (a control room's open page, behind the same NAT address as the guesser).
+    const login = await httpCall(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'olga', password: password('olga') }) });
+    const { token } = login.json<{ token: string }>();
     const wrong = basicAuth('olga', 'not-her-password');
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) statuses.push((await httpCall(`${base}/api/devices`, { headers: wrong })).status);
@@ -214,7 +217,12 @@ describe('HTTP API', () => {
     expect(limited.status).toBe(429);
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect(limited.json()).toMatchObject({ error: 'too_many_requests' });
+    const relogin = await httpCall(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'olga', password: password('olga') }) });
+    expect(relogin.status).toBe(429);
+    // Not guessed, so not held back: the session from before, and the scraper's token.
+    expect((await httpCall(`${base}/api/devices`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     const scrape = await httpCall(`${base}/metrics`, { headers: { authorization: 'Bearer prometheus-scrape-token-0123456789' } });
-    expect(scrape.status).toBe(429);
+    expect(scrape.status).toBe(200);
+    expect(scrape.body).toMatch(/^gateway_http_refusals_total\{reason="rate_limited"\} [1-9]/m);
   });
 });
