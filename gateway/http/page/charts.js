@@ -42,7 +42,8 @@ export class Charts {
 
   /** A live point (epoch ms); a later one in the same second replaces it. */
   add(key, ts, value) {
-    if (typeof value === 'boolean') value = Number(value);
+    // A chart plots a 64-bit counter (BigInt) as the nearest double; the table shows its digits.
+    if (typeof value === 'boolean' || typeof value === 'bigint') value = Number(value);
     if (typeof value !== 'number') return;
     const series = this.entry(key);
     const t = ts / 1000;

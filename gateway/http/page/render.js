@@ -17,7 +17,8 @@ const number = new Intl.NumberFormat(undefined, { maximumFractionDigits: 3 });
 const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
 export function formatValue(value) {
-  if (typeof value === 'number') return number.format(value);
+  // A BigInt (a 64-bit counter) is formatted with all its digits.
+  if (typeof value === 'number' || typeof value === 'bigint') return number.format(value);
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   return String(value);
 }
