@@ -2,14 +2,13 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { exactJson } from '../contract/json.js';
-import { Backoff } from '../util/backoff.js';
+import { Backoff, type BackoffOptions } from '../util/backoff.js';
 import type { Logger } from '../util/log.js';
 import { LogLimiter } from '../util/log-limiter.js';
 import type { ActiveAlert } from './engine.js';
 
 /** Bounds of the backoff between tries after a failed save (a full disk). */
-const RETRY_INITIAL_MS = 1000;
-const RETRY_MAX_MS = 60_000;
+const RETRY: BackoffOptions = { initialMs: 1000, maxMs: 60_000 };
 const ERROR_LOG_INTERVAL_MS = 60_000;
 
 /**
@@ -25,14 +24,17 @@ export class AlertStore {
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
   /** Its failures are the saves failed since the last that succeeded. */
-  private readonly retry = new Backoff({ initialMs: RETRY_INITIAL_MS, maxMs: RETRY_MAX_MS });
+  private readonly retry: Backoff;
   private readonly errorLog: LogLimiter;
 
+  /** `retry`: the backoff's bounds; a test passes short ones, so that it need not wait out a minute-long backoff. */
   constructor(
     readonly path: string,
     private readonly log: Logger,
+    retry: BackoffOptions = RETRY,
   ) {
     mkdirSync(dirname(path), { recursive: true });
+    this.retry = new Backoff(retry);
     this.errorLog = new LogLimiter(log, ERROR_LOG_INTERVAL_MS);
   }
 

@@ -108,7 +108,9 @@ describe.skipIf(!canMountTmpfs)('the alert store on a full data disk (mounts a 2
   const alert = (id: string): ActiveAlert => ({ id, rule: 'high', device: 'gauge-1', metric: 'level', domain: 'water', unit: 'm', tags: undefined, state: 'firing', since: 1, value: 3, acknowledged: undefined }) as ActiveAlert;
 
   it('keeps the alerts in memory, logs the failure once per interval, and catches up once there is room', { timeout: 60_000 }, async () => {
-    const store = new AlertStore(join(dataDir, 'alerts', 'active.json'), log);
+    // Short retries: however long this box stalls before the disk has room again (the backoff grows meanwhile; it
+    // reached past the 10 s below in a CI run with the default minute-long bound), the next try comes within 400 ms.
+    const store = new AlertStore(join(dataDir, 'alerts', 'active.json'), log, { initialMs: 50, maxMs: 400 });
     const filler = fillDisk(dataDir);
     let active: ActiveAlert[] = [];
     for (let i = 0; i < 20; i++) {
