@@ -288,8 +288,14 @@ export class NodeRedHost {
       if (now - run.startedAt > config.start_timeout) this.kill(run, 'failed_to_start', `not running after ${Math.round(now - run.startedAt)} ms`);
       return;
     }
-    const silentMs = now - run.lastTick;
-    if (silentMs > config.heartbeat.timeout) return this.kill(run, 'unresponsive', `no heartbeat for ${Math.round(silentMs)} ms`);
+    if (now - run.lastTick > config.heartbeat.timeout) {
+      // The silence may be the gateway's own (its event loop held up past the timeout): timers run before I/O, so
+      // heartbeats already waiting on the channel are read first, then the verdict is given.
+      await new Promise((resolve) => setImmediate(resolve));
+      const silentMs = performance.now() - run.lastTick;
+      if (run === this.run && !run.killedFor && silentMs > config.heartbeat.timeout) return this.kill(run, 'unresponsive', `no heartbeat for ${Math.round(silentMs)} ms`);
+      return;
+    }
     const pid = run.child.pid;
     if (pid === undefined) return;
     run.rss = await residentBytes(pid);

@@ -17,6 +17,8 @@ const users = { olga: 'operator', sam: 'staff', vera: 'viewer' } as const;
 const password = testPassword;
 const usersLines = await mqttUsersLines(users);
 const as = (user: keyof typeof users) => basicAuth(user, password(user));
+const HEARTBEAT_INTERVAL_MS = 200;
+const HEARTBEAT_TIMEOUT_MS = 3000;
 
 function config(influxUrl: string): string {
   return `site: lab
@@ -26,7 +28,7 @@ mqtt:
 ${usersLines}
 http:
   listen: { port: 0 }
-${influxV1Section(influxUrl)}${nodeRedSection()}rules:
+${influxV1Section(influxUrl)}${nodeRedSection({ heartbeat: `{ interval: ${HEARTBEAT_INTERVAL_MS}ms, timeout: ${HEARTBEAT_TIMEOUT_MS}ms }` })}rules:
   - { name: derived-high, match: { domain: water, device: derived-1, metric: derived_flow }, above: 40, clear: 30, severity: warning }
 ${PROBE_RULE}`;
 }
@@ -92,5 +94,16 @@ describe('Node-RED, supervised', () => {
     } finally {
       await sub.stop();
     }
+  });
+
+  it('takes no stall of the gateway itself for a silent Node-RED: heartbeats waiting on the channel are read first', async () => {
+    const { restarts } = nodeRedHealth(gw.gateway)!;
+    // The gateway's event loop blocked past the heartbeat timeout (a long synchronous job, a swapping box), while
+    // Node-RED kept sending its heartbeats into the IPC channel.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, HEARTBEAT_TIMEOUT_MS + 1000);
+    // A watchdog round or two later: the child's heartbeats were read, and it was not killed.
+    await waitFor(() => ((nodeRedHealth(gw.gateway)?.heartbeatAgeMs ?? Infinity) < HEARTBEAT_TIMEOUT_MS ? true : undefined), { what: 'a fresh heartbeat' });
+    await new Promise((resolve) => setTimeout(resolve, 2 * HEARTBEAT_INTERVAL_MS));
+    expect(nodeRedHealth(gw.gateway)).toMatchObject({ state: 'running', restarts });
   });
 });

@@ -3,9 +3,12 @@ import type { NodeRedHealth } from '../../gateway/node-red/host.js';
 import { waitFor } from '../peers/net.js';
 import { httpCall, type HttpAnswer } from './http-client.js';
 
-/** The `node_red:` section of a test gateway: on, with heartbeat and restart timings short enough for tests. */
+/**
+ * The `node_red:` section of a test gateway: on, with heartbeat and restart timings short enough for tests. The
+ * timeout leaves Node-RED (at nice +10) room to deploy on a loaded 2-core box without being taken for stuck.
+ */
 export function nodeRedSection(overrides: Readonly<Record<string, string>> = {}): string {
-  const settings = { enabled: 'true', heartbeat: '{ interval: 200ms, timeout: 1500ms }', restart: '{ initial: 200ms, max: 1s }', ...overrides };
+  const settings = { enabled: 'true', heartbeat: '{ interval: 200ms, timeout: 3s }', restart: '{ initial: 200ms, max: 1s }', ...overrides };
   return `node_red:\n${Object.entries(settings)
     .map(([key, value]) => `  ${key}: ${value}\n`)
     .join('')}`;
