@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { ask, forkHelper, serve } from '../ipc.js';
 import { stopChild } from '../../test/peers/process.js';
 import { mqttConnect, PacketType, publishTopic, pubackPacket, subscribePacket, type Packet } from './mqtt-wire.js';
-import { DOMAIN, PROBE_DOMAIN, TRIP_RULE, tripKey, topics } from './workload.js';
+import { DOMAIN, PROBE_DOMAIN, TRIP_RULE, readingsFilters, tripKey, topics } from './workload.js';
 
 export interface Counts {
   readonly readings: number;
@@ -59,7 +59,7 @@ function runCounter(): void {
         socket = await mqttConnect(command.port, `bench-counter-${process.pid}`, onPacket);
         socket.on('error', (error) => console.error(`counter: ${error.message}`));
         const { readings: wantsReadings, alerts: wantsAlerts } = command.interest;
-        const filters = [...(wantsReadings ? [topics.readingsFilter] : []), ...(wantsAlerts ? [topics.alertEvents] : [])];
+        const filters = [...(wantsReadings ? readingsFilters : []), ...(wantsAlerts ? [topics.alertEvents] : [])];
         const done = new Promise<void>((resolve) => (subscribed = resolve));
         socket.write(subscribePacket(1, filters));
         await done;

@@ -15,7 +15,7 @@ import { startNodeRedSystem } from './node-red-system.js';
 import { memory } from '../proc.js';
 import { SERVICE_NICE } from '../../gateway/runtime-flags.js';
 import { quietMosquitto, type System } from './system.js';
-import { DEVICES } from './workload.js';
+import { DEVICES, readingsFilters } from './workload.js';
 
 const READINGS = Number(process.env.E2E_READINGS ?? 200_000);
 const RUNS = Math.max(1, Number(process.env.E2E_RUNS ?? 1));
@@ -93,6 +93,7 @@ function preamble(what: string, ceilings: number[]): string {
     `  the systems' processes run at nice ${SERVICE_NICE}, as the gateway's systemd unit deploys it; the load, the subscribers and InfluxDB at nice 0`,
     `  readings/s = points in InfluxDB / (first publish → last point in InfluxDB, read every 100 ms); CPU = the system's processes (utime+stime, all threads; not InfluxDB, not the load)`,
     `  load sent/s = first publish → the system confirming the last (PUBACK, or PINGRESP at QoS 0); at QoS 0 the load writes as fast as the socket takes, so reading→alert includes the time a reading waits in socket buffers`,
+    `  live subscriber = a connection subscribed to the normalised readings of the load (${readingsFilters.join(', ')}), not to the raw ingest topics`,
     `  reading→alert = the load writing a tripping reading → the firing event at a staff subscriber (alert events only, a connection of its own)`,
     `  rules delay = the gateway's own gateway_rules_delay_seconds over the run (readings reaching its pipeline → judged by the rules; per batch, bucket bound)`,
   ].join('\n');

@@ -34,6 +34,13 @@ export const rules: readonly ThresholdRule[] = [
   { name: 'flow-overrange', above: 5000, clear: 4000, severity: 'critical' },
 ];
 
+/**
+ * The normalised readings of the load's domains, as a dashboard of them subscribes. Not the contract's catch-all
+ * readings filter `{root}/+/+/+`: it also matches the raw ingest topics (`{root}/ingest/{domain}/{device}`), so each
+ * system would route every raw publish of the load to this subscriber too, which no output of the run asks for.
+ */
+export const readingsFilters = [topics.withSuffix(`${DOMAIN}/+/+`), topics.withSuffix(`${PROBE_DOMAIN}/+/+`)];
+
 const deviceNames = Array.from({ length: DEVICES }, (_, i) => `load-${String(i).padStart(3, '0')}`);
 
 /** The reading with sequence number `seq` of a run. */
