@@ -55,5 +55,5 @@ EXPOSE 1883 8883 9001 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # SIGTERM stops it cleanly (buffers flushed); give it the time the systemd unit gives (--stop-timeout 45).
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=30", "--v8-pool-size=2", "dist/gateway/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=30", "dist/gateway/main.js"]
 CMD ["--config", "/etc/city-gateway/gateway.yaml"]

@@ -1,17 +1,12 @@
 /**
- * The V8 settings the gateway runs with: `npm start`, the systemd unit, the Dockerfile and the benches start it
+ * The V8 heap settings the gateway runs with: `npm start`, the systemd unit, the Dockerfile and the benches start it
  * with these (test/unit/packaging.test.ts holds them to it). A young generation of 2 × 8 MB instead of V8's 2 × 16 MB,
  * and a full collection once the old generation has grown 30% past what was live after the last one, instead of
  * letting it grow up to 4× first: what the gateway's garbage occupies, not what it keeps, made its RSS. Measured at
  * 10,000 readings/s (`npm run bench -- e2e-steady`): RSS 139–161 MB without, 117–119 MB flat with; CPU per reading
  * within the noise; the most the box takes in a burst (`npm run bench -- e2e`) falls by about 15%.
- *
- * Two V8 helper threads (parallel scavenges, concurrent marking) instead of Node's four: on the 2 cores it is built
- * for, four helpers only take turns on the cores the main thread and InfluxDB need. `npm run bench -- e2e`, five
- * alternating pairs against Node's default (pool of 1 or 2): CPU per reading 3–5% lower at QoS 1 in each pair, peak
- * RSS 5–8 MB lower, QoS 0 within the noise.
  */
-export const NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=30', '--v8-pool-size=2'] as const;
+export const NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=30'] as const;
 
 /**
  * The CPU priority the gateway is deployed with (the systemd unit's `Nice=`, and `CPUWeight=` ten times a default
