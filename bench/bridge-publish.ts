@@ -4,7 +4,8 @@
  * (mqtt.js, writes coalesced per turn as in the bridge). Alternating runs; CPU is this process's (utime + stime).
  */
 import { connectAsync, type MqttClient } from 'mqtt';
-import { FramePublisher, mqttJsMessageIds, type FrameMessage } from '../gateway/bridge/publish-frames.js';
+import { FramePublisher, mqttJsMessageIds } from '../gateway/bridge/publish-frames.js';
+import type { FrameMessage } from '../gateway/util/mqtt-frames.js';
 import { coalesceWrites } from '../gateway/util/write-coalescing.js';
 import { startMosquitto } from '../test/peers/mosquitto.js';
 import { quietMosquitto } from './e2e/system.js';

@@ -1,7 +1,7 @@
 import type { SegmentQueue } from '../buffer/segment-queue.js';
 import type { Logger } from '../util/log.js';
 import { LogLimiter } from '../util/log-limiter.js';
-import { isTopicCarried, type FrameMessage } from './publish-frames.js';
+import { isTopicCarried, type FrameMessage } from '../util/mqtt-frames.js';
 import { decodeRecord } from './record.js';
 import type { TopicMap } from './routes.js';
 import type { Upstream, UpstreamLink } from './upstream.js';

@@ -4,7 +4,7 @@ import { clientErrorPayload } from '../contract/payloads.js';
 import type { Topics } from '../contract/topics.js';
 import type { Logger } from '../util/log.js';
 import { LogLimiter } from '../util/log-limiter.js';
-import { coalesceWrites } from '../util/write-coalescing.js';
+import { coalesceWrites, type InPlaceWriter } from '../util/write-coalescing.js';
 import type { Acl, Identity } from './acl.js';
 import { answerUnsupportedProtocol, capPacketSize, deliverOncePerMessage, publishNothingMarked, routingCache, topicMatches } from './aedes-patches.js';
 import type { Authenticator } from './authenticator.js';
@@ -107,6 +107,8 @@ export class Broker {
   readonly aedes: Aedes;
   private listenersOpen: OpenListener[] = [];
   private readonly origins = new WeakMap<Duplex, ConnectionOrigin>();
+  /** Each connection's staged writes, which QoS 0 deliveries are encoded into. */
+  private readonly writers = new WeakMap<Duplex, InPlaceWriter>();
   private readonly sessions = new WeakMap<Client, Session>();
   /** Clients connected now (aedes 'client' to 'clientDisconnect'), for disconnecting users whose login changed. */
   private readonly connected = new Set<Client>();
@@ -265,7 +267,7 @@ export class Broker {
   private accept(stream: Duplex, origin: ConnectionOrigin): void {
     this.origins.set(stream, origin);
     // A burst of readings reaches a subscriber, and a burst of PUBACKs a publisher, in one socket write per turn.
-    coalesceWrites(stream);
+    this.writers.set(stream, coalesceWrites(stream));
     const client = this.aedes.handle(stream);
     capPacketSize(client, this.limits.max_payload + PACKET_OVERHEAD_BYTES, (bytes) => {
       this.counts.payloadsTooLarge++;
@@ -286,7 +288,8 @@ export class Broker {
       preConnect: (client, packet, callback) => {
         // [MQTT-3.1.3-8] an empty client id requires clean session; aedes would accept it otherwise.
         if (!packet.clientId && packet.clean === false) emptyIdWithSession.add(client);
-        deliverOncePerMessage(client);
+        // Every connection comes through accept(), which made its writer.
+        deliverOncePerMessage(client, this.writers.get(client.conn as Duplex)!);
         callback(null, true);
       },
       authenticate: (client, username, password, callback) => {

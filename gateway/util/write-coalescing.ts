@@ -8,6 +8,15 @@ const MIN_BYTES = 2048;
 
 type WriteCallback = (error?: Error | null) => void;
 
+/** Writes into the turn's staging buffer directly. */
+export interface InPlaceWriter {
+  /**
+   * Stages `bytes` bytes that `fill` writes at `offset` of `target` (synchronously, exactly that many), as if written
+   * as one chunk: no chunk is made for them. Returns what write() would.
+   */
+  writeInPlace(bytes: number, fill: (target: Buffer, offset: number) => void): boolean;
+}
+
 /**
  * Makes whatever is written to `stream` within one turn of the event loop go out as one buffer in one system call.
  * mqtt-packet writes a packet as four or five small chunks (header, length, topic, id, payload), so a burst of
@@ -20,7 +29,7 @@ type WriteCallback = (error?: Error | null) => void;
  * mark, and a writer told so gets its 'drain'; write callbacks run once their bytes are written; end() sends what
  * is staged first.
  */
-export function coalesceWrites(stream: Writable): void {
+export function coalesceWrites(stream: Writable): InPlaceWriter {
   const write = stream.write.bind(stream) as (chunk: Buffer, callback?: WriteCallback) => boolean;
   const end = stream.end.bind(stream) as (...args: unknown[]) => Writable;
   let staged: Buffer | undefined;
@@ -69,6 +78,11 @@ export function coalesceWrites(stream: Writable): void {
       used += bytes.length;
     }
     if (callback) callbacks.push(callback);
+    return afterStaging();
+  }) as Writable['write'];
+
+  /** After staging: the flush at the end of the turn, and what write() answers. */
+  const afterStaging = (): boolean => {
     if (!scheduled) {
       scheduled = true;
       setImmediate(flush);
@@ -76,7 +90,7 @@ export function coalesceWrites(stream: Writable): void {
     if (used + stream.writableLength < stream.writableHighWaterMark) return true;
     owesDrain = true;
     return false;
-  }) as Writable['write'];
+  };
 
   // mqtt-packet corks a stream for each packet it writes and uncorks it with a process.nextTick of its own (5% of the
   // CPU under load); staged writes gain nothing from corking, and a stream without a cork method is written uncorked.
@@ -86,4 +100,17 @@ export function coalesceWrites(stream: Writable): void {
     flush();
     return end(...args);
   }) as Writable['end'];
+
+  return {
+    writeInPlace: (bytes, fill) => {
+      if (stream.destroyed || stream.writableEnded) {
+        const chunk = Buffer.allocUnsafe(bytes);
+        fill(chunk, 0);
+        return write(chunk);
+      }
+      fill(room(bytes), used);
+      used += bytes;
+      return afterStaging();
+    },
+  };
 }

@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import type { MqttClient } from 'mqtt';
 import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
-import { FramePublisher, frameLength, MAX_FRAMES_IN_FLIGHT, mqttJsMessageIds, writePublishFrame, type FrameMessage } from '../../gateway/bridge/publish-frames.js';
+import { FramePublisher, MAX_FRAMES_IN_FLIGHT, mqttJsMessageIds } from '../../gateway/bridge/publish-frames.js';
+import { frameLength, writePublishFrame, type FrameMessage } from '../../gateway/util/mqtt-frames.js';
 
 function parseAll(bytes: Buffer): Packet[] {
   const parser = mqttPacket.parser({ protocolVersion: 4 });

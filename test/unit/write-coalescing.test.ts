@@ -68,6 +68,46 @@ describe('coalesceWrites', () => {
     expect((await received).equals(Buffer.concat(expected))).toBe(true);
   });
 
+  it('stages bytes written in place in order with the chunks around them, in the same one socket write', async () => {
+    const { writer, received, server } = await socketPair();
+    servers.push(server);
+    const writev = (writer as unknown as { _writev: (...args: unknown[]) => void })._writev.bind(writer);
+    const writeOne = (writer as unknown as { _write: (...args: unknown[]) => void })._write.bind(writer);
+    let socketWrites = 0;
+    Object.assign(writer, {
+      _writev: (...args: unknown[]) => (socketWrites++, writev(...args)),
+      _write: (...args: unknown[]) => (socketWrites++, writeOne(...args)),
+    });
+    const inPlace = coalesceWrites(writer);
+    const expected: Buffer[] = [];
+    for (let i = 0; i < 3000; i++) {
+      // Sizes across the staging buffer's growth (it starts at 2 KB and doubles).
+      const bytes = Buffer.alloc(1 + ((i * 37) % 700), i & 0xff);
+      inPlace.writeInPlace(bytes.length, (target, offset) => void bytes.copy(target, offset));
+      expected.push(bytes);
+      writer.write(`,${i};`);
+      expected.push(Buffer.from(`,${i};`));
+    }
+    writer.end();
+    expect((await received).equals(Buffer.concat(expected))).toBe(true);
+    expect(socketWrites).toBe(1);
+  });
+
+  it('answers false past the high-water mark for bytes written in place too, and gives the writer its drain', async () => {
+    const { writer, received, server } = await socketPair();
+    servers.push(server);
+    const inPlace = coalesceWrites(writer);
+    const quarter = writer.writableHighWaterMark / 4;
+    let answers = 0;
+    while (inPlace.writeInPlace(quarter, (target, offset) => void target.fill(3, offset, offset + quarter))) answers++;
+    expect(answers).toBeLessThan(4);
+    await once(writer, 'drain');
+    writer.end();
+    const bytes = await received;
+    expect(bytes.length).toBe(quarter * (answers + 1));
+    expect(bytes.every((byte) => byte === 3)).toBe(true);
+  });
+
   it('calls write callbacks once the bytes are written, and end() sends what is staged first', async () => {
     const { writer, received, server } = await socketPair();
     servers.push(server);
