@@ -23,6 +23,18 @@ async function socketPair(): Promise<{ writer: Socket; received: Promise<Buffer>
   return { writer, received, server };
 }
 
+/** Counts the writes the socket makes to the kernel (one per _write or _writev). */
+function countSocketWrites(socket: Socket): () => number {
+  const writev = (socket as unknown as { _writev: (...args: unknown[]) => void })._writev.bind(socket);
+  const writeOne = (socket as unknown as { _write: (...args: unknown[]) => void })._write.bind(socket);
+  let writes = 0;
+  Object.assign(socket, {
+    _writev: (...args: unknown[]) => (writes++, writev(...args)),
+    _write: (...args: unknown[]) => (writes++, writeOne(...args)),
+  });
+  return () => writes;
+}
+
 describe('coalesceWrites', () => {
   const servers: Server[] = [];
   afterEach(() => servers.splice(0).forEach((server) => server.close()));
@@ -30,13 +42,7 @@ describe('coalesceWrites', () => {
   it('sends the chunks of one turn, strings and buffers, in order and whole, in one socket write', async () => {
     const { writer, received, server } = await socketPair();
     servers.push(server);
-    const writev = (writer as unknown as { _writev: (...args: unknown[]) => void })._writev.bind(writer);
-    const writeOne = (writer as unknown as { _write: (...args: unknown[]) => void })._write.bind(writer);
-    let socketWrites = 0;
-    Object.assign(writer, {
-      _writev: (...args: unknown[]) => (socketWrites++, writev(...args)),
-      _write: (...args: unknown[]) => (socketWrites++, writeOne(...args)),
-    });
+    const socketWrites = countSocketWrites(writer);
     coalesceWrites(writer);
     const expected: Buffer[] = [];
     for (let i = 0; i < 5000; i++) {
@@ -51,7 +57,7 @@ describe('coalesceWrites', () => {
     expected.push(Buffer.from('latin1 é', 'latin1'));
     writer.end();
     expect((await received).equals(Buffer.concat(expected))).toBe(true);
-    expect(socketWrites).toBe(1);
+    expect(socketWrites()).toBe(1);
   });
 
   it('carries packets mqtt-packet writes (which corks a stream that can be corked) byte for byte', async () => {
@@ -71,13 +77,7 @@ describe('coalesceWrites', () => {
   it('stages bytes written in place in order with the chunks around them, in the same one socket write', async () => {
     const { writer, received, server } = await socketPair();
     servers.push(server);
-    const writev = (writer as unknown as { _writev: (...args: unknown[]) => void })._writev.bind(writer);
-    const writeOne = (writer as unknown as { _write: (...args: unknown[]) => void })._write.bind(writer);
-    let socketWrites = 0;
-    Object.assign(writer, {
-      _writev: (...args: unknown[]) => (socketWrites++, writev(...args)),
-      _write: (...args: unknown[]) => (socketWrites++, writeOne(...args)),
-    });
+    const socketWrites = countSocketWrites(writer);
     const inPlace = coalesceWrites(writer);
     const expected: Buffer[] = [];
     for (let i = 0; i < 3000; i++) {
@@ -90,7 +90,7 @@ describe('coalesceWrites', () => {
     }
     writer.end();
     expect((await received).equals(Buffer.concat(expected))).toBe(true);
-    expect(socketWrites).toBe(1);
+    expect(socketWrites()).toBe(1);
   });
 
   it('answers false past the high-water mark for bytes written in place too, and gives the writer its drain', async () => {
