@@ -1,6 +1,6 @@
 /**
- * The bridge's publishes as MQTT 3.1.1 PUBLISH frames (util/mqtt-frames.ts), written straight onto an mqtt.js connection, with their
- * PUBACKs matched by packet identifier.
+ * The bridge's publishes as MQTT 3.1.1 PUBLISH frames (util/mqtt-frames.ts), written straight onto an mqtt.js
+ * connection, with their PUBACKs matched by packet identifier.
  *
  * Why not `client.publish()`: per message, mqtt.js builds a packet object, deep-clones it into its outgoing store,
  * keeps a callback entry, encodes it in five small writes and calls back through `nextTick`: 14 µs of CPU per message
