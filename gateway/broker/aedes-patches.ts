@@ -6,7 +6,7 @@
 import type { Aedes, Client, PublishPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import type { Writable } from 'node:stream';
-import { frameLength, writePublishFrame, type FrameMessage } from '../util/mqtt-frames.js';
+import { frameLength, isPublishOrPuback, readPublishOrPuback, WholeFrames, writePublishFrame, type FrameMessage, type FrameTaker, type ParsedPacket } from '../util/mqtt-frames.js';
 import type { InPlaceWriter } from '../util/write-coalescing.js';
 import { filterWithin } from './acl.js';
 
@@ -19,11 +19,16 @@ mqttPacket.writeToStream.cacheNumbers = false;
 const CONNACK_UNACCEPTABLE_PROTOCOL = Buffer.from([0x20, 0x02, 0x00, 0x01]);
 
 interface PacketParser {
-  packet: { cmd?: string; length: number };
+  packet: ParsedPacket;
   error: Error | null;
+  settings: { protocolVersion?: number };
+  _list: { length: number };
+  _stateCounter: number;
+  parse(chunk: Buffer): number;
   _parseLength(): boolean;
   _emitError(error: Error): void;
   emit(event: 'error', error: Error): void;
+  emit(event: 'packet', packet: ParsedPacket): void;
 }
 
 function parserOf(client: Client): PacketParser {
@@ -48,6 +53,34 @@ export function capPacketSize(client: Client, maxBytes: number, onTooLarge: (byt
       return false;
     }
     return complete;
+  };
+}
+
+/**
+ * Reads the PUBLISH and PUBACK frames of each chunk itself (util/mqtt-frames.ts), into mqtt-packet's own packet class,
+ * and hands the parser only what follows the first other frame: mqtt-packet appends every chunk to a buffer list and
+ * slices it per field, about 3 µs of a sensor's reading, a tenth of the gateway's work on it. Packets reach aedes as
+ * the parser's 'packet' events, in order. The parser keeps every chunk while it holds part of a packet, and after a
+ * protocol 5 CONNECT (which aedes refuses). Relies on the parser's state (`_list`, `_stateCounter`, `error`,
+ * `settings`) and its `packet` being of its Packet class; `maxBytes` is capPacketSize's limit, which the parser keeps.
+ */
+export function parsePublishesDirectly(client: Client, maxBytes: number): void {
+  const parser = parserOf(client);
+  const parse = parser.parse.bind(parser);
+  const Packet = parser.packet.constructor as new () => ParsedPacket;
+  const frames = new WholeFrames(maxBytes, isPublishOrPuback);
+  const take: FrameTaker = (source, start, body, end) => {
+    const packet = new Packet();
+    if (!readPublishOrPuback(source, start, body, end, packet)) return false;
+    parser.emit('packet', packet);
+    return parser.error === null;
+  };
+  parser.parse = (chunk) => {
+    // WholeFrames holds a cut-off frame only while the parser holds nothing, and the other way round.
+    const idle = parser.error === null && parser._stateCounter === 0 && parser._list.length === 0;
+    if (!idle || parser.settings.protocolVersion === 5) return parse(chunk);
+    const rest = frames.read(chunk, take);
+    return rest === undefined || parser.error !== null ? 0 : parse(rest);
   };
 }
 

@@ -6,7 +6,7 @@ import type { Logger } from '../util/log.js';
 import { LogLimiter } from '../util/log-limiter.js';
 import { coalesceWrites, type InPlaceWriter } from '../util/write-coalescing.js';
 import type { Acl, Identity } from './acl.js';
-import { answerUnsupportedProtocol, capPacketSize, deliverOncePerMessage, publishNothingMarked, routingCache, topicMatches } from './aedes-patches.js';
+import { answerUnsupportedProtocol, capPacketSize, deliverOncePerMessage, parsePublishesDirectly, publishNothingMarked, routingCache, topicMatches } from './aedes-patches.js';
 import type { Authenticator } from './authenticator.js';
 import type { ListenerConfig, MqttConfig } from './config.js';
 import { openListeners, type BoundListener, type ConnectionOrigin, type OpenListener } from './listeners.js';
@@ -269,7 +269,9 @@ export class Broker {
     // A burst of readings reaches a subscriber, and a burst of PUBACKs a publisher, in one socket write per turn.
     this.writers.set(stream, coalesceWrites(stream));
     const client = this.aedes.handle(stream);
-    capPacketSize(client, this.limits.max_payload + PACKET_OVERHEAD_BYTES, (bytes) => {
+    const maxPacketBytes = this.limits.max_payload + PACKET_OVERHEAD_BYTES;
+    parsePublishesDirectly(client, maxPacketBytes);
+    capPacketSize(client, maxPacketBytes, (bytes) => {
       this.counts.payloadsTooLarge++;
       this.refusals.warn(`packet:${origin.remoteAddress ?? ''}`, 'connection cut: packet over the size limit', { from: origin.remoteAddress, listener: origin.listener.url, bytes });
     });

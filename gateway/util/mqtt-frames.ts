@@ -51,3 +51,110 @@ export function frameLength(topicBytes: number, payloadBytes: number, qos: 0 | 1
   return 1 + remainingLengthBytes(remaining) + remaining;
 }
 
+
+export const PUBACK = 0x40;
+/** [MQTT-2.2.3] the remaining length takes at most four bytes. */
+const MAX_REMAINING_LENGTH_BYTES = 4;
+
+/**
+ * Takes the whole frame `source[start … end)`, whose body starts at `body`; returns false to leave it, and all that
+ * follows it in the chunk, to the caller.
+ */
+export type FrameTaker = (source: Buffer, start: number, body: number, end: number) => boolean;
+
+/**
+ * Cuts a byte stream into whole MQTT frames, for readers of the few frames that come by the ten thousand a second,
+ * without a general parser's buffer list. A frame cut off at the end of a chunk is kept and completed with the next;
+ * from a frame too long, malformed or left by the taker on, the chunk's rest is returned, for a general parser.
+ */
+export class WholeFrames {
+  private cutOff: Buffer | undefined;
+  private remaining = 0;
+  private body = 0;
+
+  constructor(
+    /** Frames longer than this are returned with the rest. */
+    private readonly maxRemaining = MAX_REMAINING_LENGTH,
+    /** Whether a frame starting with this byte may be taken (only those are kept across chunks). */
+    private readonly mayTake: (first: number) => boolean,
+  ) {}
+
+  /** Hands `take` each whole frame of `chunk`, after the frame the last chunk ended in; returns the rest, if any. */
+  read(chunk: Buffer, take: FrameTaker): Buffer | undefined {
+    const source = this.cutOff === undefined ? chunk : Buffer.concat([this.cutOff, chunk]);
+    this.cutOff = undefined;
+    let start = 0;
+    while (start < source.length) {
+      const found = this.mayTake(source[start]!) ? this.readHeader(source, start) : undefined;
+      if (found === false || (found === true && this.body + this.remaining > source.length && this.remaining <= this.maxRemaining)) {
+        this.cutOff = start === 0 ? source : source.subarray(start);
+        return undefined;
+      }
+      const end = this.body + this.remaining;
+      if (found === undefined || this.remaining > this.maxRemaining || !take(source, start, this.body, end)) break;
+      start = end;
+    }
+    if (start === source.length) return undefined;
+    return start === 0 ? source : source.subarray(start);
+  }
+
+  /** Reads the fixed header at `start`: true when read, false when cut off, undefined when malformed. */
+  private readHeader(source: Buffer, start: number): boolean | undefined {
+    let remaining = 0;
+    let offset = start + 1;
+    for (let multiplier = 1, digits = 0; ; multiplier *= 0x80) {
+      if (digits++ === MAX_REMAINING_LENGTH_BYTES) return undefined;
+      if (offset >= source.length) return false;
+      const digit = source[offset++]!;
+      remaining += (digit & 0x7f) * multiplier;
+      if ((digit & 0x80) === 0) break;
+    }
+    this.remaining = remaining;
+    this.body = offset;
+    return true;
+  }
+}
+
+/** A packet as mqtt-packet's parser gives it (aedes reads these fields), for the frames readPublishOrPuback reads. */
+export interface ParsedPacket {
+  cmd: string | null;
+  retain: boolean;
+  qos: number;
+  dup: boolean;
+  length: number;
+  topic: string | null;
+  payload: Buffer | null;
+  messageId?: number;
+}
+
+/** Whether a frame's first byte is a PUBLISH (not QoS 3, which is malformed) or a PUBACK. */
+export const isPublishOrPuback = (first: number): boolean => ((first & 0xf0) === PUBLISH && (first & 0x06) !== 0x06) || first === PUBACK;
+
+/**
+ * Reads a whole PUBLISH or PUBACK frame (MQTT 3.1 / 3.1.1; see isPublishOrPuback) into `packet`, with the fields
+ * mqtt-packet's parser sets; false, leaving it, when the frame is malformed. The payload is a view of `source`.
+ */
+export function readPublishOrPuback(source: Buffer, start: number, body: number, end: number, packet: ParsedPacket): boolean {
+  const first = source[start]!;
+  const remaining = end - body;
+  packet.length = remaining;
+  if (first === PUBACK) {
+    if (remaining !== 2) return false;
+    packet.cmd = 'puback';
+    packet.messageId = source.readUInt16BE(body);
+    return true;
+  }
+  if (remaining < 2) return false;
+  const qos = (first >> 1) & 3;
+  const topicEnd = body + 2 + source.readUInt16BE(body);
+  const payloadStart = topicEnd + (qos > 0 ? 2 : 0);
+  if (payloadStart > end) return false;
+  packet.cmd = 'publish';
+  packet.retain = (first & 1) !== 0;
+  packet.qos = qos;
+  packet.dup = (first & 8) !== 0;
+  packet.topic = source.toString('utf8', body + 2, topicEnd);
+  if (qos > 0) packet.messageId = source.readUInt16BE(topicEnd);
+  packet.payload = source.subarray(payloadStart, end);
+  return true;
+}
