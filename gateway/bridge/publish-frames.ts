@@ -8,9 +8,11 @@
  * gateway's CPU per reading under load. The bridge needs none of that store: its durable queue resends what was not
  * acknowledged, on a fresh client (see `Upstream`). mqtt.js keeps the connection, keep-alive, TLS and the commands'
  * subscription; its own packet identifiers stay below FIRST_FRAME_ID (`mqttJsMessageIds`), so the two never share one.
+ * The frames' PUBACKs are taken off the connection before mqtt.js parses them (`takeFramePubacks`).
  */
-import type { IClientOptions, MqttClient, Packet } from 'mqtt';
-import { frameLength, writePublishFrame, type FrameMessage } from '../util/mqtt-frames.js';
+import type { Writable } from 'node:stream';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { frameLength, PUBACK, WholeFrames, writePublishFrame, type FrameMessage, type FrameTaker } from '../util/mqtt-frames.js';
 
 /** Packet identifiers 1 … FIRST_FRAME_ID − 1 are mqtt.js's (it uses one per connection, for the SUBSCRIBE). */
 const FIRST_FRAME_ID = 16;
@@ -35,7 +37,9 @@ export function mqttJsMessageIds(): NonNullable<IClientOptions['messageIdProvide
 
 /**
  * Publishes on one connection (one mqtt.js client, from its CONNACK until it closes). Frames awaiting a PUBACK are
- * kept by packet identifier; a PUBACK for no frame of ours is mqtt.js's, which ignores one it does not know either.
+ * kept by packet identifier; a PUBACK in the frames' range that awaits nothing (a duplicate) is ignored. Made before the
+ * connection receives anything (right after `connect()`), or while nothing is coming on it, since it takes over the
+ * reading of frames from there.
  */
 export class FramePublisher {
   /** The callback of each frame awaiting its PUBACK, by packet identifier. */
@@ -47,11 +51,10 @@ export class FramePublisher {
   private payloadBytes = new Int32Array(256);
 
   constructor(private readonly client: MqttClient) {
-    client.on('packetreceive', (packet: Packet) => {
-      if (packet.cmd !== 'puback' || packet.messageId === undefined) return;
-      const callback = this.awaiting[packet.messageId];
+    takeFramePubacks(client, (id) => {
+      const callback = this.awaiting[id];
       if (!callback) return;
-      this.awaiting[packet.messageId] = undefined;
+      this.awaiting[id] = undefined;
       this.inFlight--;
       callback();
     });
@@ -106,4 +109,32 @@ export class FramePublisher {
   private advance(): void {
     this.nextId = this.nextId === LAST_PACKET_ID ? FIRST_FRAME_ID : this.nextId + 1;
   }
+}
+
+/**
+ * Takes the PUBACKs of the frames (identifiers from FIRST_FRAME_ID on) off the connection's incoming bytes and hands
+ * the rest to mqtt.js in order. mqtt.js would parse each one with mqtt-packet's buffer list, queue it, handle it a
+ * tick later and emit it: at 25,000 readings a second that was 7% of the gateway's CPU, for a packet of four bytes.
+ * Relies on mqtt.js piping its stream into one Writable whose `_write` parses (MqttClient.connect).
+ */
+function takeFramePubacks(client: MqttClient, onPuback: (id: number) => void): void {
+  const parserInput = (client.stream as unknown as { _readableState: { pipes: Writable[] } })._readableState.pipes[0];
+  if (!parserInput) throw new Error('mqtt.js no longer pipes its connection into its parser: takeFramePubacks needs a change');
+  const frames = new WholeFrames(undefined, () => true);
+  let passed: Buffer[] = [];
+  const take: FrameTaker = (source, start, body, end) => {
+    const id = source[start] === PUBACK && end - body === 2 ? source.readUInt16BE(body) : 0;
+    if (id >= FIRST_FRAME_ID) onPuback(id);
+    else passed.push(source.subarray(start, end));
+    return true;
+  };
+  const parse = parserInput._write.bind(parserInput);
+  parserInput._write = (chunk: Buffer, encoding, done) => {
+    const rest = frames.read(chunk, take);
+    if (rest !== undefined) passed.push(rest);
+    if (passed.length === 0) return done();
+    const toParse = passed.length === 1 ? passed[0]! : Buffer.concat(passed);
+    passed = [];
+    parse(toParse, encoding, done);
+  };
 }

@@ -37,15 +37,12 @@ export class UpstreamLink {
   private readonly closeListeners = new Set<() => void>();
   private isClosed = false;
 
-  /** Sends the forwarder's messages on this connection. */
-  readonly publisher: FramePublisher;
-
   constructor(
     readonly client: MqttClient,
+    /** Sends the forwarder's messages on this connection. */
+    readonly publisher: FramePublisher,
     private readonly dropConnection: (reason: string) => void,
-  ) {
-    this.publisher = new FramePublisher(client);
-  }
+  ) {}
 
   /** Calls `listener` once this connection is gone (at once if it already is); returns a function to stop listening. */
   onClose(listener: () => void): () => void {
@@ -159,6 +156,8 @@ export class Upstream {
     };
     const client = connect(opts.url, options);
     this.client = client;
+    // Before anything arrives: it reads the frames' PUBACKs off the connection from the first byte.
+    const publisher = new FramePublisher(client);
     let failure: string | undefined;
     let dropReason: string | undefined;
     let link: UpstreamLink | undefined;
@@ -168,7 +167,7 @@ export class Upstream {
     client.on('connect', () => {
       // The publishes a chunk of PUBACKs lets go leave in one socket write.
       coalesceWrites(client.stream);
-      link = new UpstreamLink(client, (reason) => {
+      link = new UpstreamLink(client, publisher, (reason) => {
         // Said after the cause (e.g. a keep-alive timeout fails the publishes first): the cause names the failure.
         dropReason ??= reason;
         if (this.link === link) this.link = undefined;

@@ -1,13 +1,12 @@
 /**
  * The bridge's own PUBLISH frames, read back by mqtt-packet (the parser of aedes and mqtt.js), and the matching of
- * their PUBACKs by packet identifier, also out of order.
+ * their PUBACKs by packet identifier, also out of order, taken off a real mqtt.js client's connection.
  */
-import { EventEmitter } from 'node:events';
-import { PassThrough } from 'node:stream';
+import { Duplex } from 'node:stream';
 import fc from 'fast-check';
-import type { MqttClient } from 'mqtt';
+import { MqttClient } from 'mqtt';
 import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FramePublisher, MAX_FRAMES_IN_FLIGHT, mqttJsMessageIds } from '../../gateway/bridge/publish-frames.js';
 import { frameLength, writePublishFrame, type FrameMessage } from '../../gateway/util/mqtt-frames.js';
 
@@ -56,30 +55,46 @@ describe('PUBLISH frames', () => {
   });
 });
 
-/** An mqtt.js client as the publisher sees it: a stream to write to, and the packets it receives. */
-function fakeClient(): { client: MqttClient; written: () => IPublishPacket[]; puback: (id: number) => void } {
-  const emitter = new EventEmitter();
-  const stream = new PassThrough();
+/**
+ * A real mqtt.js client on an in-memory connection, with the test as its broker: what the client writes is read back
+ * with mqtt-packet, and the test writes the broker's frames (CONNACK, PUBACKs, a PUBLISH) in whatever chunks it likes.
+ */
+async function clientOnMemory(): Promise<{ client: MqttClient; publisher: FramePublisher; written: () => IPublishPacket[]; send: (...frames: Buffer[]) => void }> {
   const chunks: Buffer[] = [];
-  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const client = Object.assign(emitter, { stream }) as unknown as MqttClient;
+  const connection = new Duplex({
+    read: () => {},
+    write: (chunk: Buffer, _encoding, done) => {
+      chunks.push(chunk);
+      done();
+    },
+  });
+  const client = new MqttClient(() => connection, { protocolVersion: 4, keepalive: 0, reconnectPeriod: 0, messageIdProvider: mqttJsMessageIds() });
+  // As the upstream link does: before anything arrives.
+  const publisher = new FramePublisher(client);
+  const connected = new Promise((resolve) => client.once('connect', resolve));
+  connection.push(mqttPacket.generate({ cmd: 'connack', returnCode: 0, sessionPresent: false }));
+  await connected;
+  chunks.splice(0); // the CONNECT
   return {
     client,
+    publisher,
     written: () => parseAll(Buffer.concat(chunks.splice(0))) as IPublishPacket[],
-    puback: (id) => emitter.emit('packetreceive', { cmd: 'puback', messageId: id }),
+    send: (...frames) => connection.push(Buffer.concat(frames)),
   };
 }
+
+const puback = (id: number): Buffer => mqttPacket.generate({ cmd: 'puback', messageId: id });
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 const messages = (count: number): FrameMessage[] => Array.from({ length: count }, (_, i) => ({ topic: `t/${i}`, payload: `{"seq":${i}}`, retain: false }));
 
 describe('FramePublisher', () => {
   it('calls back each message on its own PUBACK, in whatever order they come, and ignores a PUBACK that is not its', async () => {
-    const { client, written, puback } = fakeClient();
-    const publisher = new FramePublisher(client);
+    const { client, publisher, written, send } = await clientOnMemory();
     const acknowledged: number[] = [];
     const batch = messages(5);
     publisher.publish(batch, 0, 5, 1, () => acknowledged.push(acknowledged.length));
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
     const sent = written();
     expect(sent.map((packet) => packet.payload.toString())).toEqual(batch.map((m) => m.payload));
     const ids = sent.map((packet) => packet.messageId!);
@@ -89,44 +104,77 @@ describe('FramePublisher', () => {
     const mqttJsIds = Array.from({ length: 40 }, () => mqttJs.allocate()!);
     expect(ids.some((id) => mqttJsIds.includes(id))).toBe(false);
 
-    puback(mqttJsIds[0]!);
-    puback(ids[3]!);
-    puback(ids[3]!);
-    puback(ids[0]!);
+    const two = new Promise<void>((resolve) => publisher.publish(messages(1), 0, 1, 1, () => resolve()));
+    await nextTurn();
+    const [probe] = written().map((packet) => packet.messageId!);
+    send(puback(mqttJsIds[0]!), puback(ids[3]!), puback(ids[3]!), puback(ids[0]!), puback(probe!));
+    await two;
     expect(acknowledged).toHaveLength(2);
-    for (const id of [ids[4]!, ids[1]!, ids[2]!]) puback(id);
-    expect(acknowledged).toHaveLength(5);
+    // One PUBACK cut between two chunks, one in a chunk of its own.
+    const [cut, whole] = [Buffer.concat([puback(ids[4]!), puback(ids[1]!)]), puback(ids[2]!)];
+    send(cut.subarray(0, 5));
+    send(cut.subarray(5), whole);
+    await vi.waitFor(() => expect(acknowledged).toHaveLength(5));
+    client.end(true);
+  });
+
+  it('leaves mqtt.js its own PUBACKs and the messages that come down, between the frames\' PUBACKs', async () => {
+    const { client, publisher, written, send } = await clientOnMemory();
+    const framesDone = new Promise<void>((resolve) => publisher.publish(messages(2), 0, 2, 1, () => resolve()));
+    const ownDone = new Promise<void>((resolve, reject) => client.publish('own/topic', 'x', { qos: 1 }, (error) => (error ? reject(error) : resolve())));
+    const message = new Promise<[string, string]>((resolve) => client.once('message', (topic, payload) => resolve([topic, payload.toString()])));
+    await nextTurn();
+    const sent = written();
+    const frameIds = sent.filter((packet) => packet.topic !== 'own/topic').map((packet) => packet.messageId!);
+    const ownId = sent.find((packet) => packet.topic === 'own/topic')!.messageId!;
+    const down = mqttPacket.generate({ cmd: 'publish', topic: 'commands/x', payload: Buffer.from('go'), qos: 0, retain: false, dup: false });
+    const stream = Buffer.concat([puback(frameIds[0]!), down, puback(ownId), puback(frameIds[1]!)]);
+    // Cut inside the PUBLISH that comes down, and inside mqtt.js's PUBACK.
+    send(stream.subarray(0, 7));
+    send(stream.subarray(7, 4 + down.length + 2));
+    send(stream.subarray(4 + down.length + 2));
+    await Promise.all([framesDone, ownDone]);
+    expect(await message).toEqual(['commands/x', 'go']);
+    client.end(true);
   });
 
   it('never gives an identifier still awaiting its PUBACK to another frame, all the way round the range', async () => {
-    const { client, written, puback } = fakeClient();
-    const publisher = new FramePublisher(client);
+    const { client, publisher, written, send } = await clientOnMemory();
     let acknowledged = 0;
     // One frame that stays unacknowledged while the identifiers go round more than once.
     publisher.publish(messages(1), 0, 1, 1, () => acknowledged++);
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
     const [stuck] = written().map((packet) => packet.messageId!);
     const rounds = MAX_FRAMES_IN_FLIGHT + 100;
     const batch = messages(1000);
     for (let sent = 0; sent < rounds; sent += 1000) {
-      publisher.publish(batch, 0, 1000, 1, () => acknowledged++);
-      await new Promise((resolve) => setImmediate(resolve));
+      const all = new Promise<void>((resolve) => {
+        let count = 0;
+        publisher.publish(batch, 0, 1000, 1, () => ++count === 1000 && resolve());
+      });
+      await nextTurn();
       const ids = written().map((packet) => packet.messageId!);
       expect(ids).not.toContain(stuck);
-      for (const id of ids) puback(id);
+      send(...ids.map(puback));
+      await all;
+      acknowledged += 1000;
     }
-    puback(stuck!);
+    const last = new Promise<void>((resolve) => publisher.publish(messages(1), 0, 1, 1, () => resolve()));
+    await nextTurn();
+    send(puback(stuck!), ...written().map((packet) => puback(packet.messageId!)));
+    await last;
     expect(acknowledged).toBe(1 + Math.ceil(rounds / 1000) * 1000);
+    client.end(true);
   });
 
   it('at QoS 0 calls back once the stream has taken the frames', async () => {
-    const { client, written } = fakeClient();
-    const publisher = new FramePublisher(client);
+    const { client, publisher, written } = await clientOnMemory();
     const done = new Promise<number>((resolve) => {
       let count = 0;
       publisher.publish(messages(3), 0, 3, 0, () => ++count === 3 && resolve(count));
     });
     expect(await done).toBe(3);
     expect(written().map((packet) => [packet.qos, packet.messageId])).toEqual([[0, undefined], [0, undefined], [0, undefined]]);
+    client.end(true);
   });
 });
