@@ -8,6 +8,7 @@ import mqttPacket from 'mqtt-packet';
 import type { Writable } from 'node:stream';
 import { frameLength, isPublishOrPuback, readPublishOrPuback, WholeFrames, writePublishFrame, type FrameMessage, type FrameTaker, type ParsedPacket } from '../util/mqtt-frames.js';
 import type { InPlaceWriter } from '../util/write-coalescing.js';
+import { TopicMemo } from '../util/topic-memo.js';
 import { filterWithin } from './acl.js';
 
 // mqtt-packet would fill a table of 65,536 two-byte Buffers on its first write, for message ids and topic lengths:
@@ -135,20 +136,15 @@ export function deliverOncePerMessage(client: Client, writer: InPlaceWriter): vo
   const inner = client as unknown as ClientInternals;
   // aedes' own dedupe, disabled: every packet looks never seen.
   inner.duplicates = new Proxy<Record<string, number>>({}, { get: () => undefined, set: () => true, deleteProperty: () => true });
-  // The QoS granted for each topic, until a subscription is added, changed or removed.
-  const granted = new Map<string, number>();
+  // The QoS granted for each topic (-1: no subscription matches), until a subscription is added, changed or removed.
+  const granted = new TopicMemo((topic) => grantedQos(inner.subscriptions, topic));
   inner.subscriptions = new Proxy(inner.subscriptions, {
     set: (target, filter: string, value: { qos: number } | undefined) => (granted.clear(), (target[filter] = value), true),
     deleteProperty: (target, filter: string) => (granted.clear(), delete target[filter]),
   });
   const grantedFor = (topic: string, fallback: number): number => {
-    let qos = granted.get(topic);
-    if (qos === undefined) {
-      if (granted.size >= TOPICS_CACHED) granted.clear();
-      qos = grantedQos(inner.subscriptions, topic, fallback);
-      granted.set(topic, qos);
-    }
-    return qos;
+    const qos = granted.get(topic);
+    return qos < 0 ? fallback : qos;
   };
   const writeQoS0 = directQoS0(inner, client, writer);
   const writeQoS = inner.deliverQoS;
@@ -215,33 +211,20 @@ function directQoS0(inner: ClientInternals, client: Client, writer: InPlaceWrite
 export function routingCache(aedes: Aedes): { hasSubscriber(topic: string): boolean } {
   type Matcher = { match(topic: string): unknown[]; add(...args: unknown[]): unknown; remove(...args: unknown[]): unknown; clear(): unknown };
   const matcher = (aedes as unknown as { mq: { _matcher: Matcher } }).mq._matcher;
-  const cache = new Map<string, unknown[]>();
-  const match = matcher.match.bind(matcher);
+  const matches = new TopicMemo(matcher.match.bind(matcher));
   for (const change of ['add', 'remove', 'clear'] as const) {
     const original = matcher[change].bind(matcher) as (...args: unknown[]) => unknown;
     matcher[change] = (...args: unknown[]) => {
-      cache.clear();
+      matches.clear();
       return original(...args);
     };
   }
-  const cachedMatch = (topic: string): unknown[] => {
-    let found = cache.get(topic);
-    if (found === undefined) {
-      // Bounded: topics are few (one per series), but a cache must not grow without end.
-      if (cache.size >= TOPICS_CACHED) cache.clear();
-      found = match(topic);
-      cache.set(topic, found);
-    }
-    return found;
-  };
-  matcher.match = cachedMatch;
-  return { hasSubscriber: (topic) => cachedMatch(topic).length > 0 };
+  matcher.match = (topic) => matches.get(topic);
+  return { hasSubscriber: (topic) => matches.get(topic).length > 0 };
 }
 
-const TOPICS_CACHED = 20_000;
-
-/** The highest QoS granted to a subscription matching the topic (`fallback` when none does). */
-function grantedQos(subscriptions: ClientInternals['subscriptions'], topic: string, fallback: number): number {
+/** The highest QoS granted to a subscription matching the topic (-1 when none does). */
+function grantedQos(subscriptions: ClientInternals['subscriptions'], topic: string): number {
   let highest = -1;
   let only: number | undefined;
   let count = 0;
@@ -252,7 +235,7 @@ function grantedQos(subscriptions: ClientInternals['subscriptions'], topic: stri
     if (qos > highest && topicMatches(filter, topic)) highest = qos;
   }
   if (count === 1 && only !== undefined) return only;
-  return highest < 0 ? fallback : highest;
+  return highest;
 }
 
 /** Whether the filter matches the topic; a filter starting with a wildcard never matches a `$` topic [MQTT-4.7.2-1]. */

@@ -4,6 +4,7 @@ import { clientErrorPayload } from '../contract/payloads.js';
 import type { Topics } from '../contract/topics.js';
 import type { Logger } from '../util/log.js';
 import { LogLimiter } from '../util/log-limiter.js';
+import { TopicMemo } from '../util/topic-memo.js';
 import { coalesceWrites, type InPlaceWriter } from '../util/write-coalescing.js';
 import type { Acl, Identity } from './acl.js';
 import { answerUnsupportedProtocol, capPacketSize, deliverOncePerMessage, parsePublishesDirectly, publishNothingMarked, routingCache, topicMatches } from './aedes-patches.js';
@@ -48,6 +49,10 @@ export interface ClientInfo {
 export type ClientPublishHandler = (client: ClientInfo, topic: string, payload: Buffer, qos: 0 | 1 | 2) => void | 'refused' | Promise<void>;
 /** Sees the allowed client publishes on a topic filter, with the client that made them and their retain flag. */
 export type PublishWatcher = (client: ClientInfo, topic: string, payload: Buffer, retain: boolean) => void;
+interface Watcher {
+  readonly filter: string;
+  readonly watch: PublishWatcher;
+}
 /** `clean`: the client said DISCONNECT; otherwise its connection was lost or timed out (where a last will fires). */
 export type ClientGoneHandler = (client: ClientInfo, clean: boolean) => void;
 
@@ -115,7 +120,9 @@ export class Broker {
   private readonly limits: BrokerLimits;
   private readonly counts = { connectionsAccepted: 0, loginsRefused: 0, connectionsOverLimit: 0, publishesDenied: 0, subscriptionsDenied: 0, payloadsTooLarge: 0, publishesThrottled: 0, floodDisconnects: 0, protocolsRefused: 0, retainedCommandsRefused: 0 };
   private readonly refusals: LogLimiter;
-  private readonly watchers = new Set<{ readonly filter: string; readonly watch: PublishWatcher }>();
+  private readonly watchers = new Set<Watcher>();
+  /** The watchers whose filter matches each topic, until a watcher comes or goes. */
+  private readonly watchersOf = new TopicMemo((topic) => [...this.watchers].filter(({ filter }) => topicMatches(filter, topic)));
   /** Marks a client's publish so that aedes publishes it to nobody (yet acknowledges it): refused, or for no one. */
   private readonly publishToNobody: (packet: PublishPacket) => void;
   private readonly subscriptions: { hasSubscriber(topic: string): boolean };
@@ -233,7 +240,11 @@ export class Broker {
   watchPublishes(filter: string, watch: PublishWatcher): () => void {
     const watcher = { filter, watch };
     this.watchers.add(watcher);
-    return () => this.watchers.delete(watcher);
+    this.watchersOf.clear();
+    return () => {
+      this.watchers.delete(watcher);
+      this.watchersOf.clear();
+    };
   }
 
   /** Tells a client why something it sent was refused, on its own error topic (`{root}/clients/{id}/errors`). */
@@ -422,8 +433,7 @@ export class Broker {
   }
 
   private notifyWatchers(client: ClientInfo, topic: string, payload: Buffer, retain: boolean): void {
-    for (const { filter, watch } of this.watchers) {
-      if (!topicMatches(filter, topic)) continue;
+    for (const { filter, watch } of this.watchersOf.get(topic)) {
       try {
         watch(client, topic, payload, retain);
       } catch (error) {
