@@ -36,9 +36,18 @@ const LOW_WATER = 0.25;
 /** Upper bounds (seconds) of the rules-delay buckets: alerts are meant to be decided within milliseconds. */
 const RULES_DELAY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
 
-interface DurableWaiter {
+/** Settles once a batch's readings are durable, or failed: one promise for all their senders. */
+interface BatchSettled {
+  readonly promise: Promise<void>;
   resolve(): void;
   reject(error: Error): void;
+}
+
+function batchSettled(): BatchSettled {
+  let resolve!: () => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<void>((resolved, rejected) => ((resolve = resolved), (reject = rejected)));
+  return { promise, resolve, reject };
 }
 
 /**
@@ -63,7 +72,8 @@ export class Pipeline {
   private durableCount = 0;
   private durableBytes = 0;
   private durableSince = 0;
-  private durableWaiters: DurableWaiter[] = [];
+  /** The fate of the durable readings published since the last flush (a promise per publish cost as much again). */
+  private durableSettled: BatchSettled | undefined;
   private flushScheduled: NodeJS.Immediate | undefined;
   private pressure: { promise: Promise<void>; release: () => void } | undefined;
   private pressureEpisodes = 0;
@@ -106,7 +116,7 @@ export class Pipeline {
       this.publish(readings);
       return this.caughtUp() ?? Promise.resolve();
     }
-    const stored = new Promise<void>((resolve, reject) => this.durableWaiters.push({ resolve, reject }));
+    const stored = (this.durableSettled ??= batchSettled()).promise;
     if (this.durableCount === 0) this.durableSince = performance.now();
     this.durable.push(readings);
     this.durableCount += readings.length;
@@ -164,12 +174,12 @@ export class Pipeline {
     }
     if (this.durableCount > 0) {
       const batch = batchOf(this.durable, this.durableBytes);
-      const waiters = this.durableWaiters;
+      const settled = this.durableSettled!;
       this.durable = [];
       this.durableCount = 0;
       this.durableBytes = 0;
-      this.durableWaiters = [];
-      this.publishStored(batch, waiters, this.durableSince);
+      this.durableSettled = undefined;
+      this.publishStored(batch, settled, this.durableSince);
     }
     this.checkPressure();
   }
@@ -185,7 +195,7 @@ export class Pipeline {
     if (judged) this.rulesDelay.observe((performance.now() - since) / 1000);
   }
 
-  private publishStored(batch: Batch, waiters: readonly DurableWaiter[], since: number): void {
+  private publishStored(batch: Batch, settled: BatchSettled, since: number): void {
     this.judge(batch, since);
     const durable = this.queues.filter((queue) => queue.sink.durable);
     let pending = durable.length;
@@ -194,11 +204,11 @@ export class Pipeline {
       if (failed) return;
       if (error) {
         failed = true;
-        for (const waiter of waiters) waiter.reject(error);
+        settled.reject(error);
       } else if (--pending === 0) {
         this.accepted += batch.readings.length;
         for (const queue of this.queues) if (!queue.sink.durable && !queue.sink.judgesFirst) queue.push(batch);
-        for (const waiter of waiters) waiter.resolve();
+        settled.resolve();
       }
     };
     for (const queue of durable) queue.push(batch, taken);
