@@ -55,6 +55,9 @@ interface Segment {
 const MAX_READ_BYTES = 4 * 1024 * 1024;
 /** Characters of one line at most: even in 4-byte UTF-8 it fits a read. */
 const MAX_LINE_CHARS = MAX_READ_BYTES / 4;
+/** The smallest read or append buffer, and the largest append buffer kept between appends (a larger one is one-off). */
+const MIN_BUFFER_BYTES = 64 * 1024;
+const MAX_KEPT_ENCODE_BYTES = 1024 * 1024;
 const SEGMENT_PATTERN = /^(\d{16})\.seg$/;
 
 /**
@@ -78,6 +81,7 @@ export class SegmentQueue {
   private timer: NodeJS.Timeout | undefined;
   private dataWaiters: DataWaiter[] = [];
   private readBuffer: Buffer | undefined;
+  private encodeBuffer: Buffer | undefined;
   private readonly dropped = { maxSize: 0, diskFull: 0 };
   /** The head position of the last read: a drop of its segment counts the batch in flight as dropped... */
   private lastRead: { seq: number; start: number } | undefined;
@@ -136,7 +140,7 @@ export class SegmentQueue {
       // A line a batch read cannot hold would block the queue for good: refuse it here, loudly.
       if (line.length > MAX_LINE_CHARS) throw new RangeError(`a line of ${line.length} characters is longer than the buffer takes (${MAX_LINE_CHARS})`);
     }
-    const text = Buffer.from(lines.join('\n') + '\n');
+    const text = this.encode(lines);
     this.withSpace(() => this.write(text, lines.length));
     this.appendedLines += lines.length;
     this.dirty = true;
@@ -151,7 +155,8 @@ export class SegmentQueue {
     const segment = this.segments[0];
     if (!segment || this.cursor.offset >= segment.bytes) return undefined;
     const want = Math.min(segment.bytes - this.cursor.offset, MAX_READ_BYTES);
-    if (!this.readBuffer || this.readBuffer.length < want) this.readBuffer = Buffer.allocUnsafe(want);
+    // Grown by doubling: a backlog that builds up gradually would otherwise mean a new buffer for nearly every read.
+    if (!this.readBuffer || this.readBuffer.length < want) this.readBuffer = Buffer.allocUnsafe(Math.min(MAX_READ_BYTES, Math.max(want, this.readBuffer ? 2 * this.readBuffer.length : MIN_BUFFER_BYTES)));
     const fd = openSync(this.pathOf(segment.seq), 'r');
     let got: number;
     try {
@@ -266,6 +271,20 @@ export class SegmentQueue {
   }
 
   /** Appends whole lines to the active segment (rolling first if they would overfill it); all or nothing. */
+  /**
+   * The lines as bytes, one '\n' after each, in a buffer kept from one append to the next (written synchronously):
+   * a fresh one per batch, tens of kilobytes each, made a large share of the buffers the garbage collector sweeps.
+   */
+  private encode(lines: readonly string[]): Buffer {
+    const text = lines.join('\n');
+    const bytes = Buffer.byteLength(text) + 1;
+    if (bytes > MAX_KEPT_ENCODE_BYTES) return Buffer.from(text + '\n');
+    if (!this.encodeBuffer || this.encodeBuffer.length < bytes) this.encodeBuffer = Buffer.allocUnsafe(Math.min(MAX_KEPT_ENCODE_BYTES, Math.max(bytes, this.encodeBuffer ? 2 * this.encodeBuffer.length : MIN_BUFFER_BYTES)));
+    this.encodeBuffer.write(text, 0);
+    this.encodeBuffer[bytes - 1] = 0x0a;
+    return this.encodeBuffer.subarray(0, bytes);
+  }
+
   private write(text: Buffer, lines: number): void {
     let active = this.segments.at(-1)!;
     if (active.bytes > 0 && active.bytes + text.length > this.segmentBytes) active = this.roll();

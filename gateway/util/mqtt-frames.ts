@@ -81,8 +81,19 @@ export class WholeFrames {
 
   /** Hands `take` each whole frame of `chunk`, after the frame the last chunk ended in; returns the rest, if any. */
   read(chunk: Buffer, take: FrameTaker): Buffer | undefined {
-    const source = this.cutOff === undefined ? chunk : Buffer.concat([this.cutOff, chunk]);
+    const cutOff = this.cutOff;
+    if (cutOff === undefined) return this.readFrom(chunk, take);
     this.cutOff = undefined;
+    // Only that frame is joined: copying the whole chunk after it, every chunk, cost more than reading it.
+    const missing = this.readHeader(cutOff, 0) === true ? this.body + this.remaining - cutOff.length : undefined;
+    // Its header cut too, or the frame going on past this chunk: rare, joined whole.
+    if (missing === undefined || missing > chunk.length) return this.readFrom(Buffer.concat([cutOff, chunk]), take);
+    const frame = Buffer.concat([cutOff, chunk.subarray(0, missing)]);
+    if (this.readFrom(frame, take) !== undefined) return Buffer.concat([frame, chunk.subarray(missing)]);
+    return missing === chunk.length ? undefined : this.readFrom(chunk.subarray(missing), take);
+  }
+
+  private readFrom(source: Buffer, take: FrameTaker): Buffer | undefined {
     let start = 0;
     while (start < source.length) {
       const found = this.mayTake(source[start]!) ? this.readHeader(source, start) : undefined;

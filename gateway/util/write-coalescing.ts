@@ -8,6 +8,34 @@ const MIN_BYTES = 2048;
 
 type WriteCallback = (error?: Error | null) => void;
 
+/**
+ * Staging buffers the stream has finished writing, kept for the next turn of any connection: a busy connection made
+ * one of tens of kilobytes per turn, each its own ArrayBuffer for the garbage collector to sweep (smaller ones are
+ * slices of Node's shared pool, and are not kept). Bounded in count and size.
+ */
+const spares: Buffer[] = [];
+const MAX_SPARES = 8;
+const MAX_SPARE_BYTES = 256 * 1024;
+const POOLED_BELOW = Buffer.poolSize >>> 1;
+
+function takeBuffer(bytes: number): Buffer {
+  if (bytes >= POOLED_BELOW) {
+    for (let i = spares.length - 1; i >= 0; i--) {
+      const spare = spares[i]!;
+      if (spare.length < bytes) continue;
+      spares[i] = spares[spares.length - 1]!;
+      spares.pop();
+      return spare;
+    }
+  }
+  return Buffer.allocUnsafe(bytes);
+}
+
+function giveBack(buffer: Buffer): void {
+  const ownsItsMemory = buffer.byteOffset === 0 && buffer.buffer.byteLength === buffer.length;
+  if (ownsItsMemory && buffer.length >= POOLED_BELOW && buffer.length <= MAX_SPARE_BYTES && spares.length < MAX_SPARES) spares.push(buffer);
+}
+
 /** Writes into the turn's staging buffer directly. */
 export interface InPlaceWriter {
   /**
@@ -40,10 +68,11 @@ export function coalesceWrites(stream: Writable): InPlaceWriter {
   let owesDrain = false;
 
   const room = (bytes: number): Buffer => {
-    if (!staged) return (staged = Buffer.allocUnsafe(Math.max(lastTurnBytes, bytes)));
+    if (!staged) return (staged = takeBuffer(Math.max(lastTurnBytes, bytes)));
     if (used + bytes <= staged.length) return staged;
-    const bigger = Buffer.allocUnsafe(Math.max(staged.length * 2, used + bytes));
+    const bigger = takeBuffer(Math.max(staged.length * 2, used + bytes));
     staged.copy(bigger, 0, 0, used);
+    giveBack(staged);
     return (staged = bigger);
   };
 
@@ -51,13 +80,18 @@ export function coalesceWrites(stream: Writable): InPlaceWriter {
     scheduled = false;
     if (used === 0 && callbacks.length === 0) return;
     // The stream keeps the bytes until the kernel took them: the next turn stages into a buffer of its own.
-    const data = staged?.subarray(0, used) ?? Buffer.alloc(0);
+    const buffer = staged;
+    const data = buffer?.subarray(0, used) ?? Buffer.alloc(0);
     const waiting = callbacks;
     staged = undefined;
     lastTurnBytes = Math.max(MIN_BYTES, used);
     used = 0;
     callbacks = [];
-    const more = write(data, waiting.length === 0 ? undefined : (error) => waiting.forEach((callback) => callback(error)));
+    const more = write(data, (error) => {
+      // Written (or failed): the stream holds the bytes no longer.
+      if (buffer) giveBack(buffer);
+      for (const callback of waiting) callback(error);
+    });
     // Told "false" by us but not by the stream, a writer would wait for a 'drain' that never comes.
     if (owesDrain && more) {
       owesDrain = false;

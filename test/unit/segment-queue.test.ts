@@ -53,6 +53,20 @@ describe('SegmentQueue', () => {
     expect(queue.read(4)).toBeUndefined();
   });
 
+  it('keeps lines of any UTF-8 byte for byte, a short batch after a long one and a batch over a megabyte', async () => {
+    const dir = tempDir();
+    const queue = open(dir, { maxBytes: 64 * 1024 ** 2 });
+    const wide = ['temp,device=ü°C value=1 1', 'flow,device=水道 value=2 2', 'x,device=🚦 value=3 3'];
+    const long = Array.from({ length: 300 }, (_, i) => `${wide[i % 3]!}${'é'.repeat(i)}`);
+    const huge = Array.from({ length: 20 }, (_, i) => `big,n=${i} v="${'z'.repeat(60_000)}" ${i}`);
+    const batches = [long, wide.slice(0, 1), huge, wide];
+    for (const batch of batches) await queue.append(batch);
+    // What is on disk is exactly the lines, so a restart reads the same.
+    const onDisk = readdirSync(dir).filter((name) => name.endsWith('.seg')).sort().map((name) => readFileSync(join(dir, name), 'utf8')).join('');
+    expect(onDisk).toBe(batches.flat().join('\n') + '\n');
+    expect(drain(queue, 10_000)).toEqual(batches.flat());
+  });
+
   it('reopens where the last commit left it, across many segments, and deletes committed segments', async () => {
     const dir = tempDir();
     const queue = open(dir, { maxBytes: 160 * 1024 });

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { Writable } from 'node:stream';
 import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { coalesceWrites } from '../../gateway/util/write-coalescing.js';
@@ -133,5 +134,28 @@ describe('coalesceWrites', () => {
     await once(writer, 'drain');
     writer.end();
     expect((await received).length).toBe(chunk.length * (answers + 1));
+  });
+  it('reuses a staging buffer only once the stream has written it', async () => {
+    // Streams that hold each chunk until the test says it is written, as a slow socket does.
+    const held: { chunk: Buffer; done: () => void }[] = [];
+    const slowStream = (): Writable => new Writable({ highWaterMark: 1 << 20, write: (chunk: Buffer, _encoding, done) => void held.push({ chunk, done }) });
+    const [first, second] = [slowStream(), slowStream()];
+    coalesceWrites(first);
+    coalesceWrites(second);
+    const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    first.write(Buffer.alloc(20_000, 0x61));
+    await turn();
+    second.write(Buffer.alloc(20_000, 0x62));
+    await turn();
+    const [ofFirst, ofSecond] = held.splice(0);
+    // The first chunk is still the stream's: nothing else was staged over it.
+    expect(ofFirst!.chunk.equals(Buffer.alloc(20_000, 0x61))).toBe(true);
+    expect(ofSecond!.chunk.buffer).not.toBe(ofFirst!.chunk.buffer);
+    ofFirst!.done();
+    first.write(Buffer.alloc(20_000, 0x63));
+    await turn();
+    // Written, its buffer serves the next turn.
+    expect(held[0]!.chunk.buffer).toBe(ofFirst!.chunk.buffer);
+    expect(ofSecond!.chunk.equals(Buffer.alloc(20_000, 0x62))).toBe(true);
   });
 });
