@@ -74,6 +74,7 @@ export function parsePublishesDirectly(client: Client, maxBytes: number): void {
     const packet = new Packet();
     if (!readPublishOrPuback(source, start, body, end, packet)) return false;
     parser.emit('packet', packet);
+    // Taken. False stops the reading only after a parser error: the chunk's rest is dropped, as mqtt-packet does.
     return parser.error === null;
   };
   parser.parse = (chunk) => {

@@ -36,14 +36,14 @@ const LOW_WATER = 0.25;
 /** Upper bounds (seconds) of the rules-delay buckets: alerts are meant to be decided within milliseconds. */
 const RULES_DELAY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
 
-/** Settles once a batch's readings are durable, or failed: one promise for all their senders. */
-interface BatchSettled {
+/** A promise with its settling functions, for waiters the pipeline lets go of later. */
+interface Deferred {
   readonly promise: Promise<void>;
   resolve(): void;
   reject(error: Error): void;
 }
 
-function batchSettled(): BatchSettled {
+function deferred(): Deferred {
   let resolve!: () => void;
   let reject!: (error: Error) => void;
   const promise = new Promise<void>((resolved, rejected) => ((resolve = resolved), (reject = rejected)));
@@ -72,10 +72,14 @@ export class Pipeline {
   private durableCount = 0;
   private durableBytes = 0;
   private durableSince = 0;
-  /** The fate of the durable readings published since the last flush (a promise per publish cost as much again). */
-  private durableSettled: BatchSettled | undefined;
+  /**
+   * Settles once the durable readings published since the last flush are stored, or failed: one promise for all their
+   * senders (a promise per publish cost as much again).
+   */
+  private durableSettled: Deferred | undefined;
   private flushScheduled: NodeJS.Immediate | undefined;
-  private pressure: { promise: Promise<void>; release: () => void } | undefined;
+  /** While a sink is behind: settles (never rejects) once every sink caught up. */
+  private pressure: Deferred | undefined;
   private pressureEpisodes = 0;
   private readonly rulesDelay = new Histogram(RULES_DELAY_BUCKETS);
 
@@ -116,7 +120,7 @@ export class Pipeline {
       this.publish(readings);
       return this.caughtUp() ?? Promise.resolve();
     }
-    const stored = (this.durableSettled ??= batchSettled()).promise;
+    const stored = (this.durableSettled ??= deferred()).promise;
     if (this.durableCount === 0) this.durableSince = performance.now();
     this.durable.push(readings);
     this.durableCount += readings.length;
@@ -147,7 +151,7 @@ export class Pipeline {
         this.log.error('sink failed to close', { sink: queue.sink.name, error });
       }
     }
-    this.pressure?.release();
+    this.pressure?.resolve();
   }
 
   private scheduleFlush(pending: number): void {
@@ -195,7 +199,7 @@ export class Pipeline {
     if (judged) this.rulesDelay.observe((performance.now() - since) / 1000);
   }
 
-  private publishStored(batch: Batch, settled: BatchSettled, since: number): void {
+  private publishStored(batch: Batch, settled: Deferred, since: number): void {
     this.judge(batch, since);
     const durable = this.queues.filter((queue) => queue.sink.durable);
     let pending = durable.length;
@@ -220,12 +224,10 @@ export class Pipeline {
     worst += this.plainBytes + this.durableBytes;
     const limit = this.opts.maxQueueBytes;
     if (!this.pressure && worst > limit * HIGH_WATER) {
-      let release!: () => void;
-      const promise = new Promise<void>((resolve) => (release = resolve));
-      this.pressure = { promise, release };
+      this.pressure = deferred();
       this.pressureEpisodes++;
     } else if (this.pressure && worst <= limit * LOW_WATER) {
-      this.pressure.release();
+      this.pressure.resolve();
       this.pressure = undefined;
     }
   }
