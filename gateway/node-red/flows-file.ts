@@ -1,4 +1,5 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Where the flows Node-RED is about to run came from. */
@@ -39,26 +40,43 @@ export function prepareFlows(userDir: string, flowFile: string, shippedDir: stri
     problem = 'the flows file is missing';
   }
   if (existsSync(lastGood) && flowsProblem(readFileSync(lastGood, 'utf8')) === undefined) {
-    restore(lastGood, path);
+    // Credentials first, as Node-RED writes them (keepLastGood reads that order).
     const credentials = join(userDir, credentialsFile(flowFile));
     if (existsSync(credentials + LAST_GOOD)) restore(credentials + LAST_GOOD, credentials);
+    restore(lastGood, path);
     return { origin: 'last-good', ...(problem === undefined ? {} : { problem }), ...(setAside === undefined ? {} : { setAside }) };
   }
   writeAtomically(path, JSON.stringify(shippedFlows(shippedDir), null, 2));
   return { origin: 'shipped', ...(problem === undefined ? {} : { problem }), ...(setAside === undefined ? {} : { setAside }) };
 }
 
+/** What became of a `flows:started`: the pair copied aside, or why not. */
+export type KeepResult = 'kept' | 'no-flow-list' | 'changed';
+
 /**
- * Copies the flows file (and its credentials) aside as the last good one: called when Node-RED has started flows
- * from it, at start-up or after a deploy. Returns false when the file on disk is no flow list after all.
+ * Copies the flows file and its credentials aside as the last good pair: called when Node-RED has started flows, at
+ * start-up or after a deploy, with the started flows' revision (sha256 of their JSON, Node-RED's own `rev`).
+ *
+ * A deploy writes the credentials, then the flows file, then starts the new flows; a start already under way reports
+ * in the meantime. So the pair is kept only when the file holds the flows that started and the credentials are not
+ * newer than it; otherwise ('changed') the deploy's own start keeps its pair moments later.
  */
-export function keepLastGood(userDir: string, flowFile: string): boolean {
+export function keepLastGood(userDir: string, flowFile: string, startedRev: string): KeepResult {
   const path = join(userDir, flowFile);
-  if (!existsSync(path) || flowsProblem(readFileSync(path, 'utf8')) !== undefined) return false;
-  restore(path, path + LAST_GOOD);
+  if (!existsSync(path)) return 'no-flow-list';
+  const text = readFileSync(path, 'utf8');
+  if (flowsProblem(text) !== undefined) return 'no-flow-list';
   const credentials = join(userDir, credentialsFile(flowFile));
-  if (existsSync(credentials)) restore(credentials, credentials + LAST_GOOD);
-  return true;
+  const hasCredentials = existsSync(credentials);
+  if (flowsRevision(text) !== startedRev || (hasCredentials && statSync(credentials).mtimeMs > statSync(path).mtimeMs)) return 'changed';
+  restore(path, path + LAST_GOOD);
+  if (hasCredentials) restore(credentials, credentials + LAST_GOOD);
+  return 'kept';
+}
+
+/** Node-RED's revision of the flow list in a flows file's text, however the file is formatted. */
+function flowsRevision(text: string): string {
+  return createHash('sha256').update(JSON.stringify(JSON.parse(text))).digest('hex');
 }
 
 /** Why a flows file's text is not a flow list Node-RED could load, or undefined when it is one. */

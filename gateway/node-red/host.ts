@@ -257,7 +257,7 @@ export class NodeRedHost {
         return;
       case 'flows-started':
         this.firstFlowsMs ??= Math.round(performance.now() - this.hostStartedAt);
-        this.keepLastGood();
+        this.keepLastGood(message.rev);
         return;
       case 'failed':
         run.killedFor ??= { reason: run.port === undefined ? 'failed_to_start' : 'crashed', detail: message.error };
@@ -271,9 +271,11 @@ export class NodeRedHost {
     else this.log[level](msg, fields);
   }
 
-  private keepLastGood(): void {
+  private keepLastGood(startedRev: string): void {
     try {
-      if (!keepLastGood(this.userDir, FLOW_FILE)) this.log.warn('flows started but the flows file is no flow list; the last good copy is kept as it was');
+      const kept = keepLastGood(this.userDir, FLOW_FILE, startedRev);
+      if (kept === 'no-flow-list') this.log.warn('flows started but the flows file is no flow list; the last good copy is kept as it was');
+      else if (kept === 'changed') this.log.debug('flows started but a deploy has changed the flows file since; its own start keeps the last good copy');
     } catch (error) {
       this.limiter.error('last-good', 'cannot keep a copy of the flows that run', { user_dir: this.userDir, error });
     }

@@ -25,8 +25,8 @@ export type ChildMessage =
   | { readonly type: 'log'; readonly level: ChildLogLevel; readonly msg: string; readonly fields: Readonly<Record<string, string>> }
   /** Node-RED runs and its admin API listens on `port` of 127.0.0.1 (the editor can be proxied). */
   | { readonly type: 'listening'; readonly port: number }
-  /** Flows were started (at start-up or after a deploy): the flows file on disk is one Node-RED could run. */
-  | { readonly type: 'flows-started' }
+  /** Flows were started (at start-up or after a deploy); `rev` is Node-RED's revision of them (sha256 of their JSON). */
+  | { readonly type: 'flows-started'; readonly rev: string }
   /** Node-RED could not start; the child exits after sending this. */
   | { readonly type: 'failed'; readonly error: string };
 

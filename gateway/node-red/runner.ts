@@ -16,7 +16,12 @@ interface NodeRed {
   start(): Promise<void>;
   stop(): Promise<void>;
   readonly httpAdmin: (req: unknown, res: unknown, next: () => void) => void;
-  readonly events: { on(event: string, listener: () => void): void };
+  readonly events: { on(event: 'flows:started', listener: (started: FlowsStarted) => void): void };
+}
+
+/** What Node-RED's flows:started event carries: the started config with its revision (sha256 of the flows' JSON). */
+interface FlowsStarted {
+  readonly config: { readonly rev: string };
 }
 
 /** Node-RED's numeric log levels (fatal 10 ... trace 60; audit 98 and metric 99 are not forwarded). */
@@ -88,7 +93,7 @@ function run(start: RunnerStart): void {
     },
   });
   app.use('/red/', RED.httpAdmin);
-  RED.events.on('flows:started', () => send({ type: 'flows-started' }));
+  RED.events.on('flows:started', (started) => send({ type: 'flows-started', rev: started.config.rev }));
   server.on('error', (error) => fail(error));
   server.listen(0, '127.0.0.1', () => {
     const address = server.address();

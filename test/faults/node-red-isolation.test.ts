@@ -3,7 +3,7 @@
  * an array growing until the heap cap, a flows file corrupted on disk. Real gateway, real Node-RED child, flows
  * deployed through the gateway's /red/ proxy as the editor does it.
  */
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -111,7 +111,9 @@ describe('Node-RED misbehaving', () => {
     ];
     expect((await deployFlows(base, operator, flows)).status).toBe(204);
     const userDir = join(dir, 'data', 'node-red');
-    await waitFor(() => (existsSync(join(userDir, 'flows.json.last-good')) && readdirSync(userDir).includes('flows_cred.json.last-good') ? true : undefined), { what: 'the last good copy', timeoutMs: 30_000 });
+    // The copy of the deployed flows, not of the shipped ones the first start kept.
+    const lastGood = join(userDir, 'flows.json.last-good');
+    await waitFor(() => (existsSync(lastGood) && readFileSync(lastGood, 'utf8').includes('"kept-out"') && readdirSync(userDir).includes('flows_cred.json.last-good') ? true : undefined), { what: 'the last good copy of the deployed flows', timeoutMs: 30_000 });
     await gw.gateway.stop();
 
     writeFileSync(join(userDir, 'flows.json'), '[{"id":"kept","type":"tab"'); // cut short, as by a power cut mid-write

@@ -1,10 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { credentialsFile, flowsProblem, keepLastGood, prepareFlows } from '../../gateway/node-red/flows-file.js';
 
 const tab = (id: string) => [{ id, type: 'tab', label: id }];
+/** Node-RED's revision of a flow list, as its flows:started event carries it. */
+const rev = (flows: unknown) => createHash('sha256').update(JSON.stringify(flows)).digest('hex');
 
 describe('flows file', () => {
   let dir: string;
@@ -34,7 +37,7 @@ describe('flows file', () => {
     prepareFlows(userDir, 'flows.json', shipped);
     writeFileSync(join(userDir, 'flows.json'), JSON.stringify(tab('good')));
     writeFileSync(join(userDir, 'flows_cred.json'), '{"$":"good-creds"}');
-    expect(keepLastGood(userDir, 'flows.json')).toBe(true);
+    expect(keepLastGood(userDir, 'flows.json', rev(tab('good')))).toBe('kept');
     writeFileSync(join(userDir, 'flows.json'), '[{"id":');
     writeFileSync(join(userDir, 'flows_cred.json'), '{"$":"other"}');
     const prepared = prepareFlows(userDir, 'flows.json', shipped, new Date('2026-12-01T10:00:00Z'));
@@ -56,8 +59,31 @@ describe('flows file', () => {
   it('does not keep a flows file that is no flow list as the last good one', () => {
     mkdirSync(userDir);
     writeFileSync(join(userDir, 'flows.json'), '[{"type":"tab"}]');
-    expect(keepLastGood(userDir, 'flows.json')).toBe(false);
+    expect(keepLastGood(userDir, 'flows.json', rev([{ type: 'tab' }]))).toBe('no-flow-list');
     expect(existsSync(join(userDir, 'flows.json.last-good'))).toBe(false);
+  });
+
+  it('keeps only the flows that started, never a pair a deploy is still writing', () => {
+    mkdirSync(userDir);
+    const lastGood = () => [readFileSync(join(userDir, 'flows.json.last-good'), 'utf8'), readFileSync(join(userDir, 'flows_cred.json.last-good'), 'utf8')];
+    const write = (name: string, text: string, mtimeS: number) => {
+      writeFileSync(join(userDir, name), text);
+      utimesSync(join(userDir, name), mtimeS, mtimeS);
+    };
+    write('flows_cred.json', '{"$":"old-creds"}', 1000);
+    write('flows.json', JSON.stringify(tab('old')), 1001);
+    expect(keepLastGood(userDir, 'flows.json', rev(tab('old')))).toBe('kept');
+    // A deploy writes the credentials first, then the flows (as Node-RED's storage does). A flows:started of the old
+    // flows arriving in between must not pair the old flows with the new credentials.
+    write('flows_cred.json', '{"$":"new-creds"}', 1002);
+    expect(keepLastGood(userDir, 'flows.json', rev(tab('old')))).toBe('changed');
+    write('flows.json', JSON.stringify(tab('new'), null, 4), 1003);
+    // Nor may it keep the new flows, which have not started yet (the file no longer holds what started).
+    expect(keepLastGood(userDir, 'flows.json', rev(tab('old')))).toBe('changed');
+    expect(lastGood()).toEqual([JSON.stringify(tab('old')), '{"$":"old-creds"}']);
+    // The deploy's own start keeps them, however the file is formatted.
+    expect(keepLastGood(userDir, 'flows.json', rev(tab('new')))).toBe('kept');
+    expect(lastGood()).toEqual([JSON.stringify(tab('new'), null, 4), '{"$":"new-creds"}']);
   });
 
   it('names problems and credentials files as Node-RED does', () => {
