@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { ask, forkHelper, serve } from '../ipc.js';
 import { stopChild } from '../../test/peers/process.js';
 import { mqttConnect, mqttString, PacketType, PINGREQ, publishPacket, type Packet } from './mqtt-wire.js';
-import { DOMAIN, ingestPayload, PROBE_DOMAIN, readingAt, runStartTs, topics, tripKey } from './workload.js';
+import { DOMAIN, ingestPayload, PROBE_DOMAIN, readingAt, runStartTs, SENTINEL_DOMAIN, sentinelReading, topics, tripKey } from './workload.js';
 
 /** Publishes per socket write: big enough to keep syscalls rare, small enough to keep the window fed. */
 const CHUNK = 256;
@@ -43,7 +43,13 @@ export interface LoadResult {
   readonly cpuSeconds: number;
 }
 
-type Command = { type: 'connect'; login: LoadLogin } | { type: 'probe' } | { type: 'run'; plan: LoadPlan } | { type: 'end' };
+type Command =
+  | { type: 'connect'; login: LoadLogin }
+  | { type: 'probe' }
+  | { type: 'run'; plan: LoadPlan }
+  | { type: 'sentinel-start'; periodMs: number }
+  | { type: 'sentinel-stop' }
+  | { type: 'end' };
 
 const now = (): number => performance.timeOrigin + performance.now();
 
@@ -114,6 +120,20 @@ function runGenerator(): void {
     return { sent: seq, firstAt, lastAt, confirmedAt: now(), trips, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
   };
 
+  let sentinel: { timer: NodeJS.Timeout; trips: [string, number][] } | undefined;
+  const startSentinel = (periodMs: number): void => {
+    const out = connected();
+    const trips: [string, number][] = [];
+    let k = 0;
+    // QoS 1, as a field device sends an alarm; on a timer, not waiting for the PUBACK, so a slow system gets no respite.
+    const timer = setInterval(() => {
+      const reading = sentinelReading(k++);
+      if (reading.trips) trips.push([tripKey(reading.device, reading.value), now()]);
+      out.write(publishPacket(topicOf(SENTINEL_DOMAIN, reading.device), ingestPayload(reading), 1, (k % 0xffff) + 1));
+    }, periodMs);
+    sentinel = { timer, trips };
+  };
+
   serve<Command>(async (command) => {
     switch (command.type) {
       case 'connect': {
@@ -127,6 +147,15 @@ function runGenerator(): void {
         return null;
       case 'run':
         return run(command.plan);
+      case 'sentinel-start':
+        startSentinel(command.periodMs);
+        return null;
+      case 'sentinel-stop': {
+        clearInterval(sentinel?.timer);
+        const trips = sentinel?.trips ?? [];
+        sentinel = undefined;
+        return trips;
+      }
       case 'end':
         socket?.end();
         socket = undefined;
@@ -159,6 +188,16 @@ export class LoadGenerator {
 
   run(plan: LoadPlan): Promise<LoadResult> {
     return ask(this.child, { type: 'run', plan } satisfies Command);
+  }
+
+  /** Starts the alert sentinel on this connection: a tripping or clearing reading every `periodMs`. */
+  async startSentinel(periodMs: number): Promise<void> {
+    await ask(this.child, { type: 'sentinel-start', periodMs } satisfies Command);
+  }
+
+  /** Stops the sentinel: tripKey → epoch ms each tripping reading was written. */
+  stopSentinel(): Promise<[string, number][]> {
+    return ask(this.child, { type: 'sentinel-stop' } satisfies Command);
   }
 
   async stop(): Promise<void> {

@@ -12,6 +12,8 @@ import { SERVICE_NICE } from '../../gateway/runtime-flags.js';
 import type { RulesDelay, System } from './system.js';
 import { DOMAIN, METRIC } from './workload.js';
 
+/** The alert sentinel trips or clears its rule this often while the load runs (25 alerts a second). */
+export const SENTINEL_PERIOD_MS = 20;
 /** How often InfluxDB's write counter is read: the resolution of "last point in InfluxDB". */
 const POLL_MS = 100;
 /** With every reading in, the outputs are done once nothing moved for this long... */
@@ -38,6 +40,9 @@ export interface RunFigures {
   /** Reading → alert event latencies in ms, of the tripping readings whose alert arrived, sorted. */
   readonly alertMs: readonly number[];
   readonly trips: number;
+  /** The same for the alert sentinel's tripping readings (a device on a connection of its own), sorted. */
+  readonly sentinelMs: readonly number[];
+  readonly sentinelTrips: number;
   /** The system's own account: the bucket bound (ms) that 99% of the run's batches waited for the rules at most. */
   readonly rulesDelayP99Ms: number | undefined;
   readonly problems: readonly string[];
@@ -81,6 +86,7 @@ export async function measureRun(system: System, influx: InfluxDb1, plan: LoadPl
     // Emergency staff listen to the alert events only, on a connection of their own: an alert does not queue behind
     // the readings a dashboard takes in.
     const staff = cleanup.add(await Counter.start(system.brokerPort, { readings: false, alerts: true }), 'staff subscriber', (c) => c.stop());
+    const sentinel = cleanup.add(await LoadGenerator.connect(system.login), 'alert sentinel', (l) => l.stop());
     const upstream = system.upstreamPort === undefined ? undefined : cleanup.add(await Counter.start(system.upstreamPort, { readings: true, alerts: false }), 'upstream subscriber', (c) => c.stop());
     // Up end to end once a probe reading came out on every output (a bridge and Node-RED's MQTT nodes connect late).
     await waitFor(
@@ -102,7 +108,10 @@ export async function measureRun(system: System, influx: InfluxDb1, plan: LoadPl
     const cpuBefore = cpu();
     let cpuAtLastPoint = cpuBefore;
     let lastPointAt = now();
+    await sentinel.startSentinel(SENTINEL_PERIOD_MS);
     const loadDone: Promise<LoadResult> = load.run(plan);
+    const sentinelDone = loadDone.then(() => sentinel.stopSentinel());
+    void sentinelDone.catch(() => undefined);
     // Sampled while the load runs and after: the last growth of InfluxDB's write counter is the run's end.
     let loadFinished = false;
     void loadDone.catch(() => undefined).finally(() => (loadFinished = true));
@@ -112,6 +121,7 @@ export async function measureRun(system: System, influx: InfluxDb1, plan: LoadPl
     };
     await settle(async () => (await pointsWritten(influx)) - writtenBefore, plan.readings, onGrowth, () => loadFinished);
     const result = await loadDone;
+    const sentinelTrips = await sentinelDone;
     const inInflux = await countPoints(influx, system.database);
     const outputsSettled = async (counter: Counter | undefined): Promise<Counts | undefined> => {
       if (!counter) return undefined;
@@ -123,10 +133,13 @@ export async function measureRun(system: System, influx: InfluxDb1, plan: LoadPl
     const delayAfter = await system.rulesDelay?.();
     const memories = system.processes.map((p) => memory(p.pid));
     const firings = new Map((await staff.counts()).firings);
-    const alertMs = result.trips.flatMap(([key, at]) => {
-      const arrived = firings.get(key);
-      return arrived === undefined ? [] : [arrived - at];
-    });
+    const latencies = (trips: readonly [string, number][]): number[] =>
+      trips
+        .flatMap(([key, at]) => {
+          const arrived = firings.get(key);
+          return arrived === undefined ? [] : [arrived - at];
+        })
+        .sort((a, b) => a - b);
     return {
       system: system.name,
       qos: plan.qos,
@@ -139,8 +152,10 @@ export async function measureRun(system: System, influx: InfluxDb1, plan: LoadPl
       cpuSeconds: cpuAtLastPoint - cpuBefore,
       peakRss: memories.reduce((sum, m) => sum + m.peakRss, 0),
       endRss: memories.reduce((sum, m) => sum + m.rss, 0),
-      alertMs: alertMs.sort((a, b) => a - b),
+      alertMs: latencies(result.trips),
       trips: result.trips.length,
+      sentinelMs: latencies(sentinelTrips),
+      sentinelTrips: sentinelTrips.length,
       rulesDelayP99Ms: delayBefore && delayAfter ? p99Bound(delayBefore, delayAfter) : undefined,
       problems: [...system.problems(), ...(normalPriority.length ? [`${normalPriority.join(', ')} ran at nice 0, not ${SERVICE_NICE}: raising a priority needs root`] : [])],
     };

@@ -10,7 +10,7 @@ import { startMosquitto } from '../../test/peers/mosquitto.js';
 import { Cleanup } from './cleanup.js';
 import { buildGateway, startGatewaySystem } from './gateway-system.js';
 import { LoadGenerator, type LoadPlan } from './load.js';
-import { measureRun, type RunFigures } from './measure.js';
+import { measureRun, SENTINEL_PERIOD_MS, type RunFigures } from './measure.js';
 import { startNodeRedSystem } from './node-red-system.js';
 import { memory } from '../proc.js';
 import { SERVICE_NICE } from '../../gateway/runtime-flags.js';
@@ -41,12 +41,16 @@ function delivered(got: number | undefined, sent: number): string {
   return got >= sent ? `${fmt(got)} (0 lost)` : `${fmt(got)} (${fmt(sent - got)} LOST)`;
 }
 
-const header = ['system', 'QoS', 'readings/s', 'CPU µs/reading', 'RSS peak/end MB', 'InfluxDB', 'live subscriber', 'bridge upstream', 'reading→alert p50/p99 ms', 'rules delay p99 ms', 'load sent/s'];
+const header = ['system', 'QoS', 'readings/s', 'CPU µs/reading', 'RSS peak/end MB', 'InfluxDB', 'live subscriber', 'bridge upstream', 'reading→alert p50/p99 ms', 'sentinel→alert p50/p99 ms', 'rules delay p99 ms', 'load sent/s'];
+
+/** p50/p99 of the alerts that arrived, and how many of how many tripping readings that is. */
+function alertLatency(sorted: readonly number[], trips: number): string {
+  return sorted.length === 0 ? `none of ${trips}` : `${percentile(sorted, 50).toFixed(1)}/${percentile(sorted, 99).toFixed(1)} (${sorted.length}/${trips})`;
+}
 
 function row(f: RunFigures): string[] {
-  const alerts = f.alertMs.length === 0 ? `none of ${f.trips}` : `${percentile(f.alertMs, 50).toFixed(1)}/${percentile(f.alertMs, 99).toFixed(1)} (${f.alertMs.length}/${f.trips})`;
   const rulesDelay = f.rulesDelayP99Ms === undefined ? '—' : `≤ ${f.rulesDelayP99Ms}`;
-  return [f.system, String(f.qos), fmt(rate(f)), cpuUs(f).toFixed(1), `${mb(f.peakRss)}/${mb(f.endRss)}`, delivered(f.inInflux, f.sent), delivered(f.subscriber, f.sent), delivered(f.upstream, f.sent), alerts, rulesDelay, fmt(f.sent / f.loadSeconds)];
+  return [f.system, String(f.qos), fmt(rate(f)), cpuUs(f).toFixed(1), `${mb(f.peakRss)}/${mb(f.endRss)}`, delivered(f.inInflux, f.sent), delivered(f.subscriber, f.sent), delivered(f.upstream, f.sent), alertLatency(f.alertMs, f.trips), alertLatency(f.sentinelMs, f.sentinelTrips), rulesDelay, fmt(f.sent / f.loadSeconds)];
 }
 
 function table(rows: string[][]): string {
@@ -95,6 +99,7 @@ function preamble(what: string, ceilings: number[]): string {
     `  load sent/s = first publish → the system confirming the last (PUBACK, or PINGRESP at QoS 0); at QoS 0 the load writes as fast as the socket takes, so reading→alert includes the time a reading waits in socket buffers`,
     `  live subscriber = a connection subscribed to the normalised readings of the load (${readingsFilters.join(', ')}), not to the raw ingest topics`,
     `  reading→alert = the load writing a tripping reading → the firing event at a staff subscriber (alert events only, a connection of its own)`,
+    `  sentinel→alert = the same for a device on a connection of its own, tripping or clearing the rule every ${SENTINEL_PERIOD_MS} ms while the load runs (QoS 1): what a device's alarm waits behind the load, without the load's own queue`,
     `  rules delay = the gateway's own gateway_rules_delay_seconds over the run (readings reaching its pipeline → judged by the rules; per batch, bucket bound)`,
   ].join('\n');
 }

@@ -13,6 +13,14 @@ export const METRIC = 'flow';
 export const DEVICES = 100;
 /** A reading on this domain proves a system's whole path is up before the measured load starts. */
 export const PROBE_DOMAIN = 'probe';
+/**
+ * The alert sentinel: a device of its own, on a connection of its own, that trips and clears TRIP_RULE in turn while
+ * the load runs. Its reading→alert is the system's (how long a device's alarm waits behind the load), where the
+ * load's own tripping readings also wait behind their connection's queue (its window, its socket buffers).
+ */
+export const SENTINEL_DOMAIN = 'sentinel';
+export const SENTINEL_DEVICE = 'sentinel-1';
+
 /** One reading in this many trips the rule (each on another device, so the alerts spread over the devices). */
 const TRIP_EVERY = 500;
 export const TRIP_RULE = 'flow-high';
@@ -67,6 +75,12 @@ export function readingAt(seq: number, startTs: number): LoadReading {
 
 export function runStartTs(): number {
   return Date.now() - 3_600_000;
+}
+
+/** The sentinel's `k`th reading (k from 0): even ones trip TRIP_RULE with a value unique in the run, odd ones clear it. */
+export function sentinelReading(k: number): LoadReading {
+  const trips = k % 2 === 0;
+  return { device: SENTINEL_DEVICE, value: trips ? 200 + k / 1000 : 50, ts: Date.now(), trips };
 }
 
 /** Names a tripping reading and the alert it raised alike: device and value. */
