@@ -28,8 +28,8 @@ export function approxBytes(reading: Reading): number {
   return typeof reading.value === 'string' ? 160 + 2 * reading.value.length : 160;
 }
 
-/** Readings published within one tick are handed to the sinks together, up to this many at once. */
-const MAX_BATCH = 4096;
+/** Readings published within one tick are handed to the sinks together, up to this many at once (a few ms of work). */
+const MAX_BATCH = 1024;
 /** Producers are held back when a sink's queue passes this share of its limit, and let go below the second. */
 const HIGH_WATER = 0.5;
 const LOW_WATER = 0.25;

@@ -25,7 +25,7 @@ export interface SinkQueueStats {
 /** Drops and failures are logged at most this often, with the count since the last line, so a long stall does not flood the log. */
 const LOG_INTERVAL_MS = 10_000;
 /** A backlog is handed over in writes of up to this many readings: few calls, yet no write holds the event loop for long. */
-const MAX_READINGS_PER_WRITE = 8192;
+const MAX_READINGS_PER_WRITE = 1024;
 
 interface Queued {
   readings: readonly Reading[];
