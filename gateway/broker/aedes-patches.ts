@@ -32,19 +32,6 @@ interface PacketParser {
   emit(event: 'packet', packet: ParsedPacket): void;
 }
 
-/** How aedes' client paces its reading of the socket: a packet not yet handled holds it, and `_nextBatch` goes on. */
-interface BatchInternals {
-  _parsingBatch: number;
-  _nextBatch(): void;
-}
-
-/**
- * Frames of one connection read per turn: a client that sends as fast as its socket takes (a flood of QoS 0 readings)
- * yields the event loop after these, so another device's alarm, the alert it raises and the other connections are
- * not held up behind a whole socket buffer of it.
- */
-const FRAMES_PER_TURN = 128;
-
 function parserOf(client: Client): PacketParser {
   return (client as unknown as { _parser: PacketParser })._parser;
 }
@@ -78,73 +65,24 @@ export function capPacketSize(client: Client, maxBytes: number, onTooLarge: (byt
  * protocol 5 CONNECT (which aedes refuses). Relies on the parser's state (`_list`, `_stateCounter`, `error`,
  * `settings`) and its `packet` being of its Packet class; `maxBytes` is capPacketSize's limit, which the parser keeps.
  */
-export function parsePublishesDirectly(client: Client, maxBytes: number, framesPerTurn = FRAMES_PER_TURN): void {
+export function parsePublishesDirectly(client: Client, maxBytes: number): void {
   const parser = parserOf(client);
-  const batch = client as unknown as BatchInternals;
   const parse = parser.parse.bind(parser);
   const Packet = parser.packet.constructor as new () => ParsedPacket;
   const frames = new WholeFrames(maxBytes, isPublishOrPuback);
-  let budget = 0;
-  let yielded = false;
   const take: FrameTaker = (source, start, body, end) => {
-    if (budget-- <= 0) {
-      yielded = true;
-      return false;
-    }
     const packet = new Packet();
     if (!readPublishOrPuback(source, start, body, end, packet)) return false;
     parser.emit('packet', packet);
     // Taken. False stops the reading only after a parser error: the chunk's rest is dropped, as mqtt-packet does.
     return parser.error === null;
   };
-  /** Reads a chunk; returns what the budget cut off (from a frame boundary), for a later turn. */
-  const readChunk = (chunk: Buffer): Buffer | undefined => {
+  parser.parse = (chunk) => {
     // WholeFrames holds a cut-off frame only while the parser holds nothing, and the other way round.
     const idle = parser.error === null && parser._stateCounter === 0 && parser._list.length === 0;
-    if (!idle || parser.settings.protocolVersion === 5) {
-      parse(chunk);
-      return undefined;
-    }
-    budget = framesPerTurn;
-    yielded = false;
+    if (!idle || parser.settings.protocolVersion === 5) return parse(chunk);
     const rest = frames.read(chunk, take);
-    if (rest === undefined || parser.error !== null) return undefined;
-    if (yielded) return rest;
-    parse(rest);
-    return undefined;
-  };
-  /** Chunks waiting for a later turn, in order, the first one begun; while any wait, aedes' reading is held. */
-  const pending: Buffer[] = [];
-  const readLater = (): void => {
-    while (pending.length > 0) {
-      // A closed connection's frames are not handled, as aedes reads nothing more from it. A parser error dropped the
-      // rest of its chunk only: what follows is parsed afresh, as mqtt-packet does.
-      if (client.conn.destroyed) {
-        pending.length = 0;
-        return;
-      }
-      const rest = readChunk(pending.shift()!);
-      if (rest !== undefined) {
-        pending.unshift(rest);
-        setImmediate(readLater);
-        return;
-      }
-    }
-    batch._nextBatch();
-  };
-  parser.parse = (chunk) => {
-    if (pending.length > 0) {
-      pending.push(chunk);
-      return 0;
-    }
-    const rest = readChunk(chunk);
-    if (rest !== undefined) {
-      pending.push(rest);
-      // Holds aedes' reading of the socket, as a packet not yet handled does, until the rest is read.
-      batch._parsingBatch++;
-      setImmediate(readLater);
-    }
-    return 0;
+    return rest === undefined || parser.error !== null ? 0 : parse(rest);
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * The broker's own reading of PUBLISH and PUBACK frames (parsePublishesDirectly) against mqtt-packet's parser, which
  * it stands in front of: any stream of packets, valid or not, cut into chunks anywhere, gives aedes the same packets,
- * of the same class, in the same order, and the same errors, also when it reads them over several turns.
+ * of the same class, in the same order, and the same errors.
  */
 import type { Client } from 'aedes';
 import fc from 'fast-check';
@@ -14,21 +14,14 @@ interface Outcome {
   readonly errors: string[];
 }
 
-/**
- * Feeds the chunks to a parser (the broker's, or mqtt-packet's alone) and records what it emits. The broker's reads at
- * most `framesPerTurn` frames a turn and the rest in later turns, holding aedes' reading meanwhile (`_parsingBatch`),
- * so the chunks arrive as aedes would hand them on: some while the parser still holds frames for a later turn.
- */
-async function parseChunks(chunks: readonly Buffer[], direct: { maxBytes: number; framesPerTurn: number } | undefined): Promise<Outcome> {
+/** Feeds the chunks to a parser (the broker's, or mqtt-packet's alone) and records what it emits. */
+function parseChunks(chunks: readonly Buffer[], direct: { maxBytes: number } | undefined): Outcome {
   const parser = mqttPacket.parser();
-  const client = { _parser: parser, _parsingBatch: 0, _nextBatch: () => client._parsingBatch--, conn: { destroyed: false } };
-  if (direct) parsePublishesDirectly(client as unknown as Client, direct.maxBytes, direct.framesPerTurn);
+  if (direct) parsePublishesDirectly({ _parser: parser } as unknown as Client, direct.maxBytes);
   const outcome: Outcome = { packets: [], errors: [] };
   parser.on('packet', (packet: Packet) => outcome.packets.push(packet));
   parser.on('error', (error: Error) => outcome.errors.push(error.message));
   for (const chunk of chunks) parser.parse(chunk);
-  while (client._parsingBatch > 0) await new Promise((resolve) => setImmediate(resolve));
-  expect(client._parsingBatch).toBe(0);
   return outcome;
 }
 
@@ -59,9 +52,6 @@ const oddFrame = fc.oneof(
   ),
 );
 
-/** Small budgets, so that streams of a few frames are read over several turns too; 128 is the broker's. */
-const framesPerTurn = fc.oneof(fc.integer({ min: 1, max: 4 }), fc.constant(128));
-
 /** The stream cut at arbitrary points, so frames straddle chunks. */
 function chunked(frames: fc.Arbitrary<Buffer[]>): fc.Arbitrary<Buffer[]> {
   return frames.chain((parts) => {
@@ -74,23 +64,23 @@ function chunked(frames: fc.Arbitrary<Buffer[]>): fc.Arbitrary<Buffer[]> {
 }
 
 describe('the broker reading PUBLISH and PUBACK frames itself', () => {
-  it('gives the same packets as mqtt-packet for valid streams cut anywhere, whatever its budget of frames per turn', async () => {
+  it('gives the same packets as mqtt-packet for valid streams cut anywhere', () => {
     const stream = chunked(fc.array(fc.oneof({ weight: 4, arbitrary: publish }, { weight: 1, arbitrary: otherPacket }), { minLength: 1, maxLength: 30 }));
-    await fc.assert(
-      fc.asyncProperty(stream, framesPerTurn, async (chunks, perTurn) => {
-        const direct = await parseChunks(chunks, { maxBytes: 1 << 20, framesPerTurn: perTurn });
-        expect(direct).toStrictEqual(await parseChunks(chunks, undefined));
+    fc.assert(
+      fc.property(stream, (chunks) => {
+        const direct = parseChunks(chunks, { maxBytes: 1 << 20 });
+        expect(direct).toStrictEqual(parseChunks(chunks, undefined));
         expect(direct.errors).toEqual([]);
       }),
       { numRuns: 300 },
     );
   });
 
-  it('gives the same packets and errors as mqtt-packet when frames are malformed', async () => {
+  it('gives the same packets and errors as mqtt-packet when frames are malformed', () => {
     const stream = chunked(fc.array(fc.oneof(publish, otherPacket, oddFrame), { minLength: 1, maxLength: 20 }));
-    await fc.assert(
-      fc.asyncProperty(stream, framesPerTurn, async (chunks, perTurn) => {
-        expect(await parseChunks(chunks, { maxBytes: 1 << 20, framesPerTurn: perTurn })).toStrictEqual(await parseChunks(chunks, undefined));
+    fc.assert(
+      fc.property(stream, (chunks) => {
+        expect(parseChunks(chunks, { maxBytes: 1 << 20 })).toStrictEqual(parseChunks(chunks, undefined));
       }),
       { numRuns: 500 },
     );
