@@ -5,7 +5,7 @@
  */
 import type { Aedes, Client, PublishPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { frameLength, isPublishOrPuback, readPublishOrPuback, WholeFrames, writePublishFrame, type FrameMessage, type FrameTaker, type ParsedPacket } from '../util/mqtt-frames.js';
 import type { InPlaceWriter } from '../util/write-coalescing.js';
 import { TopicMemo } from '../util/topic-memo.js';
@@ -83,6 +83,66 @@ export function parsePublishesDirectly(client: Client, maxBytes: number): void {
     if (!idle || parser.settings.protocolVersion === 5) return parse(chunk);
     const rest = frames.read(chunk, take);
     return rest === undefined || parser.error !== null ? 0 : parse(rest);
+  };
+}
+
+/** How aedes' client paces its reading of the socket: a packet not yet handled holds it, `_nextBatch` reads on. */
+interface BatchInternals {
+  _parsingBatch: number;
+  _nextBatch(): void;
+}
+
+/** Bytes of one connection read per event-loop turn: about 140 single-metric readings, a few milliseconds of work. */
+const READ_BYTES_PER_TURN = 8 * 1024;
+
+/**
+ * Reads at most `bytesPerTurn` of a connection per turn of the event loop, then lets the other connections in. A
+ * client that sends as fast as its socket takes (a flood of QoS 0 readings) would otherwise have a whole socket buffer
+ * handled in one turn, and another device's alarm, and the alert it raises, wait behind it. What is left stays in the
+ * stream: TCP backpressure holds, and a stream that ended says so only once all of it was read. A frame cut at the
+ * limit is joined with the next read, as one cut between two TCP segments is. Relies on aedes reading with
+ * `conn.read(null)` whenever no packet of the connection is being handled (`_parsingBatch`, `_nextBatch`).
+ */
+export function readAtMostPerTurn(client: Client, bytesPerTurn = READ_BYTES_PER_TURN): void {
+  const batch = client as unknown as BatchInternals;
+  const conn = client.conn as unknown as Readable;
+  if (conn.readableObjectMode) return;
+  const read = conn.read.bind(conn);
+  let left = bytesPerTurn;
+  /** Whether bytes were left in the stream this turn: the stream will not say 'readable' for them again. */
+  let leftBehind = false;
+  let scheduled = false;
+  const nextTurn = (): void => {
+    scheduled = false;
+    left = bytesPerTurn;
+    if (!leftBehind) return;
+    leftBehind = false;
+    // With none of its packets being handled, nothing else would call aedes back to read them.
+    if (batch._parsingBatch === 0 && !conn.destroyed) batch._nextBatch();
+  };
+  conn.read = (size?: number | null) => {
+    if (size !== undefined && size !== null) return read(size);
+    const buffered = conn.readableLength;
+    if (buffered === 0) {
+      leftBehind = false;
+      // The stream's own answer: it arms 'readable' for what comes, or says it ended.
+      return read();
+    }
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(nextTurn);
+    }
+    leftBehind = true;
+    if (left <= 0) return null;
+    if (buffered <= left) {
+      left -= buffered;
+      leftBehind = false;
+      // All of it, the stream's own way: a stream that ended then says so.
+      return read();
+    }
+    const bytes = left;
+    left = 0;
+    return read(bytes);
   };
 }
 

@@ -7,7 +7,7 @@ import { LogLimiter } from '../util/log-limiter.js';
 import { TopicMemo } from '../util/topic-memo.js';
 import { coalesceWrites, type InPlaceWriter } from '../util/write-coalescing.js';
 import type { Acl, Identity } from './acl.js';
-import { answerUnsupportedProtocol, capPacketSize, deliverOncePerMessage, parsePublishesDirectly, publishNothingMarked, routingCache, topicMatches } from './aedes-patches.js';
+import { answerUnsupportedProtocol, capPacketSize, deliverOncePerMessage, parsePublishesDirectly, publishNothingMarked, readAtMostPerTurn, routingCache, topicMatches } from './aedes-patches.js';
 import type { Authenticator } from './authenticator.js';
 import type { ListenerConfig, MqttConfig } from './config.js';
 import { openListeners, type BoundListener, type ConnectionOrigin, type OpenListener } from './listeners.js';
@@ -282,6 +282,7 @@ export class Broker {
     const client = this.aedes.handle(stream);
     const maxPacketBytes = this.limits.max_payload + PACKET_OVERHEAD_BYTES;
     parsePublishesDirectly(client, maxPacketBytes);
+    readAtMostPerTurn(client);
     capPacketSize(client, maxPacketBytes, (bytes) => {
       this.counts.payloadsTooLarge++;
       this.refusals.warn(`packet:${origin.remoteAddress ?? ''}`, 'connection cut: packet over the size limit', { from: origin.remoteAddress, listener: origin.listener.url, bytes });
