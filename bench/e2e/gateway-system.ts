@@ -15,7 +15,7 @@ import { startMosquitto } from '../../test/peers/mosquitto.js';
 import { freePort } from '../../test/peers/net.js';
 import { stopChild } from '../../test/peers/process.js';
 import { Cleanup } from './cleanup.js';
-import { LogTail, mosquittoProblems, UPSTREAM_MOSQUITTO, type RulesDelay, type System } from './system.js';
+import { LogTail, mosquittoProblems, UPSTREAM_MOSQUITTO, type System } from './system.js';
 import { PREFIX, rules, SITE } from './workload.js';
 
 const USER = 'bench-load';
@@ -51,7 +51,7 @@ mqtt:
   users:
     - { username: ${USER}, role: internal, password_hash: "${passwordHash}" }
   limits: { publish_rate: 10000000, publish_burst: 10000000 }
-# As in production, on a free port; the bench reads the gateway's own rules delay from /metrics.
+# As in production, on a free port; the bench reads the gateway's own event-loop lag from /metrics.
 http: { listen: { port: ${ports.http} }, metrics_token: ${metricsToken} }
 influx:
   url: ${influxUrl}
@@ -101,7 +101,7 @@ export async function startGatewaySystem(influxUrl: string, database: string): P
       upstreamPort: upstream.port,
       database,
       processes: [{ name: 'gateway', pid: gateway.pid ?? 0 }],
-      rulesDelay: () => scrapeRulesDelay(ports.http, metricsToken),
+      eventLoopLagP99Ms: () => scrapeEventLoopLagP99(ports.http, metricsToken),
       problems: () => [...log.summary(), ...mosquittoProblems('upstream Mosquitto', upstream), ...(gateway.exitCode !== null ? [`the gateway exited with code ${gateway.exitCode}`] : [])],
       stop: () => cleanup.run(),
     };
@@ -111,13 +111,11 @@ export async function startGatewaySystem(influxUrl: string, database: string): P
   }
 }
 
-/** The gateway's `gateway_rules_delay_seconds` histogram, from its /metrics. */
-async function scrapeRulesDelay(port: number, token: string): Promise<RulesDelay> {
+/** The gateway's `nodejs_eventloop_lag_p99_seconds` in ms, from its /metrics: prom-client resets it on each scrape. */
+async function scrapeEventLoopLagP99(port: number, token: string): Promise<number> {
   const response = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${token}` } });
   if (!response.ok) throw new Error(`gateway /metrics answered ${response.status}`);
-  const buckets: [number, number][] = [];
-  for (const match of (await response.text()).matchAll(/^gateway_rules_delay_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)) {
-    buckets.push([match[1] === '+Inf' ? Infinity : Number(match[1]), Number(match[2])]);
-  }
-  return buckets;
+  const match = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(await response.text());
+  if (!match) throw new Error('gateway /metrics has no nodejs_eventloop_lag_p99_seconds');
+  return Number(match[1]) * 1000;
 }

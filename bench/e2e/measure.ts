@@ -9,7 +9,7 @@ import { Counter, type Counts } from './counter.js';
 import { LoadGenerator, type LoadPlan, type LoadResult } from './load.js';
 import { cpuSeconds, memory, setNice } from '../proc.js';
 import { SERVICE_NICE } from '../../gateway/runtime-flags.js';
-import type { RulesDelay, System } from './system.js';
+import type { System } from './system.js';
 import { DOMAIN, METRIC } from './workload.js';
 
 /** The alert sentinel trips or clears its rule this often while the load runs (25 alerts a second). */
@@ -44,7 +44,7 @@ export interface RunFigures {
   readonly sentinelMs: readonly number[];
   readonly sentinelTrips: number;
   /** The system's own account: the bucket bound (ms) that 99% of the run's batches waited for the rules at most. */
-  readonly rulesDelayP99Ms: number | undefined;
+  readonly eventLoopLagP99Ms: number | undefined;
   readonly problems: readonly string[];
 }
 
@@ -103,7 +103,8 @@ export async function measureRun(system: System, influx: InfluxDb1, plan: LoadPl
     // Each system runs at the priority the gateway is deployed with, the peer's processes too: the same care for both.
     const normalPriority = system.processes.filter((p) => !setNice(p.pid, SERVICE_NICE)).map((p) => p.name);
     const cpu = (): number => system.processes.reduce((sum, p) => sum + cpuSeconds(p.pid), 0);
-    const delayBefore = await system.rulesDelay?.();
+    // Read once to start the window: the lag reported after the run is over the run alone.
+    await system.eventLoopLagP99Ms?.();
     const writtenBefore = await pointsWritten(influx);
     const cpuBefore = cpu();
     let cpuAtLastPoint = cpuBefore;
@@ -130,7 +131,7 @@ export async function measureRun(system: System, influx: InfluxDb1, plan: LoadPl
       return counts;
     };
     const [localCounts, upstreamCounts] = [await outputsSettled(local), await outputsSettled(upstream)];
-    const delayAfter = await system.rulesDelay?.();
+    const eventLoopLagP99Ms = await system.eventLoopLagP99Ms?.();
     const memories = system.processes.map((p) => memory(p.pid));
     const firings = new Map((await staff.counts()).firings);
     const latencies = (trips: readonly [string, number][]): number[] =>
@@ -156,7 +157,7 @@ export async function measureRun(system: System, influx: InfluxDb1, plan: LoadPl
       trips: result.trips.length,
       sentinelMs: latencies(sentinelTrips),
       sentinelTrips: sentinelTrips.length,
-      rulesDelayP99Ms: delayBefore && delayAfter ? p99Bound(delayBefore, delayAfter) : undefined,
+      eventLoopLagP99Ms,
       problems: [...system.problems(), ...(normalPriority.length ? [`${normalPriority.join(', ')} ran at nice 0, not ${SERVICE_NICE}: raising a priority needs root`] : [])],
     };
   } finally {
@@ -168,12 +169,4 @@ export async function measureRun(system: System, influx: InfluxDb1, plan: LoadPl
 export async function countPoints(influx: InfluxDb1, database: string): Promise<number> {
   const [series] = await influx.query(`SELECT count("${METRIC}") FROM "${DOMAIN}"`, database);
   return Number(series?.values[0]?.[1] ?? 0);
-}
-
-/** The smallest bucket bound, in ms, that holds 99% of what was observed between the two scrapes. */
-function p99Bound(before: RulesDelay, after: RulesDelay): number | undefined {
-  const counts = after.map(([bound, count], i) => [bound, count - (before[i]?.[1] ?? 0)] as const);
-  const total = counts.at(-1)?.[1] ?? 0;
-  if (total === 0) return undefined;
-  return (counts.find(([, count]) => count >= 0.99 * total)?.[0] ?? Infinity) * 1000;
 }

@@ -7,9 +7,6 @@ export interface MeasuredProcess {
   readonly pid: number;
 }
 
-/** A cumulative histogram as Prometheus gives it: [upper bound in seconds, count], ascending, +Inf last. */
-export type RulesDelay = readonly (readonly [number, number])[];
-
 export interface System {
   readonly name: string;
   /** Where the load publishes its ingest readings. */
@@ -22,8 +19,11 @@ export interface System {
   readonly database: string;
   /** The processes whose CPU and memory are the system's (not the load's, not InfluxDB's). */
   readonly processes: readonly MeasuredProcess[];
-  /** The system's own account of how long readings waited for the alert rules, where it keeps one. */
-  readonly rulesDelay?: () => Promise<RulesDelay>;
+  /**
+   * The system's own event-loop lag, p99 in ms since the last call, where it reports one: what a message arriving,
+   * an alarm too, waits before the system reads it.
+   */
+  readonly eventLoopLagP99Ms?: () => Promise<number>;
   /** What its processes logged at warning or error level, and anything else worth a reader's attention. */
   problems(): string[];
   stop(): Promise<void>;

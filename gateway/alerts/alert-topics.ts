@@ -63,6 +63,6 @@ export class AlertTopics {
   }
 
   private send(topic: string, payload: string, retain: boolean): void {
-    this.broker.publish(topic, payload, 1, retain).catch((error: unknown) => this.log.error('cannot publish an alert', { topic, error }));
+    this.broker.publish(topic, payload, 1, retain, { urgent: true }).catch((error: unknown) => this.log.error('cannot publish an alert', { topic, error }));
   }
 }

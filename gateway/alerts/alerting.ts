@@ -34,9 +34,10 @@ export interface AlertView extends Omit<AlertEvent, 'kind' | 'ts'> {
 }
 
 /**
- * The alerting consumer of the pipeline: readings and device statuses go through the rule engine in the very tick
- * they arrive (an alert is published on the broker within microseconds of its reading), and its decisions fan out
- * to the MQTT topics, the notifiers, and the store that carries active alerts across restarts.
+ * The alerting consumer of the pipeline: readings and device statuses go through the rule engine as they arrive
+ * (while the device's message is being read; an alert is on the staff's connections within microseconds of its
+ * reading), and its decisions fan out to the MQTT topics, the notifiers, and the store that carries active alerts
+ * across restarts.
  */
 export class Alerting implements Sink {
   readonly name = 'alerts';

@@ -169,12 +169,17 @@ interface ClientInternals {
   duplicates: Record<string, number>;
   deliver0: Deliver;
   deliverQoS: Deliver;
+  _nextId: number;
   readonly id: string;
+  readonly clean: boolean;
   readonly connecting: boolean;
   readonly connected: boolean;
   readonly errored: boolean;
   readonly conn: Writable;
-  readonly broker: { authorizeForward(client: Client, packet: PublishPacket): PublishPacket | null | undefined };
+  readonly broker: {
+    authorizeForward(client: Client, packet: PublishPacket): PublishPacket | null | undefined;
+    readonly persistence: { outgoingUpdate(client: Client, packet: PublishPacket): Promise<unknown> };
+  };
   waitForDrain(done: () => void): void;
   _onError(error: Error): void;
 }
@@ -193,7 +198,7 @@ interface ClientInternals {
  * Relies on the client's `deliver0`/`deliverQoS`/`duplicates`/`subscriptions`, and for QoS 0 on what aedes'
  * deliver0 does (no-local, authorizeForward, `waitForDrain`, `_onError`).
  */
-export function deliverOncePerMessage(client: Client, writer: InPlaceWriter): void {
+export function deliverOncePerMessage(client: Client, writer: InPlaceWriter, isUrgent: (packet: PublishPacket) => boolean): void {
   const inner = client as unknown as ClientInternals;
   // aedes' own dedupe, disabled: every packet looks never seen.
   inner.duplicates = new Proxy<Record<string, number>>({}, { get: () => undefined, set: () => true, deleteProperty: () => true });
@@ -209,6 +214,7 @@ export function deliverOncePerMessage(client: Client, writer: InPlaceWriter): vo
   };
   const writeQoS0 = directQoS0(inner, client, writer);
   const writeQoS = inner.deliverQoS;
+  const writeQoSNow = urgentQoS(inner, client, writer);
   let lastId: string | undefined;
   let lastCounter: number | undefined;
   const deliver: Deliver = (packet, done) => {
@@ -216,8 +222,15 @@ export function deliverOncePerMessage(client: Client, writer: InPlaceWriter): vo
     lastId = packet.brokerId;
     lastCounter = packet.brokerCounter;
     const qos = Math.min(packet.qos, grantedFor(packet.topic, packet.qos)) as PublishPacket['qos'];
-    if (qos === 0) return writeQoS0(packet, done);
-    writeQoS(qos === packet.qos ? packet : { ...packet, qos }, done);
+    const urgent = isUrgent(packet);
+    if (qos === 0) {
+      writeQoS0(packet, done);
+      if (urgent) writer.writeStagedNow();
+      return;
+    }
+    const copy = qos === packet.qos ? packet : { ...packet, qos };
+    if (urgent) writeQoSNow(copy, done);
+    else writeQoS(copy, done);
   };
   // Read by aedes when a subscription is added (and for retained messages), so every path comes through here.
   inner.deliver0 = deliver;
@@ -259,6 +272,47 @@ function directQoS0(inner: ClientInternals, client: Client, writer: InPlaceWrite
     written.push(done);
     if (written.length === 1) setImmediate(reportWritten);
   };
+}
+
+/**
+ * Writes a QoS 1 or 2 copy of an urgent message (an alert) onto the socket at once. aedes' deliverQoS writes a copy
+ * only in a setImmediate, and staged writes go out at the end of the turn: under load, each waits behind the turn's
+ * other work, a few milliseconds. The same steps as aedes' deliverQoS otherwise: no-local, authorizeForward, a packet
+ * id of the client's, the outgoing record of a persistent session stored before the write (its retransmission after
+ * a reconnect), 'drain' when the socket is full, done in a later turn. Relies on aedes' `_nextId` (1 to 65535, then
+ * around) and `clean`, and on persistence.outgoingUpdate.
+ */
+function urgentQoS(inner: ClientInternals, client: Client, writer: InPlaceWriter): Deliver {
+  return (packet, done) => {
+    const forward = packet.clientId === inner.id && packet.nl ? undefined : inner.broker.authorizeForward(client, packet);
+    if (!forward) return void setImmediate(done);
+    const copy = { ...forward, qos: packet.qos, messageId: forward.messageId || nextPacketId(inner) };
+    const write = (): void => {
+      if (!(inner.connecting || inner.connected)) return void setImmediate(done);
+      let more: boolean;
+      try {
+        more = mqttPacket.writeToStream(copy, inner.conn);
+      } catch {
+        inner._onError(new Error('packet received not valid'));
+        return void setImmediate(done);
+      }
+      writer.writeStagedNow();
+      if (!more && !inner.errored) return inner.waitForDrain(done);
+      setImmediate(done);
+    };
+    if (inner.clean || copy.retain) return write();
+    inner.broker.persistence.outgoingUpdate(client, copy).then(write, (error: Error) => {
+      client.emit('error', error);
+      done();
+    });
+  };
+}
+
+/** The client's next packet id for a message it is sent, as aedes allots them (QoSPacket). */
+function nextPacketId(inner: ClientInternals): number {
+  const id = inner._nextId;
+  inner._nextId = id >= 65535 ? 1 : id + 1;
+  return id;
 }
 
 /**

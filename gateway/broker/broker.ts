@@ -131,6 +131,8 @@ export class Broker {
    * keeps matching QoS 1/2 messages for it while it is away, so those must go through its routing.
    */
   private persistentSubscriptions = false;
+  /** The payloads of urgent messages (see publish), for as long as a packet holds one. */
+  private readonly urgentPayloads = new WeakSet<Buffer>();
   /** Internal publishes not yet settled, so close() can let them land first. */
   private inFlight = 0;
   private settled: (() => void) | undefined;
@@ -184,8 +186,16 @@ export class Broker {
     return { clients: this.aedes.connectedClients, ...this.counts };
   }
 
-  /** Publishes from inside the gateway, straight into aedes (no socket hop, no permission check). */
-  publish(topic: string, payload: string | Buffer, qos: 0 | 1, retain: boolean): Promise<void> {
+  /**
+   * Publishes from inside the gateway, straight into aedes (no socket hop, no permission check). An `urgent` message
+   * (an alert) is written to each subscriber's socket at once, not at the end of the turn behind its other work.
+   */
+  publish(topic: string, payload: string | Buffer, qos: 0 | 1, retain: boolean, { urgent = false } = {}): Promise<void> {
+    if (urgent) {
+      // aedes copies a packet on its way but keeps its payload: the payload is what marks the message.
+      payload = Buffer.from(payload);
+      this.urgentPayloads.add(payload);
+    }
     const packet: PublishPacket = { cmd: 'publish', topic, payload, qos, retain, dup: false };
     this.inFlight++;
     return new Promise<void>((resolve, reject) => this.aedes.publish(packet, (error) => (error ? reject(error) : resolve()))).finally(() => {
@@ -303,7 +313,7 @@ export class Broker {
         // [MQTT-3.1.3-8] an empty client id requires clean session; aedes would accept it otherwise.
         if (!packet.clientId && packet.clean === false) emptyIdWithSession.add(client);
         // Every connection comes through accept(), which made its writer.
-        deliverOncePerMessage(client, this.writers.get(client.conn as Duplex)!);
+        deliverOncePerMessage(client, this.writers.get(client.conn as Duplex)!, (message) => typeof message.payload !== 'string' && this.urgentPayloads.has(message.payload));
         callback(null, true);
       },
       authenticate: (client, username, password, callback) => {

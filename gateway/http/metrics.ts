@@ -80,7 +80,6 @@ export function createMetrics(sources: MetricSources): { readonly registry: Regi
   );
   family('gauge', 'gateway_sink_queue_readings', 'Readings waiting in each consumer’s queue.', ['sink'], () => queues().map((q) => [{ sink: q.sink }, q.queued]));
   uplinkFamilies(family, current);
-  histogramFamily(registry, 'gateway_rules_delay_seconds', 'Time from readings reaching the pipeline to the alert rules having judged them (each batch, by its oldest reading).', () => current().pipeline.rulesDelay);
   histogramFamily(registry, 'gateway_influx_write_duration_seconds', 'Time InfluxDB took to answer each write request.', () => field(field(current().sinks.influx, 'writes'), 'latency') as HistogramSnapshot | undefined);
   family('counter', 'gateway_modbus_busy_seconds_total', 'Time each Modbus link spent in transactions; its rate is the bus utilisation.', ['driver', 'link'], () => modbusLinks(current()).map(([labels, f]) => [labels, num(f, 'busyMs') / 1000]));
   for (const [name, [key, help]] of Object.entries(modbusCounters)) family('counter', name, help, ['driver', 'link'], () => modbusLinks(current()).map(([labels, f]) => [labels, num(f, key)]));

@@ -1,5 +1,4 @@
 import type { Reading } from '../model.js';
-import { Histogram, type HistogramSnapshot } from '../util/histogram.js';
 import type { Logger } from '../util/log.js';
 import type { Sink } from './sink.js';
 import { SinkQueue, type Batch, type SinkQueueStats, type Taken } from './sink-queue.js';
@@ -16,11 +15,6 @@ export interface PipelineStats {
   /** How often producers were held back since start. */
   readonly backpressureEpisodes: number;
   readonly sinks: SinkQueueStats[];
-  /**
-   * Seconds from readings reaching the pipeline to the rules (`judgesFirst` sinks) having judged them, per batch by
-   * its oldest reading: how late an alert is decided, event-loop stalls and a busy CPU included.
-   */
-  readonly rulesDelay: HistogramSnapshot;
 }
 
 /** Memory a queued reading holds, roughly: the object, its number or string, its share of the batch array. */
@@ -33,8 +27,6 @@ const MAX_BATCH = 1024;
 /** Producers are held back when a sink's queue passes this share of its limit, and let go below the second. */
 const HIGH_WATER = 0.5;
 const LOW_WATER = 0.25;
-/** Upper bounds (seconds) of the rules-delay buckets: alerts are meant to be decided within milliseconds. */
-const RULES_DELAY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
 
 /** A promise with its settling functions, for waiters the pipeline lets go of later. */
 interface Deferred {
@@ -51,9 +43,9 @@ function deferred(): Deferred {
 }
 
 /**
- * Fans readings out to every sink. Readings published within one tick (one message each from a thousand devices)
- * travel as one batch: one buffer append, one write per subscriber socket, one rule pass per batch instead of per
- * message. Each sink has its own queue, bounded in bytes. When a sink falls behind, caughtUp() hands producers a
+ * Fans readings out to every sink. The alert rules (`judgesFirst` sinks) judge readings as they are published; for the
+ * other sinks, readings published within one tick (one message each from a thousand devices) travel as one batch:
+ * one buffer append, one write per subscriber socket instead of one per message. Each sink has its own queue, bounded in bytes. When a sink falls behind, caughtUp() hands producers a
  * promise to wait on — MQTT ingest stops reading the client's socket (holding its PUBACKs), pollers stretch their
  * interval, serial ports pause — so nothing is dropped while producers can wait; only what is pushed past the limit
  * regardless is dropped, oldest first, and counted per sink.
@@ -65,13 +57,10 @@ export class Pipeline {
   private plain: (readonly Reading[])[] = [];
   private plainCount = 0;
   private plainBytes = 0;
-  /** performance.now() when the oldest of them arrived. */
-  private plainSince = 0;
   /** The same for readings published durably. */
   private durable: (readonly Reading[])[] = [];
   private durableCount = 0;
   private durableBytes = 0;
-  private durableSince = 0;
   /**
    * Settles once the durable readings published since the last flush are stored, or failed: one promise for all their
    * senders (a promise per publish cost as much again).
@@ -81,7 +70,6 @@ export class Pipeline {
   /** While a sink is behind: settles (never rejects) once every sink caught up. */
   private pressure: Deferred | undefined;
   private pressureEpisodes = 0;
-  private readonly rulesDelay = new Histogram(RULES_DELAY_BUCKETS);
 
   constructor(
     private readonly opts: PipelineOptions,
@@ -92,13 +80,17 @@ export class Pipeline {
     this.queues.push(new SinkQueue(sink, this.opts.maxQueueBytes, this.log, () => this.checkPressure()));
   }
 
-  /** Takes readings for every sink. A producer that can wait asks caughtUp() before it produces more. */
+  /**
+   * Takes readings for every sink; the rules judge them now. A producer that can wait asks caughtUp() before it
+   * produces more.
+   */
   publish(readings: readonly Reading[]): void {
     if (readings.length === 0) return;
-    if (this.plainCount === 0) this.plainSince = performance.now();
+    const bytes = bytesOf(readings);
+    this.judge(readings, bytes);
     this.plain.push(readings);
     this.plainCount += readings.length;
-    this.plainBytes += bytesOf(readings);
+    this.plainBytes += bytes;
     this.scheduleFlush(this.plainCount);
   }
 
@@ -111,7 +103,7 @@ export class Pipeline {
    * Hands the readings to the durable sinks (the store-and-forward buffer) first, and to the other sinks only once
    * every durable one holds them; resolves then, so the sender may be told they are safe. When a durable sink drops
    * or fails them it rejects and no other sink sees them: the sender, not acknowledged, sends them again, and they
-   * are published (MQTT, the bridge) once, when finally stored. The alert rules (`judgesFirst`) see them at once.
+   * are published (MQTT, the bridge) once, when finally stored. The alert rules (`judgesFirst`) judge them now.
    * With no durable sink it resolves at once: nothing in the gateway outlives a restart then. While the pipeline is
    * behind it resolves only once it caught up, so the acknowledgement paces the sender.
    */
@@ -121,10 +113,11 @@ export class Pipeline {
       return this.caughtUp() ?? Promise.resolve();
     }
     const stored = (this.durableSettled ??= deferred()).promise;
-    if (this.durableCount === 0) this.durableSince = performance.now();
+    const bytes = bytesOf(readings);
+    this.judge(readings, bytes);
     this.durable.push(readings);
     this.durableCount += readings.length;
-    this.durableBytes += bytesOf(readings);
+    this.durableBytes += bytes;
     this.scheduleFlush(this.durableCount);
     const behind = this.caughtUp();
     return behind ? stored.then(() => behind) : stored;
@@ -136,7 +129,6 @@ export class Pipeline {
       backpressure: this.pressure !== undefined,
       backpressureEpisodes: this.pressureEpisodes,
       sinks: this.queues.map((q) => q.stats()),
-      rulesDelay: this.rulesDelay.snapshot(),
     };
   }
 
@@ -173,7 +165,6 @@ export class Pipeline {
       this.plainCount = 0;
       this.plainBytes = 0;
       this.accepted += batch.readings.length;
-      this.judge(batch, this.plainSince);
       for (const queue of this.queues) if (!queue.sink.judgesFirst) queue.push(batch);
     }
     if (this.durableCount > 0) {
@@ -183,24 +174,20 @@ export class Pipeline {
       this.durableCount = 0;
       this.durableBytes = 0;
       this.durableSettled = undefined;
-      this.publishStored(batch, settled, this.durableSince);
+      this.publishStored(batch, settled);
     }
     this.checkPressure();
   }
 
-  /** The rules see a batch before any other sink: an alert is decided before the batch is republished or stored. */
-  private judge(batch: Batch, since: number): void {
-    let judged = false;
-    for (const queue of this.queues) {
-      if (!queue.sink.judgesFirst) continue;
-      queue.push(batch);
-      judged = true;
-    }
-    if (judged) this.rulesDelay.observe((performance.now() - since) / 1000);
+  /**
+   * The rules see readings as they are published, before any other sink and before the turn goes on: an alert is
+   * decided while the device's message is being read, not after the rest of the turn's work.
+   */
+  private judge(readings: readonly Reading[], bytes: number): void {
+    for (const queue of this.queues) if (queue.sink.judgesFirst) queue.push({ readings, bytes });
   }
 
-  private publishStored(batch: Batch, settled: Deferred, since: number): void {
-    this.judge(batch, since);
+  private publishStored(batch: Batch, settled: Deferred): void {
     const durable = this.queues.filter((queue) => queue.sink.durable);
     let pending = durable.length;
     let failed = false;

@@ -43,6 +43,8 @@ export interface InPlaceWriter {
    * as one chunk: no chunk is made for them. Returns what write() would.
    */
   writeInPlace(bytes: number, fill: (target: Buffer, offset: number) => void): boolean;
+  /** Writes what is staged now rather than at the end of the turn: for a message that must not wait (an alert). */
+  writeStagedNow(): void;
 }
 
 /**
@@ -145,6 +147,10 @@ export function coalesceWrites(stream: Writable): InPlaceWriter {
       fill(room(bytes), used);
       used += bytes;
       return afterStaging();
+    },
+    // The flush still scheduled finds nothing staged, or what was staged after this, and writes it then.
+    writeStagedNow: () => {
+      if (!stream.destroyed && !stream.writableEnded) flush();
     },
   };
 }

@@ -3,7 +3,8 @@
  * a guard against aedes' dedupe dropping a retained or QoS 1 message overtaken by a QoS 0 one (moscajs/aedes#994);
  * and what the broker remembers per topic (who subscribes, at which QoS) follows every subscription change; a
  * client's publish that reaches nobody skips aedes' routing, yet one a later subscriber, a session away or the
- * retained store should have still gets there.
+ * retained store should have still gets there. An urgent message (an alert) is on the wire before the turn that
+ * published it ends.
  */
 import { connect as mqttConnect, connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,6 +74,40 @@ describe('embedded broker delivery', () => {
       expect(got.map((m) => m.payload)).not.toContain('before');
     } finally {
       await client.endAsync();
+    }
+  });
+
+  /** Holds the event loop, as the rest of a busy turn would. */
+  const busy = (ms: number): number => {
+    const until = Date.now() + ms;
+    while (Date.now() < until);
+    return until;
+  };
+  const BUSY_MS = 3000;
+
+  it.each([
+    { subscriber: 'QoS 0', qos: 0 as const, persistent: false },
+    { subscriber: 'QoS 1', qos: 1 as const, persistent: false },
+    { subscriber: 'QoS 1, persistent session', qos: 1 as const, persistent: true },
+  ])('writes an urgent message to a subscriber ($subscriber) before the turn goes on; others at its end', async ({ qos, persistent }) => {
+    const broker = gw.gateway.mqttBroker!;
+    const topic = `city/lab/urgent/${qos}/${persistent}`;
+    const staff = mosquittoSub({ port: gw.mqttPort, topic, qos, clientId: `staff-${qos}-${persistent}`, persistent });
+    try {
+      await staff.ready();
+      // Publishes, then lets the turn's immediates run; the first of them holds the loop.
+      const publishThenHold = (payload: string, urgent: boolean): Promise<number> => {
+        const held = new Promise<number>((resolve) => setImmediate(() => resolve(busy(BUSY_MS))));
+        void broker.publish(topic, payload, 1, false, { urgent });
+        return held;
+      };
+      const urgentHeldUntil = await publishThenHold('urgent', true);
+      expect((await staff.next((m) => m.payload === 'urgent')).receivedAt).toBeLessThan(urgentHeldUntil);
+      // The same without urgency: written at the end of the turn, once the loop comes round.
+      const plainHeldUntil = await publishThenHold('plain', false);
+      expect((await staff.next((m) => m.payload === 'plain')).receivedAt).toBeGreaterThanOrEqual(plainHeldUntil);
+    } finally {
+      await staff.stop();
     }
   });
 });

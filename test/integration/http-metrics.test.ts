@@ -114,10 +114,10 @@ describe('/metrics', () => {
     expect(received).toBeGreaterThan(earlier);
   });
 
-  it('gives the InfluxDB write latency and the rules delay as histograms: cumulative buckets, +Inf equal to the count; write failures by kind', async () => {
+  it('gives the InfluxDB write latency as a histogram: cumulative buckets, +Inf equal to the count; write failures by kind', async () => {
     await waitFor(() => ((gw.gateway.health().sinks.influx as { written?: number } | undefined)?.written ? true : undefined), { what: 'points written to InfluxDB' });
     const scraped = families(await scrape(base));
-    for (const name of ['gateway_influx_write_duration_seconds', 'gateway_rules_delay_seconds']) {
+    for (const name of ['gateway_influx_write_duration_seconds']) {
       const histogram = scraped.get(name)!;
       expect(histogram, name).toMatchObject({ help: true, type: 'histogram' });
       const buckets = [...histogram.samples].filter(([sample]) => sample.startsWith(`${name}_bucket`));

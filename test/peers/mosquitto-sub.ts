@@ -10,6 +10,8 @@ export interface MqttMessage {
   bytes: Buffer;
   retained: boolean;
   qos: number;
+  /** When mosquitto_sub received it (epoch ms, its own clock reading). */
+  receivedAt: number;
 }
 
 export interface MosquittoSubOptions {
@@ -20,6 +22,8 @@ export interface MosquittoSubOptions {
   password?: string;
   qos?: 0 | 1 | 2;
   clientId?: string;
+  /** A session that outlives the connection (clean session off; needs a clientId). */
+  persistent?: boolean;
 }
 
 export interface MosquittoSub {
@@ -36,10 +40,10 @@ export interface MosquittoSub {
 }
 
 const MARK = '=MSG= ';
-// MARK retained qos length hexpayload topic — topic last because it may contain spaces; hex so payloads
+// MARK retained qos length received-at hexpayload topic — topic last because it may contain spaces; hex so payloads
 // with newlines or binary bytes cannot break the one-line-per-message framing.
-const FORMAT = `${MARK}%r %q %l %x %t`;
-const LINE = /^=MSG= ([01]) (\d) (\d+) ([0-9a-f]*) (.*)$/;
+const FORMAT = `${MARK}%r %q %l %U %x %t`;
+const LINE = /^=MSG= ([01]) (\d) (\d+) (\d+\.\d+) ([0-9a-f]*) (.*)$/;
 const SUBSCRIBED = /^Subscribed \(mid: \d+\): (.*)$/;
 const DEFAULT_TIMEOUT_MS = 15_000;
 
@@ -53,6 +57,7 @@ export function mosquittoSub(opts: MosquittoSubOptions): MosquittoSub {
   if (opts.username !== undefined) args.push('-u', opts.username);
   if (opts.password !== undefined) args.push('-P', opts.password);
   if (opts.clientId !== undefined) args.push('-i', opts.clientId);
+  if (opts.persistent) args.push('-c');
 
   // mosquitto_sub flushes stdout after each message but not after its debug lines, so into a pipe the SUBACK line
   // would sit in the stdio buffer until the first message: stdbuf (coreutils) makes stdout line-buffered.
@@ -89,7 +94,7 @@ export function mosquittoSub(opts: MosquittoSubOptions): MosquittoSub {
       }
       return;
     }
-    const [, retained, qos, length, hex, topic] = match;
+    const [, retained, qos, length, receivedAt, hex, topic] = match;
     const bytes = Buffer.from(hex ?? '', 'hex');
     if (bytes.length !== Number(length)) note(`[mosquitto-sub: length mismatch] ${line}\n`);
     const message: MqttMessage = {
@@ -98,6 +103,7 @@ export function mosquittoSub(opts: MosquittoSubOptions): MosquittoSub {
       bytes,
       retained: retained === '1',
       qos: Number(qos),
+      receivedAt: Number(receivedAt) * 1000,
     };
     messages.push(message);
     for (const waiter of waiters) {
