@@ -27,6 +27,9 @@ const LOG_INTERVAL_MS = 10_000;
 /** A backlog is handed over in writes of up to this many readings: few calls, yet no write holds the event loop for long. */
 const MAX_READINGS_PER_WRITE = 1024;
 
+/** The takers of a batch nobody waits on (the alert rules take one per message: no array each). */
+const NO_TAKERS: readonly Taken[] = [];
+
 interface Queued {
   readings: readonly Reading[];
   bytes: number;
@@ -72,7 +75,7 @@ export class SinkQueue {
       return;
     }
     if (!this.busy && this.queued === 0) {
-      this.deliver(batch.readings, taken === undefined ? [] : [taken]);
+      this.deliver(batch.readings, taken === undefined ? NO_TAKERS : [taken]);
       return;
     }
     this.queue.push({ readings: batch.readings, bytes: batch.bytes, taken });
@@ -211,6 +214,7 @@ export class SinkQueue {
 
   private notifyIdle(): void {
     this.onShrink();
+    if (this.idleWaiters.length === 0) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
