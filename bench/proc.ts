@@ -22,6 +22,27 @@ export function memory(pid: number): { rss: number; peakRss: number } {
   return { rss: kib('VmRSS'), peakRss: kib('VmHWM') };
 }
 
+/** The box's CPU time so far, in USER_HZ ticks over all CPUs: all of it, and what the hypervisor took (steal). */
+export interface BoxCpu {
+  readonly total: number;
+  readonly steal: number;
+}
+
+export function boxCpu(): BoxCpu {
+  // The first line of /proc/stat: "cpu  user nice system idle iowait irq softirq steal guest guest_nice".
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  return { total: fields.reduce((sum, ticks) => sum + ticks, 0), steal: fields[7] ?? 0 };
+}
+
+/**
+ * The share of the box's CPU time a virtual machine's hypervisor gave to other guests between two readings: on a
+ * shared host the same work then takes longer and costs more CPU time, so a run's figures are read beside it.
+ */
+export function stealShare(before: BoxCpu, after: BoxCpu): number {
+  const total = after.total - before.total;
+  return total > 0 ? (after.steal - before.steal) / total : 0;
+}
+
 /** Sets a process's nice value; false where the bench may not (raising a priority needs root or CAP_SYS_NICE). */
 export function setNice(pid: number, nice: number): boolean {
   try {

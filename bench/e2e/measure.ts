@@ -7,7 +7,7 @@ import { waitFor } from '../../test/peers/net.js';
 import { Cleanup } from './cleanup.js';
 import { Counter, type Counts } from './counter.js';
 import { LoadGenerator, type LoadPlan, type LoadResult } from './load.js';
-import { cpuSeconds, memory, setNice } from '../proc.js';
+import { boxCpu, cpuSeconds, memory, setNice, stealShare } from '../proc.js';
 import { SERVICE_NICE } from '../../gateway/runtime-flags.js';
 import type { System } from './system.js';
 import { DOMAIN, METRIC } from './workload.js';
@@ -45,6 +45,8 @@ export interface RunFigures {
   readonly sentinelTrips: number;
   /** The system's own account: the bucket bound (ms) that 99% of the run's batches waited for the rules at most. */
   readonly eventLoopLagP99Ms: number | undefined;
+  /** The share of the box's CPU time the hypervisor took during the run (0 on bare metal). */
+  readonly steal: number;
   readonly problems: readonly string[];
 }
 
@@ -107,7 +109,9 @@ export async function measureRun(system: System, influx: InfluxDb1, plan: LoadPl
     await system.eventLoopLagP99Ms?.();
     const writtenBefore = await pointsWritten(influx);
     const cpuBefore = cpu();
+    const boxBefore = boxCpu();
     let cpuAtLastPoint = cpuBefore;
+    let boxAtLastPoint = boxBefore;
     let lastPointAt = now();
     await sentinel.startSentinel(SENTINEL_PERIOD_MS);
     const loadDone: Promise<LoadResult> = load.run(plan);
@@ -119,6 +123,7 @@ export async function measureRun(system: System, influx: InfluxDb1, plan: LoadPl
     const onGrowth = (): void => {
       lastPointAt = now();
       cpuAtLastPoint = cpu();
+      boxAtLastPoint = boxCpu();
     };
     await settle(async () => (await pointsWritten(influx)) - writtenBefore, plan.readings, onGrowth, () => loadFinished);
     const result = await loadDone;
@@ -158,6 +163,7 @@ export async function measureRun(system: System, influx: InfluxDb1, plan: LoadPl
       sentinelMs: latencies(sentinelTrips),
       sentinelTrips: sentinelTrips.length,
       eventLoopLagP99Ms,
+      steal: stealShare(boxBefore, boxAtLastPoint),
       problems: [...system.problems(), ...(normalPriority.length ? [`${normalPriority.join(', ')} ran at nice 0, not ${SERVICE_NICE}: raising a priority needs root`] : [])],
     };
   } finally {

@@ -41,7 +41,7 @@ function delivered(got: number | undefined, sent: number): string {
   return got >= sent ? `${fmt(got)} (0 lost)` : `${fmt(got)} (${fmt(sent - got)} LOST)`;
 }
 
-const header = ['system', 'QoS', 'readings/s', 'CPU µs/reading', 'RSS peak/end MB', 'InfluxDB', 'live subscriber', 'bridge upstream', 'reading→alert p50/p99 ms', 'sentinel→alert p50/p99 ms', 'event-loop lag p99 ms', 'load sent/s'];
+const header = ['system', 'QoS', 'readings/s', 'CPU µs/reading', 'RSS peak/end MB', 'InfluxDB', 'live subscriber', 'bridge upstream', 'reading→alert p50/p99 ms', 'sentinel→alert p50/p99 ms', 'event-loop lag p99 ms', 'load sent/s', 'CPU steal'];
 
 /** p50/p99 of the alerts that arrived, and how many of how many tripping readings that is. */
 function alertLatency(sorted: readonly number[], trips: number): string {
@@ -50,7 +50,7 @@ function alertLatency(sorted: readonly number[], trips: number): string {
 
 function row(f: RunFigures): string[] {
   const lag = f.eventLoopLagP99Ms === undefined ? '—' : f.eventLoopLagP99Ms.toFixed(1);
-  return [f.system, String(f.qos), fmt(rate(f)), cpuUs(f).toFixed(1), `${mb(f.peakRss)}/${mb(f.endRss)}`, delivered(f.inInflux, f.sent), delivered(f.subscriber, f.sent), delivered(f.upstream, f.sent), alertLatency(f.alertMs, f.trips), alertLatency(f.sentinelMs, f.sentinelTrips), lag, fmt(f.sent / f.loadSeconds)];
+  return [f.system, String(f.qos), fmt(rate(f)), cpuUs(f).toFixed(1), `${mb(f.peakRss)}/${mb(f.endRss)}`, delivered(f.inInflux, f.sent), delivered(f.subscriber, f.sent), delivered(f.upstream, f.sent), alertLatency(f.alertMs, f.trips), alertLatency(f.sentinelMs, f.sentinelTrips), lag, fmt(f.sent / f.loadSeconds), `${Math.round(f.steal * 100)}%`];
 }
 
 function table(rows: string[][]): string {
@@ -101,6 +101,7 @@ function preamble(what: string, ceilings: number[]): string {
     `  reading→alert = the load writing a tripping reading → the firing event at a staff subscriber (alert events only, a connection of its own)`,
     `  sentinel→alert = the same for a device on a connection of its own, tripping or clearing the rule every ${SENTINEL_PERIOD_MS} ms while the load runs (QoS 1): what a device's alarm waits behind the load, without the load's own queue`,
     `  event-loop lag = the gateway's own nodejs_eventloop_lag_p99_seconds over the run: what a message arriving, an alarm too, waits before it is read`,
+    `  CPU steal = the share of the box's CPU time its hypervisor gave to other guests during the run (/proc/stat): on a shared host the same work then runs slower and costs more CPU time`,
   ].join('\n');
 }
 
