@@ -80,6 +80,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) runCounter();
 export class Counter {
   private constructor(private readonly child: ChildProcess) {}
 
+  /** The counter's process id (0 if it has none). */
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
   /** Connects and subscribes to what `interest` names; resolves on SUBACK. */
   static async start(port: number, interest: Interest): Promise<Counter> {
     const counter = new Counter(forkHelper(fileURLToPath(import.meta.url)));

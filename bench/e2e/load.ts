@@ -170,6 +170,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) runGenerator();
 export class LoadGenerator {
   private constructor(private readonly child: ChildProcess) {}
 
+  /** The generator's process id (0 if it has none). */
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
   static async connect(login: LoadLogin): Promise<LoadGenerator> {
     const load = new LoadGenerator(forkHelper(fileURLToPath(import.meta.url)));
     try {

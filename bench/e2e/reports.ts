@@ -94,7 +94,7 @@ function preamble(what: string, ceilings: number[]): string {
   return [
     `${what}: ${fmt(READINGS)} single-metric readings from ${DEVICES} devices per run, 5 threshold rules (one tripped every 500 readings), QoS 1 window ${fmt(WINDOW)}, ${RATE === undefined ? 'as fast as the system takes them' : `paced at ${fmt(RATE)}/s`}, median of ${RUNS} run(s)`,
     `  the load alone against Mosquitto (nobody subscribed): QoS 0 ${fmt(ceilings[0]!)}/s, QoS 1 ${fmt(ceilings[1]!)}/s`,
-    `  the systems' processes run at nice ${SERVICE_NICE}, as the gateway's systemd unit deploys it; the load, the subscribers and InfluxDB at nice 0`,
+    `  the systems' processes run at nice ${SERVICE_NICE}, as the gateway's systemd unit deploys it, and so do the alert sentinel and the staff subscriber (the instruments of reading → alert, on other machines in a street); the load, the other subscribers and InfluxDB at nice 0`,
     `  readings/s = points in InfluxDB / (first publish → last point in InfluxDB, read every 100 ms); CPU = the system's processes (utime+stime, all threads; not InfluxDB, not the load)`,
     `  load sent/s = first publish → the system confirming the last (PUBACK, or PINGRESP at QoS 0); at QoS 0 the load writes as fast as the socket takes, so reading→alert includes the time a reading waits in socket buffers`,
     `  live subscriber = a connection subscribed to the normalised readings of the load (${readingsFilters.join(', ')}), not to the raw ingest topics`,
