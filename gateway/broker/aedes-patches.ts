@@ -132,14 +132,14 @@ export function readAtMostPerTurn(client: Client, bytesPerTurn = READ_BYTES_PER_
       scheduled = true;
       setImmediate(nextTurn);
     }
-    leftBehind = true;
-    if (left <= 0) return null;
     if (buffered <= left) {
       left -= buffered;
       leftBehind = false;
       // All of it, the stream's own way: a stream that ended then says so.
       return read();
     }
+    leftBehind = true;
+    if (left <= 0) return null;
     const bytes = left;
     left = 0;
     return read(bytes);

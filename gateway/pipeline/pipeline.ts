@@ -45,10 +45,11 @@ function deferred(): Deferred {
 /**
  * Fans readings out to every sink. The alert rules (`judgesFirst` sinks) judge readings as they are published; for the
  * other sinks, readings published within one tick (one message each from a thousand devices) travel as one batch:
- * one buffer append, one write per subscriber socket instead of one per message. Each sink has its own queue, bounded in bytes. When a sink falls behind, caughtUp() hands producers a
- * promise to wait on — MQTT ingest stops reading the client's socket (holding its PUBACKs), pollers stretch their
- * interval, serial ports pause — so nothing is dropped while producers can wait; only what is pushed past the limit
- * regardless is dropped, oldest first, and counted per sink.
+ * one buffer append, one write per subscriber socket instead of one per message. Each sink has its own queue,
+ * bounded in bytes. When a sink falls behind, caughtUp() hands producers a promise to wait on — MQTT ingest stops
+ * reading the client's socket (holding its PUBACKs), pollers stretch their interval, serial ports pause — so nothing
+ * is dropped while producers can wait; only what is pushed past the limit regardless is dropped, oldest first, and
+ * counted per sink.
  */
 export class Pipeline {
   private readonly queues: SinkQueue[] = [];
