@@ -16,7 +16,12 @@ export interface SegmentQueueOptions {
 
 /** Lines read from the head of the queue; hand it back to `commit` once the receiver has them. */
 export interface Batch {
-  /** The lines joined by '\n', ready to send. */
+  /**
+   * The lines joined by '\n' (UTF-8, as stored), ready to send: bytes the batch owns, not a string, since a batch of
+   * thousands of lines made into one lands in the old generation and brings its next full collection nearer.
+   */
+  readonly data: Buffer;
+  /** The same as text, decoded when asked for. */
   readonly text: string;
   readonly lines: number;
   readonly seq: number;
@@ -172,7 +177,17 @@ export class SegmentQueue {
     }
     if (lines === 0) return undefined;
     this.lastRead = { seq: segment.seq, start: this.cursor.offset };
-    return { text: this.readBuffer.toString('utf8', 0, end - 1), lines, seq: segment.seq, start: this.cursor.offset, end: this.cursor.offset + end };
+    const data = Buffer.from(this.readBuffer.subarray(0, end - 1));
+    return {
+      data,
+      get text() {
+        return data.toString('utf8');
+      },
+      lines,
+      seq: segment.seq,
+      start: this.cursor.offset,
+      end: this.cursor.offset + end,
+    };
   }
 
   /** Forgets a batch the receiver has; batches are committed in the order they were read. */

@@ -150,19 +150,19 @@ export class InfluxForwarder {
     if (this.queue.stats().backlogLines < this.opts.batchSize) await this.queue.waitForBacklog(this.opts.batchSize, this.opts.flushIntervalMs);
     const batch = this.queue.read(this.opts.batchSize);
     if (!batch || !this.running) return;
-    this.oldestTs = timestampOf(batch.text);
-    if (!(await this.deliver(batch.text, batch.lines))) return;
+    this.oldestTs = timestampOf(batch.data);
+    if (!(await this.deliver(batch.data, batch.lines))) return;
     this.queue.commit(batch);
     if (this.queue.stats().backlogLines === 0) this.oldestTs = undefined;
   }
 
   /** Sends lines until InfluxDB has them (or has refused them for good); false when stopped first. */
-  private async deliver(text: string, lines: number): Promise<boolean> {
+  private async deliver(body: Buffer | string, lines: number): Promise<boolean> {
     let createdDatabase = false;
     const backoff = new Backoff(this.retry);
     while (this.running) {
       this.inFlight = new AbortController();
-      const outcome = await this.writer.write(text, this.inFlight.signal);
+      const outcome = await this.writer.write(body, this.inFlight.signal);
       this.inFlight = undefined;
       if (!this.running) return false;
       switch (outcome.kind) {
@@ -172,7 +172,7 @@ export class InfluxForwarder {
           this.setState('ok');
           return true;
         case 'rejected':
-          return this.isolate(text, lines, outcome);
+          return this.isolate(body.toString('utf8'), lines, outcome);
         case 'not_found':
           if (this.opts.createDatabase && !createdDatabase) {
             createdDatabase = true;
@@ -280,9 +280,10 @@ function nthNewline(text: string, n: number): number {
 }
 
 /** The timestamp ending the first line of a batch (line protocol puts it last). */
-function timestampOf(text: string): number | undefined {
-  const end = text.indexOf('\n');
-  const line = end === -1 ? text : text.slice(0, end);
-  const ts = Number(line.slice(line.lastIndexOf(' ') + 1));
+function timestampOf(data: Buffer): number | undefined {
+  const end = data.indexOf(0x0a);
+  const firstLine = data.subarray(0, end === -1 ? data.length : end);
+  // The timestamp, the last field, is ASCII digits.
+  const ts = Number(firstLine.toString('latin1', firstLine.lastIndexOf(0x20) + 1));
   return Number.isFinite(ts) ? ts : undefined;
 }

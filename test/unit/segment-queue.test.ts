@@ -37,6 +37,19 @@ function drain(queue: SegmentQueue, batch = 7): string[] {
 }
 
 describe('SegmentQueue', () => {
+  it("hands a batch as the stored bytes, its own: the next read does not touch them, and its text is theirs", async () => {
+    const queue = open(tempDir());
+    const stored = ['water,device=pompe-é level=1 1', 'water,device=d level=2 2', 'water,device=d level=3 3'];
+    await queue.append(stored);
+    const first = queue.read(2)!;
+    queue.commit(first);
+    const second = queue.read(2)!;
+    expect(first.data.toString('utf8')).toBe(stored.slice(0, 2).join('\n'));
+    expect(first.data.length).toBe(Buffer.byteLength(stored.slice(0, 2).join('\n')));
+    expect(first.text).toBe(stored.slice(0, 2).join('\n'));
+    expect(second.text).toBe(stored[2]);
+  });
+
   it('gives lines back in order, in batches of at most the asked size, and forgets what is committed', async () => {
     const queue = open(tempDir());
     await queue.append(lines(0, 10));
