@@ -21,7 +21,7 @@ export interface Batch {
    * thousands of lines made into one lands in the old generation and brings its next full collection nearer.
    */
   readonly data: Buffer;
-  /** The same as text, decoded when asked for. */
+  /** `data` as text, decoded the first time it is asked for. */
   readonly text: string;
   readonly lines: number;
   readonly seq: number;
@@ -178,10 +178,11 @@ export class SegmentQueue {
     if (lines === 0) return undefined;
     this.lastRead = { seq: segment.seq, start: this.cursor.offset };
     const data = Buffer.from(this.readBuffer.subarray(0, end - 1));
+    let text: string | undefined;
     return {
       data,
       get text() {
-        return data.toString('utf8');
+        return (text ??= data.toString('utf8'));
       },
       lines,
       seq: segment.seq,
