@@ -2,7 +2,7 @@
  * What the kernel says about a process, read from /proc: the same measure for every process a bench compares (the
  * gateway, Mosquitto, Node-RED), whatever it is written in, and without anything loaded into it.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 
 /** Linux reports process CPU times in USER_HZ ticks, 100 a second on every mainstream architecture. */
@@ -43,10 +43,15 @@ export function stealShare(before: BoxCpu, after: BoxCpu): number {
   return total > 0 ? (after.steal - before.steal) / total : 0;
 }
 
-/** Sets a process's nice value; false where the bench may not (raising a priority needs root or CAP_SYS_NICE). */
+/**
+ * Sets the nice value of each of a process's threads; false where the bench may not (raising a priority needs root or
+ * CAP_SYS_NICE). Linux keeps a priority per thread, and a process's helpers (V8's garbage-collection and compiler
+ * threads, libuv's pool) start with it: renicing the pid alone would leave them behind, and the main thread would wait
+ * for them at each collection. A systemd unit's `Nice=` is set before exec, so there every thread has it.
+ */
 export function setNice(pid: number, nice: number): boolean {
   try {
-    setPriority(pid, nice);
+    for (const thread of readdirSync(`/proc/${pid}/task`)) setPriority(Number(thread), nice);
     return true;
   } catch {
     return false;

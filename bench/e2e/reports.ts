@@ -13,6 +13,7 @@ import { LoadGenerator, type LoadPlan } from './load.js';
 import { measureRun, SENTINEL_PERIOD_MS, type RunFigures } from './measure.js';
 import { startNodeRedSystem } from './node-red-system.js';
 import { memory } from '../proc.js';
+import { EVENT_LOOP_SAMPLE_MS } from '../../gateway/http/metrics.js';
 import { SERVICE_NICE } from '../../gateway/runtime-flags.js';
 import { quietMosquitto, type System } from './system.js';
 import { DEVICES, readingsFilters } from './workload.js';
@@ -100,7 +101,7 @@ function preamble(what: string, ceilings: number[]): string {
     `  live subscriber = a connection subscribed to the normalised readings of the load (${readingsFilters.join(', ')}), not to the raw ingest topics`,
     `  reading→alert = the load writing a tripping reading → the firing event at a staff subscriber (alert events only, a connection of its own)`,
     `  sentinel→alert = the same for a device on a connection of its own, tripping or clearing the rule every ${SENTINEL_PERIOD_MS} ms while the load runs (QoS 1): what a device's alarm waits behind the load, without the load's own queue`,
-    `  event-loop lag = the gateway's own nodejs_eventloop_lag_p99_seconds over the run: what a message arriving, an alarm too, waits before it is read`,
+    `  event-loop lag = the gateway's own nodejs_eventloop_lag_p99_seconds over the run, less the ${EVENT_LOOP_SAMPLE_MS} ms of the timer it is taken with: what a message arriving, an alarm too, waits before it is read`,
     `  CPU steal = the share of the box's CPU time its hypervisor gave to other guests during the run (/proc/stat): on a shared host the same work then runs slower and costs more CPU time`,
   ].join('\n');
 }

@@ -4,6 +4,7 @@
  * the Prometheus conventions, and counters that only go up between two scrapes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EVENT_LOOP_SAMPLE_MS } from '../../gateway/http/metrics.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { startInfluxDb1, type InfluxDb1 } from '../peers/influxdb.js';
 import { startVictoriaMetrics, type VictoriaMetrics } from '../peers/victoria-metrics.js';
@@ -112,6 +113,18 @@ describe('/metrics', () => {
     const received = [...second.get('gateway_readings_received_total')!.samples].find(([sample]) => sample.includes('source="modbus-tcp"'))![1];
     const earlier = [...first.get('gateway_readings_received_total')!.samples].find(([sample]) => sample.includes('source="modbus-tcp"'))![1];
     expect(received).toBeGreaterThan(earlier);
+  });
+
+  it('times the event loop with a timer of EVENT_LOOP_SAMPLE_MS, whose period every lag figure includes (as the README says)', async () => {
+    // prom-client empties the histogram at each scrape; one with samples reports a minimum below a second.
+    const min = await waitFor(
+      async () => {
+        const value = families(await scrape(base)).get('nodejs_eventloop_lag_min_seconds')?.samples.get('nodejs_eventloop_lag_min_seconds');
+        return value !== undefined && value < 1 ? value : undefined;
+      },
+      { what: 'an event-loop lag sample', intervalMs: 5 * EVENT_LOOP_SAMPLE_MS },
+    );
+    expect(min).toBeGreaterThanOrEqual((EVENT_LOOP_SAMPLE_MS - 0.5) / 1000);
   });
 
   it('gives the InfluxDB write latency as a histogram: cumulative buckets, +Inf equal to the count; write failures by kind', async () => {
