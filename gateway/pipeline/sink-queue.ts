@@ -24,8 +24,8 @@ export interface SinkQueueStats {
 
 /** Drops and failures are logged at most this often, with the count since the last line, so a long stall does not flood the log. */
 const LOG_INTERVAL_MS = 10_000;
-/** A backlog is handed over in writes of up to this many readings: few calls, yet no write holds the event loop for long. */
-const MAX_READINGS_PER_WRITE = 1024;
+/** A backlog is handed over in writes of up to this many readings: few calls, yet no write holds the event loop for long (about a millisecond). */
+const MAX_READINGS_PER_WRITE = 256;
 
 /** The takers of a batch nobody waits on (the alert rules take one per message: no array each). */
 const NO_TAKERS: readonly Taken[] = [];
