@@ -46,8 +46,8 @@ export function stealShare(before: BoxCpu, after: BoxCpu): number {
 /**
  * Sets the nice value of each of a process's threads; false where the bench may not (raising a priority needs root or
  * CAP_SYS_NICE). Linux keeps a priority per thread, and a process's helpers (V8's garbage-collection and compiler
- * threads, libuv's pool) start with it: renicing the pid alone would leave them behind, and the main thread would wait
- * for them at each collection. A systemd unit's `Nice=` is set before exec, so there every thread has it.
+ * threads, libuv's pool) start with it: renicing the pid alone would leave them behind, and the main thread may wait
+ * for them at a collection. A systemd unit's `Nice=` is set before exec, so there every thread has it.
  */
 export function setNice(pid: number, nice: number): boolean {
   try {
