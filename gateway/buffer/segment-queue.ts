@@ -50,6 +50,11 @@ interface DataWaiter {
   readonly wake: () => void;
 }
 
+interface BatchPosition {
+  readonly seq: number;
+  readonly start: number;
+}
+
 interface Segment {
   readonly seq: number;
   bytes: number;
@@ -62,6 +67,8 @@ const MAX_READ_BYTES = 4 * 1024 * 1024;
 const MAX_LINE_CHARS = MAX_READ_BYTES / 4;
 /** The smallest read or append buffer, and the largest append buffer kept between appends (a larger one is one-off). */
 const MIN_BUFFER_BYTES = 64 * 1024;
+/** A batch read takes this much more than its lines' average size, so that lines longer than the average still fit. */
+const READ_MARGIN = 1.5;
 const MAX_KEPT_ENCODE_BYTES = 1024 * 1024;
 const SEGMENT_PATTERN = /^(\d{16})\.seg$/;
 
@@ -72,7 +79,7 @@ const SEGMENT_PATTERN = /^(\d{16})\.seg$/;
  * the queue reopens where the last commit left it: a torn last line is cut off, and lines sent but not committed are
  * sent again (InfluxDB overwrites a point with the same series and timestamp, so a replay never duplicates data).
  *
- * Memory stays flat whatever the backlog: the lines live on disk and one batch is read at a time. Writes are
+ * Memory stays flat whatever the backlog: the lines live on disk, and only the batches in flight are read. Writes are
  * synchronous appends to the page cache (microseconds); `fsync` decides when they must reach the disk.
  */
 export class SegmentQueue {
@@ -88,10 +95,10 @@ export class SegmentQueue {
   private readBuffer: Buffer | undefined;
   private encodeBuffer: Buffer | undefined;
   private readonly dropped = { maxSize: 0, diskFull: 0 };
-  /** The head position of the last read: a drop of its segment counts the batch in flight as dropped... */
-  private lastRead: { seq: number; start: number } | undefined;
-  /** ...and if that batch is committed after all (the receiver got it), the count is taken back. */
-  private orphan: { seq: number; start: number; reason: keyof SegmentQueue['dropped'] } | undefined;
+  /** Batches read and not yet committed, oldest first: a drop of their segment counts them as dropped... */
+  private inFlight: BatchPosition[] = [];
+  /** ...and those of them committed after all (the receiver got them) are taken back off the count. */
+  private orphans: (BatchPosition & { reason: keyof SegmentQueue['dropped'] })[] = [];
   private appendedLines = 0;
   private diskFull = false;
   private closed = false;
@@ -154,30 +161,41 @@ export class SegmentQueue {
     if (this.opts.fsync === 'always') return this.sync();
   }
 
-  /** Up to `maxLines` lines from the head of the queue (never across a segment end), or undefined when empty. */
-  read(maxLines: number): Batch | undefined {
+  /**
+   * Up to `maxLines` lines from the head of the queue, or from just after `after` (a batch still in flight, so that
+   * the next one can go while the receiver acknowledges it); never across a segment end; undefined when there are none
+   * yet. A read from the head starts over: batches read before are abandoned (to be read again).
+   */
+  read(maxLines: number, after?: Batch): Batch | undefined {
     this.skipFinishedSegments();
-    const segment = this.segments[0];
-    if (!segment || this.cursor.offset >= segment.bytes) return undefined;
-    const want = Math.min(segment.bytes - this.cursor.offset, MAX_READ_BYTES);
-    // Grown by doubling: a backlog that builds up gradually would otherwise mean a new buffer for nearly every read.
-    if (!this.readBuffer || this.readBuffer.length < want) this.readBuffer = Buffer.allocUnsafe(Math.min(MAX_READ_BYTES, Math.max(want, this.readBuffer ? 2 * this.readBuffer.length : MIN_BUFFER_BYTES)));
-    const fd = openSync(this.pathOf(segment.seq), 'r');
-    let got: number;
-    try {
-      got = readSync(fd, this.readBuffer, 0, want, this.cursor.offset);
-    } finally {
-      closeSync(fd);
+    if (!after) {
+      this.inFlight = [];
+      this.orphans = [];
     }
+    const from = after ? this.positionAfter(after) : { seq: this.cursor.seq, offset: this.cursor.offset };
+    const segment = from && this.segments.find((s) => s.seq === from.seq);
+    if (!from || !segment || from.offset >= segment.bytes) return undefined;
+    const left = Math.min(segment.bytes - from.offset, MAX_READ_BYTES);
+    // About what `maxLines` lines of this segment take, not the rest of it: a batch of a large backlog read megabytes
+    // to send a hundred kilobytes. A first line longer than that is read whole on a second try.
+    const expected = Math.ceil((segment.bytes / Math.max(1, segment.lines)) * maxLines * READ_MARGIN);
+    let want = Math.min(left, Math.max(MIN_BUFFER_BYTES, expected));
+    let got = this.readAt(segment.seq, from.offset, want);
     let end = 0;
     let lines = 0;
-    for (let at = this.readBuffer.indexOf(10, 0); at !== -1 && at < got && lines < maxLines; at = this.readBuffer.indexOf(10, at + 1)) {
-      end = at + 1;
-      lines++;
+    for (;;) {
+      const buffer = this.readBuffer!;
+      for (let at = buffer.indexOf(10, 0); at !== -1 && at < got && lines < maxLines; at = buffer.indexOf(10, at + 1)) {
+        end = at + 1;
+        lines++;
+      }
+      if (lines > 0 || want === left) break;
+      want = left;
+      got = this.readAt(segment.seq, from.offset, want);
     }
     if (lines === 0) return undefined;
-    this.lastRead = { seq: segment.seq, start: this.cursor.offset };
-    const data = Buffer.from(this.readBuffer.subarray(0, end - 1));
+    this.inFlight.push({ seq: segment.seq, start: from.offset });
+    const data = Buffer.from(this.readBuffer!.subarray(0, end - 1));
     let text: string | undefined;
     return {
       data,
@@ -186,9 +204,30 @@ export class SegmentQueue {
       },
       lines,
       seq: segment.seq,
-      start: this.cursor.offset,
-      end: this.cursor.offset + end,
+      start: from.offset,
+      end: from.offset + end,
     };
+  }
+
+  /** Where the lines after a batch start: its segment goes on, or the next one starts; a dropped one left the head. */
+  private positionAfter(batch: Batch): { seq: number; offset: number } | undefined {
+    const index = this.segments.findIndex((s) => s.seq === batch.seq);
+    if (index === -1) return batch.seq < this.cursor.seq ? { seq: this.cursor.seq, offset: this.cursor.offset } : undefined;
+    if (batch.end < this.segments[index]!.bytes) return { seq: batch.seq, offset: batch.end };
+    const next = this.segments[index + 1];
+    return next && { seq: next.seq, offset: 0 };
+  }
+
+  /** Reads `bytes` of a segment from `offset` into the read buffer; returns how many came. */
+  private readAt(seq: number, offset: number, bytes: number): number {
+    // Grown by doubling: a backlog that builds up gradually would otherwise mean a new buffer for nearly every read.
+    if (!this.readBuffer || this.readBuffer.length < bytes) this.readBuffer = Buffer.allocUnsafe(Math.min(MAX_READ_BYTES, Math.max(bytes, this.readBuffer ? 2 * this.readBuffer.length : MIN_BUFFER_BYTES)));
+    const fd = openSync(this.pathOf(seq), 'r');
+    try {
+      return readSync(fd, this.readBuffer, 0, bytes, offset);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Forgets a batch the receiver has; batches are committed in the order they were read. */
@@ -196,13 +235,15 @@ export class SegmentQueue {
     // The limit may have dropped the batch's segment while it was being sent: nothing is left to forget, and the
     // batch, counted as dropped then, has reached the receiver after all.
     if (batch.seq !== this.cursor.seq || batch.start !== this.cursor.offset) {
-      if (this.orphan?.seq === batch.seq && this.orphan.start === batch.start) {
-        this.dropped[this.orphan.reason] -= batch.lines;
+      const index = this.orphans.findIndex((o) => o.seq === batch.seq && o.start === batch.start);
+      if (index !== -1) {
+        const [orphan] = this.orphans.splice(index, 1);
+        this.dropped[orphan!.reason] -= batch.lines;
         this.log.info('buffer: readings counted as dropped were delivered after all', { dir: this.dir, readings: batch.lines, total_dropped: this.dropped.maxSize, total_dropped_disk_full: this.dropped.diskFull });
       }
-      this.orphan = undefined;
       return;
     }
+    this.inFlight.shift();
     this.cursor = { seq: batch.seq, offset: batch.end, line: this.cursor.line + batch.lines };
     const active = this.segments.at(-1)!;
     // All sent: the room the sent lines take goes back to the disk now, not when the segment is full.
@@ -358,7 +399,7 @@ export class SegmentQueue {
     const oldest = this.segments.shift()!;
     unlinkSync(this.pathOf(oldest.seq));
     const unsent = oldest.seq === this.cursor.seq ? oldest.lines - this.cursor.line : oldest.lines;
-    if (this.lastRead?.seq === oldest.seq && this.lastRead.start === this.cursor.offset) this.orphan = { ...this.lastRead, reason };
+    while (this.inFlight[0]?.seq === oldest.seq) this.orphans.push({ ...this.inFlight.shift()!, reason });
     this.cursor = { seq: this.segments[0]!.seq, offset: 0, line: 0 };
     this.dropped[reason] += unsent;
     return unsent;

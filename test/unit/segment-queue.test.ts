@@ -140,6 +140,57 @@ describe('SegmentQueue', () => {
     expect(queue.stats().backlogLines).toBe(before);
   });
 
+  it('reads on behind batches in flight, across segment ends, and takes their commits in order', async () => {
+    const queue = open(tempDir(), { maxBytes: 160 * 1024 });
+    for (let i = 0; i < 100; i++) await queue.append(lines(i * 20, 20));
+    expect(queue.stats().segments).toBeGreaterThan(2);
+    const inFlight = [queue.read(30)!];
+    for (let next = queue.read(30, inFlight.at(-1)); next; next = queue.read(30, inFlight.at(-1))) inFlight.push(next);
+    expect(inFlight.flatMap((batch) => batch.text.split('\n'))).toEqual(lines(0, 2000));
+    // Nothing after the last one yet; a line appended is.
+    await queue.append(lines(2000, 1));
+    inFlight.push(queue.read(30, inFlight.at(-1))!);
+    expect(inFlight.at(-1)!.text).toBe(lines(2000, 1)[0]);
+    for (const [i, batch] of inFlight.entries()) {
+      queue.commit(batch);
+      expect(queue.stats().backlogLines).toBe(2001 - inFlight.slice(0, i + 1).reduce((sum, b) => sum + b.lines, 0));
+    }
+    expect(queue.read(30)).toBeUndefined();
+    expect(queue.stats().segments).toBe(1);
+  });
+
+  it('counts batches in flight in a dropped segment as dropped, takes them back once delivered, and reads on from the oldest kept', async () => {
+    const queue = open(tempDir(), { maxBytes: 64 * 1024 });
+    await queue.append(lines(0, 10));
+    const first = queue.read(5)!;
+    const second = queue.read(5, first)!;
+    for (let i = 0; i < 300; i++) await queue.append(lines(10 + i * 10, 10));
+    const dropped = queue.stats().droppedLines;
+    expect(dropped).toBeGreaterThanOrEqual(10);
+    const next = queue.read(10, second)!;
+    const kept = queue.stats().backlogLines;
+    expect(next.text.split('\n')).toEqual(lines(3010 - kept, 10));
+    queue.commit(first);
+    queue.commit(second);
+    expect(queue.stats().droppedLines).toBe(dropped - 10);
+    queue.commit(next);
+    expect(queue.stats().backlogLines).toBe(kept - 10);
+  });
+
+  it('reads about what a batch takes, not the rest of a large segment', async () => {
+    const queue = open(tempDir(), { maxBytes: 64 * 1024 ** 2 });
+    for (let i = 0; i < 50; i++) await queue.append(lines(i * 1000, 1000));
+    expect(queue.stats().backlogBytes).toBeGreaterThan(1024 ** 2);
+    expect(queue.stats().segments).toBe(1);
+    // This thread's own count of bytes read by system calls (Linux), the /proc read itself included.
+    const bytesRead = (): number => Number(/rchar: (\d+)/.exec(readFileSync('/proc/thread-self/io', 'utf8'))![1]);
+    const before = bytesRead();
+    const batch = queue.read(100)!;
+    const read = bytesRead() - before;
+    expect(batch.text.split('\n')).toEqual(lines(0, 100));
+    expect(read).toBeLessThan(256 * 1024);
+  });
+
   it('with fsync always, append resolves once the lines are on disk', async () => {
     const queue = open(tempDir(), { fsync: 'always' });
     const pending = queue.append(lines(0, 3));
