@@ -5,6 +5,7 @@
  */
 import { connectAsync, type MqttClient } from 'mqtt';
 import { FramePublisher, mqttJsMessageIds } from '../gateway/bridge/publish-frames.js';
+import { WindowRefill } from '../gateway/bridge/window-refill.js';
 import type { FrameMessage } from '../gateway/util/mqtt-frames.js';
 import { coalesceWrites } from '../gateway/util/write-coalescing.js';
 import { startMosquitto } from '../test/peers/mosquitto.js';
@@ -20,7 +21,7 @@ const batch: FrameMessage[] = Array.from({ length: 1000 }, (_, i) => ({
   retain: false,
 }));
 
-/** Publishes MESSAGES with WINDOW unacknowledged at most, refilled per turn as the bridge does; CPU µs per message and messages/s. */
+/** Publishes MESSAGES with WINDOW unacknowledged at most, refilled as the bridge does (WindowRefill); CPU µs per message and messages/s. */
 async function measure(port: number, frames: boolean, makeSender: (client: MqttClient) => (from: number, to: number, done: () => void) => void): Promise<{ cpuUs: number; perSecond: number }> {
   const client = await connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, clean: true, reconnectPeriod: 0, reschedulePings: false, ...(frames && { messageIdProvider: mqttJsMessageIds() }) });
   coalesceWrites(client.stream);
@@ -30,19 +31,15 @@ async function measure(port: number, frames: boolean, makeSender: (client: MqttC
   await new Promise<void>((resolve) => {
     let sent = 0;
     let acknowledged = 0;
-    let queued = false;
     const pump = (): void => {
-      queued = false;
       const from = sent;
       sent = Math.min(MESSAGES, acknowledged + WINDOW);
       if (sent > from) send(from, sent, onAck);
     };
+    const refill = new WindowRefill(WINDOW, pump);
     const onAck = (): void => {
       if (++acknowledged === MESSAGES) resolve();
-      else if (!queued) {
-        queued = true;
-        queueMicrotask(pump);
-      }
+      else refill.acknowledged(sent - acknowledged);
     };
     pump();
   });

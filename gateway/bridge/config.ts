@@ -48,7 +48,7 @@ export const bridgeSchema = z
     commands: z.boolean().default(true),
     /** 1: a message leaves the buffer once the central broker has acknowledged it; 0: once it is written to the socket. */
     qos: z.union([z.literal(0), z.literal(1)]).default(1),
-    /** Messages sent and awaiting the central broker's acknowledgement at once. */
+    /** Messages sent and awaiting the central broker's acknowledgement at once: the bridge sends about this many per round trip (AWS IoT Core takes 100, Mosquitto any number). */
     inflight: z.number().int().min(1).max(MAX_FRAMES_IN_FLIGHT).default(100),
     buffer: bufferSchema(256 * 1024 ** 2),
   })

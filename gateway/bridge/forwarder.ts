@@ -1,10 +1,11 @@
-import type { SegmentQueue } from '../buffer/segment-queue.js';
+import type { Batch, SegmentQueue } from '../buffer/segment-queue.js';
 import type { Logger } from '../util/log.js';
 import { LogLimiter } from '../util/log-limiter.js';
 import { isTopicCarried, type FrameMessage } from '../util/mqtt-frames.js';
 import { decodeRecord } from './record.js';
 import type { TopicMap } from './routes.js';
 import type { Upstream, UpstreamLink } from './upstream.js';
+import { WindowRefill } from './window-refill.js';
 
 export interface UpstreamForwarderOptions {
   readonly qos: 0 | 1;
@@ -22,11 +23,20 @@ const MIN_BATCH_LINES = 1000;
 const IDLE_RECHECK_MS = 60_000;
 const LOG_INTERVAL_MS = 60_000;
 
+/** A batch on its way: its messages, how many are sent and acknowledged, and the callback their PUBACKs call. */
+interface BatchInFlight {
+  readonly batch: Batch;
+  readonly messages: readonly FrameMessage[];
+  sent: number;
+  acknowledged: number;
+  readonly onAcknowledged: (error?: Error) => void;
+}
+
 /**
- * Drains the bridge's durable queue to the central broker, oldest first, one batch at a time (the shape of the
- * InfluxDB forwarder): up to `inflight` messages of the batch are on the wire at once, and the batch is committed
- * only when every one of them is acknowledged (QoS 1: PUBACK; QoS 0: written to the socket). A connection lost
- * mid-batch commits nothing: the whole batch goes again on the next connection — at least once, in order, never lost.
+ * Drains the bridge's durable queue to the central broker, oldest first, in batches: up to `inflight` messages are on
+ * the wire at once, and a batch is committed only when every one of its messages is acknowledged (QoS 1: PUBACK;
+ * QoS 0: written to the socket). A connection lost mid-batch commits nothing of it: the batches not committed go
+ * again on the next connection — at least once, in order, never lost.
  */
 export class UpstreamForwarder {
   private running = false;
@@ -83,66 +93,99 @@ export class UpstreamForwarder {
       if (!this.running || (this.draining && (this.queue.stats().backlogLines === 0 || this.upstream.state !== 'connected'))) return;
       const link = await this.interruptible(this.upstream.connected());
       if (!link || !this.running) return;
-      // Read only with a connection at hand, and again after each failure: what the buffer limit dropped meanwhile is
-      // not sent from memory.
-      const batch = this.queue.read(this.batchLines);
-      if (!batch) continue;
-      const messages = this.decode(batch.text);
-      if (!(await this.publishAll(link, messages))) continue; // the connection went (or stop): the head goes again
-      this.queue.commit(batch);
-      this.forwarded += messages.length;
+      await this.forwardOn(link);
     }
   }
 
-  /** Publishes a batch, up to `inflight` unacknowledged at once: true once all are acknowledged, false if the connection goes first (or stop). */
-  private publishAll(link: UpstreamLink, messages: readonly FrameMessage[]): Promise<boolean> {
-    if (messages.length === 0) return Promise.resolve(true);
-    return new Promise<boolean>((resolve) => {
-      let sent = 0;
-      let acknowledged = 0;
+  /**
+   * Sends the queue on one connection, batch after batch, up to `inflight` messages unacknowledged at once across
+   * batch ends: the next batch goes while the last acknowledgements of one are on their way. Waiting for a whole batch
+   * stalled on every batch end — Mosquitto (Nagle's algorithm on by default) held a batch's last PUBACKs until this
+   * side's delayed TCP ACK, 40 ms — and drained the backlog at 15,000 messages/s while the gateway took in 50,000.
+   * Batches are committed once all their messages are acknowledged, in order. Resolves once nothing more is to be read
+   * and all is committed, or when the connection goes (or stop): what is not committed goes again on the next one.
+   */
+  private forwardOn(link: UpstreamLink): Promise<void> {
+    return new Promise<void>((resolve) => {
+      /** Read and not yet committed, oldest first; the last one may have messages still to send. */
+      const batches: BatchInFlight[] = [];
+      let unacknowledged = 0;
+      const refill = new WindowRefill(this.opts.inflight, () => pump());
       let settled = false;
-      let refillQueued = false;
       let stopListening = (): void => {};
-      const settle = (ok: boolean): void => {
+      const settle = (): void => {
         if (settled) return;
         settled = true;
+        refill.cancel();
         this.publishing = false;
         this.interrupt = undefined;
         stopListening();
-        resolve(ok);
+        resolve();
       };
       this.publishing = true;
-      this.interrupt = () => settle(false);
+      this.interrupt = settle;
       // Called at once if the connection is already gone.
-      stopListening = link.onClose(() => settle(false));
-      /** Fills the window: what is free of it goes in one chunk. */
-      const pump = (): void => {
-        refillQueued = false;
-        if (settled || sent === messages.length) return;
-        const from = sent;
-        sent = Math.min(messages.length, acknowledged + this.opts.inflight);
-        if (sent === from) return;
-        try {
-          link.publisher.publish(messages, from, sent, this.opts.qos, onAcknowledged);
-        } catch (error) {
-          // decode() lets through only what MQTT carries, and the window fits the packet identifiers: a bug, said.
-          this.limiter.error('publish', 'could not send a batch upstream', { error });
-          link.drop('could not send a batch');
-          settle(false);
+      stopListening = link.onClose(settle);
+
+      const commitAcknowledged = (): void => {
+        while (batches[0] && batches[0].acknowledged === batches[0].messages.length) {
+          const done = batches.shift()!;
+          this.queue.commit(done.batch);
+          this.forwarded += done.messages.length;
         }
       };
-      const onAcknowledged = (error?: Error): void => {
+      /** The batch after the last one read (read only with a connection at hand, so what the limit dropped is not sent). */
+      const readNext = (): BatchInFlight | undefined => {
+        const batch = this.queue.read(this.batchLines, batches.at(-1)?.batch);
+        if (!batch) return undefined;
+        const entry: BatchInFlight = {
+          batch,
+          messages: this.decode(batch.text),
+          sent: 0,
+          acknowledged: 0,
+          onAcknowledged: (error?: Error): void => {
+            if (settled) return;
+            if (error) {
+              // Only a connection that is going fails a publish; finish it off so the batches go again on a fresh one.
+              link.drop(`publish failed: ${error.message}`);
+              settle();
+              return;
+            }
+            unacknowledged--;
+            if (++entry.acknowledged === entry.messages.length && entry === batches[0]) commitAcknowledged();
+            refill.acknowledged(unacknowledged);
+          },
+        };
+        batches.push(entry);
+        return entry;
+      };
+      /** Fills the window: what is free of it goes in one chunk per batch. */
+      const pump = (): void => {
+        refill.cancel();
         if (settled) return;
-        if (error) {
-          // Only a connection that is going fails a publish; finish it off so the batch goes again on a fresh one.
-          link.drop(`publish failed: ${error.message}`);
-          settle(false);
-        } else if (++acknowledged === messages.length) settle(true);
-        else if (!refillQueued) {
-          // After the rest of the acknowledgements read with this one (each comes on a tick of its own).
-          refillQueued = true;
-          queueMicrotask(pump);
+        while (unacknowledged < this.opts.inflight) {
+          const last = batches.at(-1);
+          const current = last && last.sent < last.messages.length ? last : readNext();
+          if (!current) break;
+          const from = current.sent;
+          current.sent = Math.min(current.messages.length, from + this.opts.inflight - unacknowledged);
+          unacknowledged += current.sent - from;
+          if (current.sent === from) {
+            // A batch of skipped lines only: nothing to wait for.
+            commitAcknowledged();
+            continue;
+          }
+          try {
+            link.publisher.publish(current.messages, from, current.sent, this.opts.qos, current.onAcknowledged);
+          } catch (error) {
+            // decode() lets through only what MQTT carries, and the window fits the packet identifiers: a bug, said.
+            this.limiter.error('publish', 'could not send a batch upstream', { error });
+            link.drop('could not send a batch');
+            settle();
+            return;
+          }
         }
+        if (batches.length === 0) settle();
       };
       pump();
     });

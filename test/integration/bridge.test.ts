@@ -23,6 +23,7 @@ import { Topics } from '../../gateway/contract/topics.js';
 import { createLogger } from '../../gateway/util/log.js';
 import { startMosquitto, type Mosquitto } from '../peers/mosquitto.js';
 import { freePort, waitFor } from '../peers/net.js';
+import { MqttRelay } from '../support/mqtt-relay.js';
 import { makeTestCa, type TestCa } from '../support/test-ca.js';
 
 const GW_PASSWORD = 'gw-Secret-7f3a';
@@ -320,6 +321,29 @@ describe('upstream bridge to a central Mosquitto', () => {
     expect(firstArrivals).toEqual(range(0, total));
     // Duplicates are a resent batch (at most one per cut connection, on both legs), never more.
     expect(seqs.length - total).toBeLessThanOrEqual(2 * 1000);
+  });
+
+  it('sends the next batch while the last acknowledgements of one are on their way', async () => {
+    const platform = await Platform.start();
+    const { received } = await watcher(platform.port);
+    const gw = await gatewaySide();
+    // A backlog first, so that batches are whole: 1,000 messages each, 100 of them in flight at once.
+    const offline = await gw.startBridge({ url: `mqtt://127.0.0.1:${await freePort()}` });
+    const topic = `${ROOT}/water/pump-1/flow`;
+    const total = 2500;
+    for (let seq = 0; seq < total; seq++) await gw.publish(topic, reading(seq), 0, false);
+    await offline.close();
+    // The platform's PUBACKs for the first batch's last 50 come only once the next batch is under way: a forwarder
+    // that waits for a whole batch before it reads the next one waits for good (Mosquitto's Nagle held them 40 ms).
+    const relay = await MqttRelay.start(platform.port);
+    cleanups.push(() => relay.close());
+    relay.holdAcks({ after: 950, untilPublishes: 1001 });
+    const bridge = await gw.startBridge({ url: `mqtt://127.0.0.1:${relay.port}`, inflight: 100 });
+    await until(() => (relay.publishesUp > 1000 ? true : undefined), 'the next batch sent before the first one was acknowledged');
+    await until(() => (bridge.health().backlog === 0 ? true : undefined), 'the backlog acknowledged');
+    await until(() => (received.length === total ? true : undefined), 'every reading upstream');
+    expect(seqsOf(received, topic)).toEqual(range(0, total));
+    expect(bridge.health()).toMatchObject({ forwarded: total, dropped: 0 });
   });
 
   it('notices a platform that hangs by the keep-alive, and sends again once it answers', async () => {
