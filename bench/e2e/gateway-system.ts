@@ -16,7 +16,7 @@ import { startMosquitto } from '../../test/peers/mosquitto.js';
 import { freePort } from '../../test/peers/net.js';
 import { stopChild } from '../../test/peers/process.js';
 import { Cleanup } from './cleanup.js';
-import { LogTail, mosquittoProblems, UPSTREAM_MOSQUITTO, type System } from './system.js';
+import { BRIDGE_INFLIGHT, LogTail, mosquittoProblems, UPSTREAM_MOSQUITTO, type System } from './system.js';
 import { PREFIX, rules, SITE } from './workload.js';
 
 const USER = 'bench-load';
@@ -64,6 +64,7 @@ influx:
 bridge:
   url: mqtt://127.0.0.1:${ports.upstream}
   client_id: gw-bench
+  inflight: ${BRIDGE_INFLIGHT}
 rules:
 ${ruleLines.join('\n')}
 `;

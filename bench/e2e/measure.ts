@@ -1,6 +1,6 @@
 /**
  * One measured run of the load through a system: counts what each output got, times first publish → last point in
- * InfluxDB, and samples the system's processes from /proc.
+ * InfluxDB and → the last output holding all, and samples the system's processes from /proc.
  */
 import type { InfluxDb1 } from '../../test/peers/influxdb.js';
 import { waitFor } from '../../test/peers/net.js';
@@ -32,8 +32,11 @@ export interface RunFigures {
   readonly upstream: number | undefined;
   /** First publish → last point in InfluxDB. */
   readonly seconds: number;
+  /** First publish → the last output (InfluxDB, the live subscriber, the bridge's upstream) holding its last reading. */
+  readonly allOutputsSeconds: number;
   /** The load's own rate: first publish → the broker confirming the last. */
   readonly loadSeconds: number;
+  /** The system's CPU time from the first publish until every output held all it got: a bridge still draining counts. */
   readonly cpuSeconds: number;
   readonly peakRss: number;
   readonly endRss: number;
@@ -113,32 +116,38 @@ export async function measureRun(system: System, influx: InfluxDb1, plan: LoadPl
     const writtenBefore = await pointsWritten(influx);
     const cpuBefore = cpu();
     const boxBefore = boxCpu();
-    let cpuAtLastPoint = cpuBefore;
-    let boxAtLastPoint = boxBefore;
     let lastPointAt = now();
+    let lastOutputAt = lastPointAt;
+    let cpuAtLastOutput = cpuBefore;
+    let boxAtLastOutput = boxBefore;
     await sentinel.startSentinel(SENTINEL_PERIOD_MS);
     const loadDone: Promise<LoadResult> = load.run(plan);
     const sentinelDone = loadDone.then(() => sentinel.stopSentinel());
     void sentinelDone.catch(() => undefined);
-    // Sampled while the load runs and after: the last growth of InfluxDB's write counter is the run's end.
+    // Sampled while the load runs and after: the last growth of InfluxDB's write counter is the run's end, and the
+    // last growth of any output (a bridge still draining its buffer, say) the end of the system's work.
     let loadFinished = false;
     void loadDone.catch(() => undefined).finally(() => (loadFinished = true));
-    const onGrowth = (): void => {
-      lastPointAt = now();
-      cpuAtLastPoint = cpu();
-      boxAtLastPoint = boxCpu();
+    const outputGrew = (): void => {
+      lastOutputAt = now();
+      cpuAtLastOutput = cpu();
+      boxAtLastOutput = boxCpu();
     };
-    await settle(async () => (await pointsWritten(influx)) - writtenBefore, plan.readings, onGrowth, () => loadFinished);
+    const pointGrew = (): void => {
+      lastPointAt = now();
+      outputGrew();
+    };
+    const watch = (count: () => Promise<number>, onGrowth: () => void): Promise<number> => settle(count, plan.readings, onGrowth, () => loadFinished);
+    const watchCounter = async (counter: Counter | undefined): Promise<Counts | undefined> => {
+      if (!counter) return undefined;
+      let counts = await counter.counts();
+      await watch(async () => (counts = await counter.counts()).readings, outputGrew);
+      return counts;
+    };
+    const [, localCounts, upstreamCounts] = await Promise.all([watch(async () => (await pointsWritten(influx)) - writtenBefore, pointGrew), watchCounter(local), watchCounter(upstream)]);
     const result = await loadDone;
     const sentinelTrips = await sentinelDone;
     const inInflux = await countPoints(influx, system.database);
-    const outputsSettled = async (counter: Counter | undefined): Promise<Counts | undefined> => {
-      if (!counter) return undefined;
-      let counts = await counter.counts();
-      await settle(async () => (counts = await counter.counts()).readings, result.sent, () => undefined);
-      return counts;
-    };
-    const [localCounts, upstreamCounts] = [await outputsSettled(local), await outputsSettled(upstream)];
     const eventLoopLagP99Ms = await system.eventLoopLagP99Ms?.();
     const memories = system.processes.map((p) => memory(p.pid));
     const firings = new Map((await staff.counts()).firings);
@@ -157,8 +166,9 @@ export async function measureRun(system: System, influx: InfluxDb1, plan: LoadPl
       subscriber: localCounts?.readings ?? 0,
       upstream: upstreamCounts?.readings,
       seconds: (lastPointAt - result.firstAt) / 1000,
+      allOutputsSeconds: (lastOutputAt - result.firstAt) / 1000,
       loadSeconds: (result.confirmedAt - result.firstAt) / 1000,
-      cpuSeconds: cpuAtLastPoint - cpuBefore,
+      cpuSeconds: cpuAtLastOutput - cpuBefore,
       peakRss: memories.reduce((sum, m) => sum + m.peakRss, 0),
       endRss: memories.reduce((sum, m) => sum + m.rss, 0),
       alertMs: latencies(result.trips),
@@ -166,7 +176,7 @@ export async function measureRun(system: System, influx: InfluxDb1, plan: LoadPl
       sentinelMs: latencies(sentinelTrips),
       sentinelTrips: sentinelTrips.length,
       eventLoopLagP99Ms,
-      steal: stealShare(boxBefore, boxAtLastPoint),
+      steal: stealShare(boxBefore, boxAtLastOutput),
       problems: [...system.problems(), ...(normalPriority.length ? [`${normalPriority.join(', ')} ran at nice 0, not ${SERVICE_NICE}: raising a priority needs root`] : [])],
     };
   } finally {

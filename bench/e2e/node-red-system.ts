@@ -13,7 +13,7 @@ import { startMosquitto } from '../../test/peers/mosquitto.js';
 import { stopChild } from '../../test/peers/process.js';
 import { Cleanup } from './cleanup.js';
 import { peerFlows } from './node-red-flow.js';
-import { LogTail, mosquittoProblems, quietMosquitto, UPSTREAM_MOSQUITTO, type System } from './system.js';
+import { BRIDGE_INFLIGHT, LogTail, mosquittoProblems, quietMosquitto, UPSTREAM_MOSQUITTO, type System } from './system.js';
 import { DOMAIN, PROBE_DOMAIN, topics } from './workload.js';
 
 /** Node-RED's start-up notes for a user dir without projects or a credential secret: no complaints here. */
@@ -47,6 +47,8 @@ function peerMosquitto(upstreamPort: number): string[] {
   return [
     ...quietMosquitto(),
     'max_queued_messages 0',
+    // The bridge's window, as the gateway's (it is global: Node-RED's QoS 1 subscription gets it too).
+    `max_inflight_messages ${BRIDGE_INFLIGHT}`,
     'connection city-platform',
     `address 127.0.0.1:${upstreamPort}`,
     'bridge_protocol_version mqttv311',

@@ -15,7 +15,7 @@ import { startNodeRedSystem } from './node-red-system.js';
 import { memory } from '../proc.js';
 import { EVENT_LOOP_SAMPLE_MS } from '../../gateway/http/metrics.js';
 import { SERVICE_NICE } from '../../gateway/runtime-flags.js';
-import { quietMosquitto, type System } from './system.js';
+import { BRIDGE_INFLIGHT, quietMosquitto, type System } from './system.js';
 import { DEVICES, readingsFilters } from './workload.js';
 
 const READINGS = Number(process.env.E2E_READINGS ?? 200_000);
@@ -42,7 +42,7 @@ function delivered(got: number | undefined, sent: number): string {
   return got >= sent ? `${fmt(got)} (0 lost)` : `${fmt(got)} (${fmt(sent - got)} LOST)`;
 }
 
-const header = ['system', 'QoS', 'readings/s', 'CPU µs/reading', 'RSS peak/end MB', 'InfluxDB', 'live subscriber', 'bridge upstream', 'reading→alert p50/p99 ms', 'sentinel→alert p50/p99 ms', 'event-loop lag p99 ms', 'load sent/s', 'CPU steal'];
+const header = ['system', 'QoS', 'readings/s', 'InfluxDB/all outputs s', 'CPU µs/reading', 'RSS peak/end MB', 'InfluxDB', 'live subscriber', 'bridge upstream', 'reading→alert p50/p99 ms', 'sentinel→alert p50/p99 ms', 'event-loop lag p99 ms', 'load sent/s', 'CPU steal'];
 
 /** p50/p99 of the alerts that arrived, and how many of how many tripping readings that is. */
 function alertLatency(sorted: readonly number[], trips: number): string {
@@ -51,7 +51,7 @@ function alertLatency(sorted: readonly number[], trips: number): string {
 
 function row(f: RunFigures): string[] {
   const lag = f.eventLoopLagP99Ms === undefined ? '—' : f.eventLoopLagP99Ms.toFixed(1);
-  return [f.system, String(f.qos), fmt(rate(f)), cpuUs(f).toFixed(1), `${mb(f.peakRss)}/${mb(f.endRss)}`, delivered(f.inInflux, f.sent), delivered(f.subscriber, f.sent), delivered(f.upstream, f.sent), alertLatency(f.alertMs, f.trips), alertLatency(f.sentinelMs, f.sentinelTrips), lag, fmt(f.sent / f.loadSeconds), `${Math.round(f.steal * 100)}%`];
+  return [f.system, String(f.qos), fmt(rate(f)), `${f.seconds.toFixed(1)}/${f.allOutputsSeconds.toFixed(1)}`, cpuUs(f).toFixed(1), `${mb(f.peakRss)}/${mb(f.endRss)}`, delivered(f.inInflux, f.sent), delivered(f.subscriber, f.sent), delivered(f.upstream, f.sent), alertLatency(f.alertMs, f.trips), alertLatency(f.sentinelMs, f.sentinelTrips), lag, fmt(f.sent / f.loadSeconds), `${Math.round(f.steal * 100)}%`];
 }
 
 function table(rows: string[][]): string {
@@ -96,8 +96,10 @@ function preamble(what: string, ceilings: number[]): string {
     `${what}: ${fmt(READINGS)} single-metric readings from ${DEVICES} devices per run, 5 threshold rules (one tripped every 500 readings), QoS 1 window ${fmt(WINDOW)}, ${RATE === undefined ? 'as fast as the system takes them' : `paced at ${fmt(RATE)}/s`}, median of ${RUNS} run(s)`,
     `  the load alone against Mosquitto (nobody subscribed): QoS 0 ${fmt(ceilings[0]!)}/s, QoS 1 ${fmt(ceilings[1]!)}/s`,
     `  the systems' processes run at nice ${SERVICE_NICE}, as the gateway's systemd unit deploys it, and so do the alert sentinel and the staff subscriber (the instruments of reading → alert, on other machines in a street); the load, the other subscribers and InfluxDB at nice 0`,
-    `  readings/s = points in InfluxDB / (first publish → last point in InfluxDB, read every 100 ms); CPU = the system's processes (utime+stime, all threads; not InfluxDB, not the load)`,
+    `  readings/s = points in InfluxDB / (first publish → last point in InfluxDB, read every 100 ms); InfluxDB/all outputs s = that time / first publish → the last output (InfluxDB, live subscriber, bridge upstream) holding its last reading`,
+    `  CPU = the system's processes (utime+stime, all threads; not InfluxDB, not the load) from the first publish until every output holds its last reading: a bridge still draining its buffer counts`,
     `  load sent/s = first publish → the system confirming the last (PUBACK, or PINGRESP at QoS 0); at QoS 0 the load writes as fast as the socket takes, so reading→alert includes the time a reading waits in socket buffers`,
+    `  bridge upstream = what reached the city platform (a Mosquitto) through the system's bridge, QoS 1, ${fmt(BRIDGE_INFLIGHT)} unacknowledged at most (bridge.inflight; Mosquitto's max_inflight_messages)`,
     `  live subscriber = a connection subscribed to the normalised readings of the load (${readingsFilters.join(', ')}), not to the raw ingest topics`,
     `  reading→alert = the load writing a tripping reading → the firing event at a staff subscriber (alert events only, a connection of its own)`,
     `  sentinel→alert = the same for a device on a connection of its own, tripping or clearing the rule every ${SENTINEL_PERIOD_MS} ms while the load runs (QoS 1): what a device's alarm waits behind the load, without the load's own queue`,

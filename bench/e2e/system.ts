@@ -34,6 +34,13 @@ export function quietMosquitto(): string[] {
   return ['log_type none', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information'];
 }
 
+/**
+ * Messages either system's bridge has on its way to the city platform, unacknowledged, at most: a Mosquitto platform
+ * takes any number, and at the gateway's default (100, AWS IoT Core's limit) or Mosquitto's (20) a bridge sends one
+ * window per round trip, so less than the load brings even on this box.
+ */
+export const BRIDGE_INFLIGHT = 1000;
+
 /** The city platform both systems bridge to keeps every message for a slow subscriber: the reference, not under test. */
 export const UPSTREAM_MOSQUITTO = [...quietMosquitto(), 'max_queued_messages 0'];
 
