@@ -8,7 +8,7 @@
 const MAX_REMAINING_LENGTH = 268_435_455;
 /** [MQTT-1.5.3] a topic is a string of at most 65,535 bytes. */
 const MAX_TOPIC_BYTES = 0xffff;
-const PUBLISH = 0x30;
+export const PUBLISH = 0x30;
 
 export interface FrameMessage {
   readonly topic: string;

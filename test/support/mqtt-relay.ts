@@ -4,29 +4,16 @@
  * last small packets back until the client's delayed TCP ACK (40 ms), made as long as a test needs.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { PUBACK, PUBLISH, WholeFrames, type FrameTaker } from '../../gateway/util/mqtt-frames.js';
 
-const PUBLISH = 3;
-const PUBACK = 4;
-
-/** Calls `onFrame` with each whole MQTT frame of a byte stream (fixed header, remaining length, body). */
+/** Calls `onFrame` with each whole MQTT frame of a byte stream, as the gateway itself cuts them. */
 function frameSplitter(onFrame: (frame: Buffer) => void): (chunk: Buffer) => void {
-  let pending: Buffer = Buffer.alloc(0);
-  return (chunk) => {
-    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-    for (;;) {
-      let length = 0;
-      let multiplier = 1;
-      let at = 1;
-      for (; at < pending.length && at <= 4; at++) {
-        length += (pending[at]! & 0x7f) * multiplier;
-        multiplier *= 128;
-        if ((pending[at]! & 0x80) === 0) break;
-      }
-      if (at >= pending.length || pending.length < at + 1 + length) return;
-      onFrame(pending.subarray(0, at + 1 + length));
-      pending = pending.subarray(at + 1 + length);
-    }
+  const frames = new WholeFrames(undefined, () => true);
+  const take: FrameTaker = (source, start, _body, end) => {
+    onFrame(source.subarray(start, end));
+    return true;
   };
+  return (chunk) => void frames.read(chunk, take);
 }
 
 export interface AckHold {
@@ -82,7 +69,7 @@ export class MqttRelay {
     client.on(
       'data',
       frameSplitter((frame) => {
-        if (frame[0]! >> 4 === PUBLISH) this.publishesUp++;
+        if ((frame[0]! & 0xf0) === PUBLISH) this.publishesUp++;
         broker.write(frame);
         if (this.held && this.publishesUp >= this.hold!.untilPublishes) {
           for (const heldFrame of this.held) client.write(heldFrame);
@@ -95,11 +82,11 @@ export class MqttRelay {
       'data',
       frameSplitter((frame) => {
         if (this.held) return void this.held.push(frame);
-        if (frame[0]! >> 4 === PUBACK && this.hold && this.acksDown >= this.hold.after && this.publishesUp < this.hold.untilPublishes) {
+        if (frame[0] === PUBACK && this.hold && this.acksDown >= this.hold.after && this.publishesUp < this.hold.untilPublishes) {
           this.held = [frame];
           return;
         }
-        if (frame[0]! >> 4 === PUBACK) this.acksDown++;
+        if (frame[0] === PUBACK) this.acksDown++;
         client.write(frame);
       }),
     );
