@@ -1,5 +1,6 @@
 import { escape } from '@influxdata/influxdb-client';
 import type { Reading, ReadingValue } from '../model.js';
+import { numberText } from '../util/number-text.js';
 
 /**
  * Readings to InfluxDB line protocol, in the schema of CONTRACT.md ("InfluxDB schema"): measurement = domain; tags
@@ -27,7 +28,7 @@ export class LineEncoder {
       else this.unrepresentable++;
       return undefined;
     }
-    return this.prefixOf(reading) + value + ' ' + reading.ts;
+    return this.prefixOf(reading) + value + ' ' + numberText(reading.ts);
   }
 
   private prefixOf(reading: Reading): string {
@@ -63,7 +64,7 @@ const INT64_MAX = 2n ** 63n - 1n;
  * A bigint (a 64-bit integer point, whatever its value) is always an integer field, exact.
  */
 function encodeField(value: ReadingValue): string | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? numberText(value) : undefined;
   if (typeof value === 'bigint') return value >= INT64_MIN && value <= INT64_MAX ? value.toString() + 'i' : undefined;
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   // The buffer stores one line per record, so line breaks inside a string value become spaces.
