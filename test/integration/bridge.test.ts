@@ -491,15 +491,17 @@ describe('upstream bridge to a central Mosquitto', () => {
     const platform = await Platform.start();
     const { received } = await watcher(platform.port);
     const gw = await gatewaySide();
-    // A segment left by an earlier run, with one line that is not a record (a damaged file).
+    // Segments left by an earlier run (a damaged file): lines that are not records between and after records, and a
+    // segment of nothing else, so that a batch ends, or is made, of skipped lines only.
     mkdirSync(join(gw.ctx.dataDir, 'bridge'), { recursive: true });
-    const lines = [encodeRecord('water/pump-1/level', reading(1), false), 'garbage that is not a record', encodeRecord('water/pump-1/level', reading(2), false)];
-    writeFileSync(join(gw.ctx.dataDir, 'bridge', '0000000000000001.seg'), lines.join('\n') + '\n');
+    const record = (seq: number): string => encodeRecord('water/pump-1/level', reading(seq), false);
+    const segments = [[record(1), 'garbage that is not a record', record(2), 'more garbage'], ['garbage only'], [record(3)]];
+    segments.forEach((lines, index) => writeFileSync(join(gw.ctx.dataDir, 'bridge', `000000000000000${index + 1}.seg`), lines.join('\n') + '\n'));
     const bridge = await gw.startBridge({ url: `mqtt://127.0.0.1:${platform.port}` });
-    await until(() => (received.length === 2 ? true : undefined), 'the two records upstream');
-    expect(seqsOf(received, `${ROOT}/water/pump-1/level`)).toEqual([1, 2]);
-    await until(() => (bridge.health().backlog === 0 ? true : undefined), 'the batch committed');
-    expect(bridge.health()).toMatchObject({ forwarded: 2, dropped: 0 });
+    await until(() => (received.length === 3 ? true : undefined), 'the three records upstream');
+    expect(seqsOf(received, `${ROOT}/water/pump-1/level`)).toEqual([1, 2, 3]);
+    await until(() => (bridge.health().backlog === 0 ? true : undefined), 'the batches committed');
+    expect(bridge.health()).toMatchObject({ forwarded: 3, dropped: 0 });
     const skipped = gw.logLines.find((line) => line.includes('skipped a damaged line of the bridge buffer'));
     expect(skipped).toMatch(/ERROR gateway\/bridge .*dir=.*line="garbage that is not a record"/);
   });
