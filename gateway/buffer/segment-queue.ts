@@ -327,7 +327,6 @@ export class SegmentQueue {
     });
   }
 
-  /** Appends whole lines to the active segment (rolling first if they would overfill it); all or nothing. */
   /**
    * The lines as bytes, one '\n' after each, in a buffer kept from one append to the next (written synchronously):
    * a fresh one per batch, tens of kilobytes each, made a large share of the buffers the garbage collector sweeps.
@@ -342,6 +341,7 @@ export class SegmentQueue {
     return this.encodeBuffer.subarray(0, bytes);
   }
 
+  /** Appends whole lines to the active segment (rolling first if they would overfill it); all or nothing. */
   private write(text: Buffer, lines: number): void {
     let active = this.segments.at(-1)!;
     if (active.bytes > 0 && active.bytes + text.length > this.segmentBytes) active = this.roll();
