@@ -36,7 +36,8 @@ export function deadbandProblem(policy: ReportPolicy, valueType: string, numeric
   return `deadband applies to numbers only (this is ${valueType}); a change of ${valueType} always reports: use max_silence alone for a heartbeat`;
 }
 
-type Band = { readonly absolute: number } | { readonly fraction: number };
+/** `percent` as written (15 for '15%'): 0.15 is not exact, and taken as a factor its rounding moved the band. */
+type Band = { readonly absolute: number } | { readonly percent: number };
 
 /** One point's memory of its last reported sample. */
 export class ReportGate {
@@ -83,7 +84,7 @@ function bandOf(deadband: number | string | undefined): Band | undefined {
   if (deadband === undefined) return undefined;
   if (typeof deadband === 'number') return { absolute: deadband };
   // The schema let only a percentage through.
-  return { fraction: Number(PERCENT.exec(deadband)?.[1] ?? 0) / 100 };
+  return { percent: Number(PERCENT.exec(deadband)?.[1] ?? 0) };
 }
 
 /** Whether `value` is outside the band around `last`; without a band, whether it changed at all. */
@@ -92,13 +93,13 @@ function moved(last: ReadingValue, value: ReadingValue, band: Band | undefined):
     if (band === undefined) return !Object.is(value, last);
     // NaN on both sides is no change (the quality says bad already); NaN against a number is.
     if (Number.isNaN(value) || Number.isNaN(last)) return Number.isNaN(value) !== Number.isNaN(last);
-    return Math.abs(value - last) > ('absolute' in band ? band.absolute : Math.abs(last) * band.fraction);
+    return Math.abs(value - last) > ('absolute' in band ? band.absolute : (Math.abs(last) * band.percent) / 100);
   }
   if (typeof value === 'bigint' && typeof last === 'bigint') {
     if (band === undefined) return value !== last;
     const step = value > last ? value - last : last - value;
     // A bigint compares exactly with a number; a percentage of a 64-bit value needs no more than a double's precision.
-    return 'absolute' in band ? step > band.absolute : Number(step) > Math.abs(Number(last)) * band.fraction;
+    return 'absolute' in band ? step > band.absolute : Number(step) > (Math.abs(Number(last)) * band.percent) / 100;
   }
   return value !== last;
 }
