@@ -93,12 +93,15 @@ interface BatchInternals {
 }
 
 /**
- * Bytes of one connection read per event-loop turn: about 70 single-metric readings, under a millisecond of work. At
- * 8 KB, an alarm on another connection waited 1.7–2.0 ms at the median behind a flood, 1.1–1.2 ms at 4 KB, and the
- * flood went no slower (`npm run bench -- e2e`, 600,000 readings, 3 runs each). Twice the turns cost 0.5–1 µs more
- * of socket writes per reading.
+ * Bytes of one connection read per event-loop turn: about 140 single-metric readings, under 2 ms of work. Measured
+ * with `E2E_RUNS=3 npm run bench -- e2e` (pooled alarms, alternating sizes): at 4 KB a flood ran 59–66k readings/s
+ * and an alarm on another connection waited 0.6–1.0 ms at the median; at 8 KB 62–74k/s and 0.9–1.2 ms; at 16 KB
+ * 66–80k/s and 1.3–2.1 ms. The p99 of the alarms moved more from run to run (7–21 ms) than between the sizes. A
+ * QoS 1 publisher's next bytes are read only once its last chunk's readings are stored (aedes reads on when every
+ * packet of a chunk is handled), so each turn costs a store and a write of acknowledgements; fewer, larger turns
+ * carry the flood further on the same CPU.
  */
-const READ_BYTES_PER_TURN = 4 * 1024;
+const READ_BYTES_PER_TURN = 8 * 1024;
 
 /**
  * Reads at most `bytesPerTurn` of a connection per turn of the event loop, then lets the other connections in. A
