@@ -5,7 +5,7 @@
  */
 import type { Acknowledgement, AlertEvent, Severity } from '../alerts/alert.js';
 import type { DeviceState, DeviceStatus, Quality, Reading, ReadingValue } from '../model.js';
-import { numberText } from '../util/number-text.js';
+import { numberText, timestampText } from '../util/number-text.js';
 import { exactJson } from './json.js';
 
 /**
@@ -26,7 +26,7 @@ export function readingUnitField(unit: string | undefined): string {
 
 /** A ReadingPayload, built by hand for the hot path; `unitField` from readingUnitField, computed once per series. */
 export function readingPayload(reading: Reading, unitField: string): string {
-  return `{"value":${readingValue(reading.value)}${unitField},"ts":${numberText(reading.ts)},"quality":"${reading.quality}"}`;
+  return `{"value":${readingValue(reading.value)}${unitField},"ts":${timestampText(reading.ts)},"quality":"${reading.quality}"}`;
 }
 
 /** JSON has no NaN or Infinity: such a value is sent as null. A bigint keeps all its digits. */

@@ -1,6 +1,6 @@
 import { escape } from '@influxdata/influxdb-client';
 import type { Reading, ReadingValue } from '../model.js';
-import { numberText } from '../util/number-text.js';
+import { numberText, timestampText } from '../util/number-text.js';
 
 /**
  * Readings to InfluxDB line protocol, in the schema of CONTRACT.md ("InfluxDB schema"): measurement = domain; tags
@@ -28,7 +28,7 @@ export class LineEncoder {
       else this.unrepresentable++;
       return undefined;
     }
-    return this.prefixOf(reading) + value + ' ' + numberText(reading.ts);
+    return this.prefixOf(reading) + value + ' ' + timestampText(reading.ts);
   }
 
   private prefixOf(reading: Reading): string {

@@ -8,3 +8,18 @@
 export function numberText(value: number): string {
   return JSON.stringify(value);
 }
+
+let lastTimestamp = Number.NaN;
+let lastTimestampText = '';
+
+/**
+ * numberText for a reading's timestamp (epoch ms). Readings in a row often share their millisecond — the metrics of one
+ * poll, a batch a device sends at once — so the text of the last one is kept.
+ */
+export function timestampText(ts: number): string {
+  if (ts !== lastTimestamp) {
+    lastTimestamp = ts;
+    lastTimestampText = numberText(ts);
+  }
+  return lastTimestampText;
+}
