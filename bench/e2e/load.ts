@@ -29,6 +29,8 @@ export interface LoadPlan {
   readonly window: number;
   /** Readings per second; as fast as possible without. */
   readonly rate?: number;
+  /** The domain its devices publish on: the load's (default), or the probe's for a warm-up that no output counts as the load's. */
+  readonly domain?: string;
 }
 
 export interface LoadResult {
@@ -79,6 +81,7 @@ function runGenerator(): void {
 
   const run = async (plan: LoadPlan): Promise<LoadResult> => {
     const out = connected();
+    const domain = plan.domain ?? DOMAIN;
     const startTs = runStartTs();
     const trips: [string, number][] = [];
     const cpuBefore = process.cpuUsage();
@@ -96,7 +99,7 @@ function runGenerator(): void {
       const packets: Buffer[] = [];
       const at = now();
       for (let i = 0; i < n; i++, seq++) {
-        const reading = readingAt(seq, startTs);
+        const reading = readingAt(seq, startTs, domain);
         if (reading.trips) trips.push([tripKey(reading.device, reading.value), at]);
         let id = 0;
         if (plan.qos === 1) {
@@ -104,7 +107,7 @@ function runGenerator(): void {
           nextId = nextId === 0xffff ? 1 : nextId + 1;
           inFlight++;
         }
-        packets.push(publishPacket(topicOf(DOMAIN, reading.device), ingestPayload(reading), plan.qos, id));
+        packets.push(publishPacket(topicOf(domain, reading.device), ingestPayload(reading), plan.qos, id));
       }
       if (!out.write(Buffer.concat(packets))) await new Promise((r) => out.once('drain', r));
     }

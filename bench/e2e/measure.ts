@@ -10,7 +10,7 @@ import { LoadGenerator, type LoadPlan, type LoadResult } from './load.js';
 import { boxCpu, cpuSeconds, memory, setNice, stealShare } from '../proc.js';
 import { SERVICE_NICE } from '../../gateway/runtime-flags.js';
 import type { System } from './system.js';
-import { DOMAIN, METRIC } from './workload.js';
+import { DOMAIN, METRIC, PROBE_DOMAIN, WARMUP_DEVICE_PATTERN } from './workload.js';
 
 /** The alert sentinel trips or clears its rule this often while the load runs (25 alerts a second). */
 export const SENTINEL_PERIOD_MS = 20;
@@ -82,7 +82,31 @@ async function settle(count: () => Promise<number>, expected: number, onGrowth: 
   }
 }
 
-export async function measureRun(system: System, influx: InfluxDb1, plan: LoadPlan): Promise<RunFigures> {
+/**
+ * Sends `readings` of the plan's shape through the system on the probe domain, and returns once every output has them
+ * all: the measured run then finds the system's hot code compiled and its heap grown, as in a gateway that has run for
+ * months, and no work of the warm-up is left to count. A fresh process would spend the first second or so of the run
+ * compiling, a fixed cost that weighs most on the system that finishes soonest.
+ */
+async function warmUp(system: System, influx: InfluxDb1, load: LoadGenerator, counters: readonly (Counter | undefined)[], plan: LoadPlan, readings: number): Promise<void> {
+  if (readings <= 0) return;
+  const probesBefore = await Promise.all(counters.map(async (c) => (await c?.counts())?.probes ?? 0));
+  await load.run({ ...plan, readings, domain: PROBE_DOMAIN });
+  await waitFor(
+    async () => {
+      const [series] = await influx.query(`SELECT count("${METRIC}") FROM "${PROBE_DOMAIN}" WHERE "device" =~ ${WARMUP_DEVICE_PATTERN}`, system.database);
+      if (Number(series?.values[0]?.[1] ?? 0) < readings) return undefined;
+      const probes = await Promise.all(counters.map(async (c) => (await c?.counts())?.probes));
+      return probes.every((p, i) => p === undefined || p - probesBefore[i]! >= readings) ? true : undefined;
+    },
+    { what: `the warm-up's ${readings} readings on every output of ${system.name}`, timeoutMs: 120_000, intervalMs: POLL_MS },
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)}; ${system.problems().join('; ') || 'nothing logged'}`);
+  });
+}
+
+/** `warmup`: readings sent through the system first, unmeasured (see warmUp). */
+export async function measureRun(system: System, influx: InfluxDb1, plan: LoadPlan, warmup: number): Promise<RunFigures> {
   const cleanup = new Cleanup();
   try {
     // The system may still be binding its port: the load connects once it is there.
@@ -110,6 +134,7 @@ export async function measureRun(system: System, influx: InfluxDb1, plan: LoadPl
     // The alert sentinel and the staff subscriber are the instruments of reading → alert, at the systems' priority: on
     // a real street they run on other machines, so their own wait for one of these two cores is not the system's.
     for (const instrument of [sentinel, staff]) setNice(instrument.pid, SERVICE_NICE);
+    await warmUp(system, influx, load, [local, upstream], plan, warmup);
     const cpu = (): number => system.processes.reduce((sum, p) => sum + cpuSeconds(p.pid), 0);
     // Read once to start the window: the lag reported after the run is over the run alone.
     await system.eventLoopLagP99Ms?.();

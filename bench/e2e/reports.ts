@@ -4,6 +4,7 @@
  *   E2E_READINGS  readings per run (default 200,000)       E2E_RUNS  runs per case: the median is shown, with the alert latencies of all (default 1)
  *   E2E_WINDOW    QoS 1 publishes in flight (default 1,000) BENCH_SECONDS  length of e2e-steady (default 60)
  *   E2E_RATE      paces the load of e2e and peer (readings/s; default: as fast as the system takes them)
+ *   E2E_WARMUP    readings sent through each system before each measured run, unmeasured (default 50,000)
  */
 import { startInfluxDb1, type InfluxDb1 } from '../../test/peers/influxdb.js';
 import { startMosquitto } from '../../test/peers/mosquitto.js';
@@ -23,6 +24,8 @@ const RUNS = Math.max(1, Number(process.env.E2E_RUNS ?? 1));
 const WINDOW = Number(process.env.E2E_WINDOW ?? 1_000);
 /** Paces the load of `e2e` and `peer` (readings/s): latency at a given load rather than at the most the system takes. */
 const RATE = process.env.E2E_RATE ? Number(process.env.E2E_RATE) : undefined;
+/** Readings each system takes before each measured run, as the run's load but on the probe domain (see measure.ts). */
+const WARMUP = Number(process.env.E2E_WARMUP ?? 50_000);
 const STEADY_RATE = 10_000;
 const STEADY_SAMPLE_MS = 5_000;
 
@@ -86,7 +89,7 @@ async function medianRun(start: (database: string) => Promise<System>, influx: I
   for (let r = 0; r < RUNS; r++) {
     const system = await start(`${tag}_q${plan.qos}_${r}`);
     try {
-      runs.push(await measureRun(system, influx, plan));
+      runs.push(await measureRun(system, influx, plan, WARMUP));
     } finally {
       await system.stop();
     }
@@ -101,6 +104,7 @@ function preamble(what: string, ceilings: number[]): string {
   return [
     `${what}: ${fmt(READINGS)} single-metric readings from ${DEVICES} devices per run, 5 threshold rules (one tripped every 500 readings), QoS 1 window ${fmt(WINDOW)}, ${RATE === undefined ? 'as fast as the system takes them' : `paced at ${fmt(RATE)}/s`}, median of ${RUNS} run(s)`,
     `  the load alone against Mosquitto (nobody subscribed): QoS 0 ${fmt(ceilings[0]!)}/s, QoS 1 ${fmt(ceilings[1]!)}/s`,
+    `  before each measured run, a warm-up: ${fmt(WARMUP)} readings of the same load on the probe domain, in every output before the run starts (E2E_WARMUP; 0 measures a system just started, compiling its code during the run)`,
     `  the systems' processes run at nice ${SERVICE_NICE}, as the gateway's systemd unit deploys it, and so do the alert sentinel and the staff subscriber (the instruments of reading → alert, on other machines in a street); the load, the other subscribers and InfluxDB at nice 0`,
     `  readings/s = points in InfluxDB / (first publish → last point in InfluxDB, read every 100 ms); InfluxDB/all outputs s = that time / first publish → the last output (InfluxDB, live subscriber, bridge upstream) holding its last reading`,
     `  CPU = the system's processes (utime+stime, all threads; not InfluxDB, not the load) from the first publish until every output holds its last reading: a bridge still draining its buffer counts`,
@@ -174,7 +178,7 @@ export function e2eSteadyReport(): Promise<string> {
         console.log(line);
       }, STEADY_SAMPLE_MS);
       try {
-        figures = await measureRun(system, influx, { qos: 1, readings: STEADY_RATE * seconds, window: WINDOW, rate: STEADY_RATE });
+        figures = await measureRun(system, influx, { qos: 1, readings: STEADY_RATE * seconds, window: WINDOW, rate: STEADY_RATE }, WARMUP);
       } finally {
         clearInterval(timer);
       }

@@ -49,9 +49,18 @@ export const rules: readonly ThresholdRule[] = [
  */
 export const readingsFilters = [topics.withSuffix(`${DOMAIN}/+/+`), topics.withSuffix(`${PROBE_DOMAIN}/+/+`)];
 
-const deviceNames = Array.from({ length: DEVICES }, (_, i) => `load-${String(i).padStart(3, '0')}`);
+/** The names of a domain's load devices: `load-000` … `load-099` (the warm-up's: `probe-000` …). */
+const deviceNames = new Map<string, readonly string[]>();
+function devicesOf(domain: string): readonly string[] {
+  let names = deviceNames.get(domain);
+  if (!names) deviceNames.set(domain, (names = Array.from({ length: DEVICES }, (_, i) => `${domain}-${String(i).padStart(3, '0')}`)));
+  return names;
+}
 
-/** The reading with sequence number `seq` of a run. */
+/** The warm-up's devices, as InfluxQL matches their tag (the probe's own device is `probe-1`). */
+export const WARMUP_DEVICE_PATTERN = `/^${PROBE_DOMAIN}-[0-9]{3}$/`;
+
+/** The reading with sequence number `seq` of a run on `domain`. */
 export interface LoadReading {
   readonly device: string;
   readonly value: number;
@@ -64,13 +73,13 @@ export interface LoadReading {
  * Timestamps start an hour back and step 1 ms per reading of a device: each point is its own in InfluxDB (one per
  * series and timestamp), and no rate of any length runs them past the ingest's `max_future`.
  */
-export function readingAt(seq: number, startTs: number): LoadReading {
+export function readingAt(seq: number, startTs: number, domain = DOMAIN): LoadReading {
   const index = seq % DEVICES;
   const block = Math.floor(seq / TRIP_EVERY);
   const trips = seq % TRIP_EVERY === block % DEVICES;
   // Normal values stay in 0..80, clear of every rule; a tripping value is unique in the run, to match its alert.
   const value = trips ? 150 + block / 1000 : Math.round((40 + 40 * Math.sin(seq / 997 + index)) * 100) / 100;
-  return { device: deviceNames[index]!, value, ts: startTs + Math.floor(seq / DEVICES), trips };
+  return { device: devicesOf(domain)[index]!, value, ts: startTs + Math.floor(seq / DEVICES), trips };
 }
 
 export function runStartTs(): number {
