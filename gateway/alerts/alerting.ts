@@ -126,7 +126,7 @@ export class Alerting implements Sink {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
-    await this.parts.store.close();
+    this.parts.store.close();
     this.parts.topics.close();
     await this.parts.dispatch.close();
   }

@@ -118,7 +118,7 @@ describe.skipIf(!canMountTmpfs)('the alert store on a full data disk (mounts a 2
       store.save(() => active);
       await new Promise((resolve) => setImmediate(resolve));
     }
-    // Saves are written off the event loop: the failure is told once it comes back, once per interval.
+    // One save per turn: the first fails, the rest wait for its retry; the failure is told once per interval.
     const failures = (): string[] => logs.filter((line) => line.includes('cannot save the active alerts'));
     await waitFor(() => (failures().length > 0 ? true : undefined), { what: 'the failed save logged', timeoutMs: 10_000 });
     expect(failures()).toHaveLength(1);
