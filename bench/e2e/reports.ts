@@ -80,24 +80,33 @@ async function loadCeiling(qos: 0 | 1): Promise<number> {
   }
 }
 
-/**
- * Runs the case `RUNS` times, each on a fresh system and database; the run with the median throughput, with the alert
- * latencies of all runs pooled: a run trips the sentinel about a hundred times, so its own p99 is its largest but one.
- */
-async function medianRun(start: (database: string) => Promise<System>, influx: InfluxDb1, plan: LoadPlan, tag: string): Promise<RunFigures> {
-  const runs: RunFigures[] = [];
-  for (let r = 0; r < RUNS; r++) {
-    const system = await start(`${tag}_q${plan.qos}_${r}`);
-    try {
-      runs.push(await measureRun(system, influx, plan, WARMUP));
-    } finally {
-      await system.stop();
-    }
+/** One run on a fresh system and database; the database is dropped after, so InfluxDB compacts nothing of it later. */
+async function runOnce(start: (database: string) => Promise<System>, influx: InfluxDb1, plan: LoadPlan, database: string): Promise<RunFigures> {
+  const system = await start(database);
+  try {
+    return await measureRun(system, influx, plan, WARMUP);
+  } finally {
+    await system.stop();
+    await influx.dropDatabase(database);
   }
+}
+
+/**
+ * The run with the median throughput, with the alert latencies of all runs pooled: a run trips the sentinel about a
+ * hundred times, so its own p99 is its largest but one.
+ */
+function medianOf(runs: readonly RunFigures[]): RunFigures {
   const median = [...runs].sort((a, b) => rate(a) - rate(b))[Math.floor(runs.length / 2)]!;
   const pooled = (of: (f: RunFigures) => readonly number[]): number[] => runs.flatMap(of).sort((a, b) => a - b);
   const sum = (of: (f: RunFigures) => number): number => runs.reduce((total, f) => total + of(f), 0);
   return { ...median, alertMs: pooled((f) => f.alertMs), trips: sum((f) => f.trips), sentinelMs: pooled((f) => f.sentinelMs), sentinelTrips: sum((f) => f.sentinelTrips) };
+}
+
+/** Runs the case `RUNS` times, each on a fresh system and database: their median (see medianOf). */
+async function medianRun(start: (database: string) => Promise<System>, influx: InfluxDb1, plan: LoadPlan, tag: string): Promise<RunFigures> {
+  const runs: RunFigures[] = [];
+  for (let r = 0; r < RUNS; r++) runs.push(await runOnce(start, influx, plan, `${tag}_q${plan.qos}_${r}`));
+  return medianOf(runs);
 }
 
 function preamble(what: string, ceilings: number[]): string {
@@ -150,14 +159,24 @@ export function peerReport(): Promise<string> {
     const ratios: string[] = [];
     for (const qos of QOS) {
       const plan = { qos, readings: READINGS, window: WINDOW, rate: RATE };
-      const peer = await medianRun((db) => startNodeRedSystem(influx, db), influx, plan, 'peer');
-      const gateway = await medianRun((db) => startGatewaySystem(influx.url, db), influx, plan, 'gw');
+      const peerRuns: RunFigures[] = [];
+      const gatewayRuns: RunFigures[] = [];
+      for (let r = 0; r < RUNS; r++) {
+        // Taking turns, each going first in every other round: what a run leaves behind on the box (InfluxDB still
+        // busy with its points, say) falls on both systems alike.
+        const peerRun = (): Promise<number> => runOnce((db) => startNodeRedSystem(influx, db), influx, plan, `peer_q${qos}_${r}`).then((f) => peerRuns.push(f));
+        const gatewayRun = (): Promise<number> => runOnce((db) => startGatewaySystem(influx.url, db), influx, plan, `gw_q${qos}_${r}`).then((f) => gatewayRuns.push(f));
+        for (const run of r % 2 === 0 ? [peerRun, gatewayRun] : [gatewayRun, peerRun]) await run();
+      }
+      const peer = medianOf(peerRuns);
+      const gateway = medianOf(gatewayRuns);
       figures.push(peer, gateway);
       const speed = rate(gateway) / rate(peer);
       const cpu = cpuUs(gateway) / cpuUs(peer);
       ratios.push(`  QoS ${qos}: gateway/peer throughput ${speed.toFixed(2)}× (goal ≥ 4×: ${speed >= 4 ? 'met' : 'NOT met'}), CPU per reading ${cpu.toFixed(2)} (goal ≤ 0.25: ${cpu <= 0.25 ? 'met' : 'NOT met'})`);
     }
-    return [preamble('peer comparison: Mosquitto 2.0 + Node-RED 4.1 + node-red-contrib-influxdb vs the gateway, the same load, InfluxDB 1.6.7 on the same box', ceilings), table(figures.map(row)), ...ratios, ...problems(figures)].join('\n');
+    const turns = `  the two systems take turns run by run, each first in every other round; each run's database is dropped after it`;
+    return [preamble('peer comparison: Mosquitto 2.0 + Node-RED 4.1 + node-red-contrib-influxdb vs the gateway, the same load, InfluxDB 1.6.7 on the same box', ceilings), turns, table(figures.map(row)), ...ratios, ...problems(figures)].join('\n');
   });
 }
 

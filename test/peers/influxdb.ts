@@ -36,6 +36,8 @@ export interface InfluxDb1 {
   query(q: string, db?: string): Promise<InfluxSeries[]>;
   /** POST /query with q=CREATE DATABASE "name" (a no-op when it exists). */
   createDatabase(name: string): Promise<void>;
+  /** POST /query with q=DROP DATABASE "name": its points go, and no compaction of them runs later. */
+  dropDatabase(name: string): Promise<void>;
   /** SIGTERM, bounded wait, then SIGKILL. Keeps the data dir. Idempotent. */
   stop(): Promise<void>;
   /** SIGKILL (a power cut): the WAL is fsynced on every write, so acknowledged points survive. Idempotent. */
@@ -136,15 +138,8 @@ async function launch(dataDir: string, port: number, rpcPort: number): Promise<I
       const body = await influxJson(await fetch(`${url}/query?${params}`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }), q);
       return (body.results ?? []).flatMap((result) => result.series ?? []);
     },
-    async createDatabase(name) {
-      const q = `CREATE DATABASE "${name.replace(/["\\]/g, '\\$&')}"`;
-      const res = await fetch(`${url}/query`, {
-        method: 'POST',
-        body: new URLSearchParams({ q }),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-      await influxJson(res, q);
-    },
+    createDatabase: (name) => post(url, `CREATE DATABASE ${quoted(name)}`),
+    dropDatabase: (name) => post(url, `DROP DATABASE ${quoted(name)}`),
     stop,
     kill: () => stopChild(child, 'SIGKILL'),
     async remove() {
@@ -152,6 +147,17 @@ async function launch(dataDir: string, port: number, rpcPort: number): Promise<I
       await (removed ??= rm(dataDir, { recursive: true, force: true }));
     },
   };
+}
+
+/** An InfluxQL identifier in double quotes. */
+function quoted(name: string): string {
+  return `"${name.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/** POST /query: the statements that change something (GET takes only SELECT and SHOW). */
+async function post(url: string, q: string): Promise<void> {
+  const res = await fetch(`${url}/query`, { method: 'POST', body: new URLSearchParams({ q }), signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  await influxJson(res, q);
 }
 
 interface QueryAnswer {
