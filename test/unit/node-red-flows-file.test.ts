@@ -35,8 +35,10 @@ describe('flows file', () => {
 
   it('restores the last good flows and their credentials for a corrupt file, and sets the corrupt one aside', () => {
     prepareFlows(userDir, 'flows.json', shipped);
-    writeFileSync(join(userDir, 'flows.json'), JSON.stringify(tab('good')));
+    // Credentials first, then the flows, as Node-RED's storage writes them: written the other way round, the
+    // credentials were newer whenever the clock ticked between the two writes, and the pair counted as mid-deploy.
     writeFileSync(join(userDir, 'flows_cred.json'), '{"$":"good-creds"}');
+    writeFileSync(join(userDir, 'flows.json'), JSON.stringify(tab('good')));
     expect(keepLastGood(userDir, 'flows.json', rev(tab('good')))).toBe('kept');
     writeFileSync(join(userDir, 'flows.json'), '[{"id":');
     writeFileSync(join(userDir, 'flows_cred.json'), '{"$":"other"}');
