@@ -4,7 +4,6 @@
  * notification then arrives exactly once, critical ones before warnings, each severity in the order it happened; a
  * third run finds the outboxes empty (the deliveries were committed).
  */
-import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +18,7 @@ import { mosquittoPub } from '../peers/mosquitto-pub.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { startSmtpRelay, startWebhookReceiver, startWebhookReceiverOn, status } from '../peers/receivers.js';
 import { spawnGateway, type GatewayProcess } from '../support/gateway-process.js';
+import { canMountTmpfs, mountTmpfs, unmountTmpfs } from '../support/tmpfs.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -105,8 +105,6 @@ rules:
   });
 });
 
-const isRoot = process.getuid?.() === 0;
-
 /** Appends to `file` until the file system refuses: ENOSPC, page by page at the end. */
 function fillUp(file: string): void {
   for (const chunk of [64 * 1024, 4096, 1]) {
@@ -118,15 +116,12 @@ function fillUp(file: string): void {
   }
 }
 
-describe('notification outbox on a full disk', () => {
-  // Only root can mount the small tmpfs that makes a real ENOSPC; elsewhere this case cannot be set up.
-  it.skipIf(!isRoot)('keeps delivering on a full disk without resending: noting a delivery needs no free space', { timeout: 60_000 }, async () => {
+describe.skipIf(!canMountTmpfs)('notification outbox on a full disk (mounts a 1 MB tmpfs: needs root)', () => {
+  it('keeps delivering on a full disk without resending: noting a delivery needs no free space', { timeout: 60_000 }, async () => {
     const mount = mkdtempSync(join(tmpdir(), 'gw-notify-full-'));
     cleanups.push(() => rmSync(mount, { recursive: true, force: true }));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mount]);
-    cleanups.push(() => {
-      execFileSync('umount', [mount]);
-    });
+    mountTmpfs(mount, '1m');
+    cleanups.push(() => unmountTmpfs(mount));
     const receiver = await startWebhookReceiver(status(204));
     cleanups.push(() => receiver.close());
     const lines: string[] = [];
