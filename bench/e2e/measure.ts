@@ -82,6 +82,13 @@ async function settle(count: () => Promise<number>, expected: number, onGrowth: 
   }
 }
 
+/** Rethrows a wait that timed out with what the system logged meanwhile: the likely reason. */
+function withProblems(system: System): (error: unknown) => never {
+  return (error) => {
+    throw new Error(`${String(error)}; ${system.problems().join('; ') || 'nothing logged'}`);
+  };
+}
+
 /**
  * Sends `readings` of the plan's shape through the system on the probe domain, and returns once every output has them
  * all: the measured run then finds the system's hot code compiled and its heap grown, as in a gateway that has run for
@@ -100,9 +107,7 @@ async function warmUp(system: System, influx: InfluxDb1, load: LoadGenerator, co
       return probes.every((p, i) => p === undefined || p - probesBefore[i]! >= readings) ? true : undefined;
     },
     { what: `the warm-up's ${readings} readings on every output of ${system.name}`, timeoutMs: 120_000, intervalMs: POLL_MS },
-  ).catch((error: unknown) => {
-    throw new Error(`${String(error)}; ${system.problems().join('; ') || 'nothing logged'}`);
-  });
+  ).catch(withProblems(system));
 }
 
 /** `warmup`: readings sent through the system first, unmeasured (see warmUp). */
@@ -125,9 +130,7 @@ export async function measureRun(system: System, influx: InfluxDb1, plan: LoadPl
         return seen.every((c) => c === undefined || c.probes > 0) ? true : undefined;
       },
       { what: `a probe reading through ${system.name}`, timeoutMs: 60_000, intervalMs: 500 },
-    ).catch((error: unknown) => {
-      throw new Error(`${String(error)}; ${system.problems().join('; ') || 'nothing logged'}`);
-    });
+    ).catch(withProblems(system));
 
     // Each system runs at the priority the gateway is deployed with, the peer's processes too: the same care for both.
     const normalPriority = system.processes.filter((p) => !setNice(p.pid, SERVICE_NICE)).map((p) => p.name);
