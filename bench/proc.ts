@@ -22,16 +22,17 @@ export function memory(pid: number): { rss: number; peakRss: number } {
   return { rss: kib('VmRSS'), peakRss: kib('VmHWM') };
 }
 
-/** The box's CPU time so far, in USER_HZ ticks over all CPUs: all of it, and what the hypervisor took (steal). */
+/** The box's CPU time so far, in USER_HZ ticks over all CPUs: all of it, the idle part, and what the hypervisor took (steal). */
 export interface BoxCpu {
   readonly total: number;
+  readonly idle: number;
   readonly steal: number;
 }
 
 export function boxCpu(): BoxCpu {
   // The first line of /proc/stat: "cpu  user nice system idle iowait irq softirq steal guest guest_nice".
   const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
-  return { total: fields.reduce((sum, ticks) => sum + ticks, 0), steal: fields[7] ?? 0 };
+  return { total: fields.reduce((sum, ticks) => sum + ticks, 0), idle: (fields[3] ?? 0) + (fields[4] ?? 0), steal: fields[7] ?? 0 };
 }
 
 /**
@@ -41,6 +42,22 @@ export function boxCpu(): BoxCpu {
 export function stealShare(before: BoxCpu, after: BoxCpu): number {
   const total = after.total - before.total;
   return total > 0 ? (after.steal - before.steal) / total : 0;
+}
+
+/** The share of the box's CPU time something ran between two readings (not idle, not waiting for I/O, not stolen). */
+export function busyShare(before: BoxCpu, after: BoxCpu): number {
+  const total = after.total - before.total;
+  return total > 0 ? (total - (after.idle - before.idle) - (after.steal - before.steal)) / total : 0;
+}
+
+/**
+ * Seconds the process's main thread has spent runnable but waiting for a core, so far (/proc/PID/schedstat, the
+ * kernel's run-queue wait). Whatever arrives meanwhile, an alarm too, waits as long: on a box whose cores are all busy
+ * this, not the process's own work, is what lengthens a latency's tail.
+ */
+export function runQueueWaitSeconds(pid: number): number {
+  // "time on a CPU, time waiting on a run queue, timeslices", in nanoseconds, for the thread whose id is the pid.
+  return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
 }
 
 /**

@@ -11,8 +11,13 @@ export const NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=30
 /**
  * The CPU priority the gateway is deployed with (the systemd unit's `Nice=`, and `CPUWeight=` ten times a default
  * service's where the cpu controller splits the box by service): on a box shared with InfluxDB and the uplinks, the
- * gateway is the one that must answer at once. Measured at 5,000 readings/s with InfluxDB, Mosquitto, the load and
- * the subscribers on the same 2 cores: reading → alert inside the gateway p99 36–95 ms at nice 0 (the process waiting
- * for a core), 1.6–5 ms at -10. The benches run the systems they compare at this priority when allowed to.
+ * gateway is the one that must answer at once. Measured with InfluxDB, Mosquitto, the load and the subscribers on the
+ * same 2 cores:
+ * - at 5,000 readings/s, reading → alert inside the gateway p99 36–95 ms at nice 0 (the process waiting for a core),
+ *   1.6–5 ms at -10;
+ * - at 50,000 readings/s (`E2E_RATE=50000 E2E_READINGS=400000 npm run bench -- e2e`, 3 alternating rounds, the box
+ *   90% busy), the main thread runnable but without a core 17–19% of the run at -10, 11–14% at -20; reading → alert
+ *   p50 1.6–2.5 ms at -10, 1.3–2.1 ms at -20, and the p99s fell with it (most runs 10–17 ms against 16–34 ms).
+ * The benches run the systems they compare at this priority when allowed to.
  */
-export const SERVICE_NICE = -10;
+export const SERVICE_NICE = -20;

@@ -7,7 +7,7 @@ import { waitFor } from '../../test/peers/net.js';
 import { Cleanup } from './cleanup.js';
 import { Counter, type Counts } from './counter.js';
 import { LoadGenerator, type LoadPlan, type LoadResult } from './load.js';
-import { boxCpu, cpuSeconds, memory, setNice, stealShare } from '../proc.js';
+import { boxCpu, busyShare, cpuSeconds, memory, runQueueWaitSeconds, setNice, stealShare } from '../proc.js';
 import { SERVICE_NICE } from '../../gateway/runtime-flags.js';
 import type { System } from './system.js';
 import { DOMAIN, METRIC, PROBE_DOMAIN, WARMUP_DEVICE_PATTERN } from './workload.js';
@@ -50,6 +50,10 @@ export interface RunFigures {
   readonly eventLoopLagP99Ms: number | undefined;
   /** The share of the box's CPU time the hypervisor took during the run (0 on bare metal). */
   readonly steal: number;
+  /** The share of the box's CPU time something ran during the run. */
+  readonly boxBusy: number;
+  /** The system's process whose main thread waited longest for a core during the run, and that wait's share of the run. */
+  readonly runQueueWait: { readonly process: string; readonly share: number };
   readonly problems: readonly string[];
 }
 
@@ -139,15 +143,18 @@ export async function measureRun(system: System, influx: InfluxDb1, plan: LoadPl
     for (const instrument of [sentinel, staff]) setNice(instrument.pid, SERVICE_NICE);
     await warmUp(system, influx, load, [local, upstream], plan, warmup);
     const cpu = (): number => system.processes.reduce((sum, p) => sum + cpuSeconds(p.pid), 0);
+    const waits = (): number[] => system.processes.map((p) => runQueueWaitSeconds(p.pid));
     // Read once to start the window: the lag reported after the run is over the run alone.
     await system.eventLoopLagP99Ms?.();
     const writtenBefore = await pointsWritten(influx);
     const cpuBefore = cpu();
     const boxBefore = boxCpu();
+    const waitsBefore = waits();
     let lastPointAt = now();
     let lastOutputAt = lastPointAt;
     let cpuAtLastOutput = cpuBefore;
     let boxAtLastOutput = boxBefore;
+    let waitsAtLastOutput = waitsBefore;
     await sentinel.startSentinel(SENTINEL_PERIOD_MS);
     const loadDone: Promise<LoadResult> = load.run(plan);
     const sentinelDone = loadDone.then(() => sentinel.stopSentinel());
@@ -160,6 +167,7 @@ export async function measureRun(system: System, influx: InfluxDb1, plan: LoadPl
       lastOutputAt = now();
       cpuAtLastOutput = cpu();
       boxAtLastOutput = boxCpu();
+      waitsAtLastOutput = waits();
     };
     const pointGrew = (): void => {
       lastPointAt = now();
@@ -205,11 +213,23 @@ export async function measureRun(system: System, influx: InfluxDb1, plan: LoadPl
       sentinelTrips: sentinelTrips.length,
       eventLoopLagP99Ms,
       steal: stealShare(boxBefore, boxAtLastOutput),
+      boxBusy: busyShare(boxBefore, boxAtLastOutput),
+      runQueueWait: longestWait(system, waitsBefore, waitsAtLastOutput, (lastOutputAt - result.firstAt) / 1000),
       problems: [...system.problems(), ...(normalPriority.length ? [`${normalPriority.join(', ')} ran at nice 0, not ${SERVICE_NICE}: raising a priority needs root`] : [])],
     };
   } finally {
     await cleanup.run();
   }
+}
+
+/** The system's process whose main thread waited longest for a core between two readings of their waits. */
+function longestWait(system: System, before: readonly number[], after: readonly number[], seconds: number): RunFigures['runQueueWait'] {
+  let longest = { process: '—', share: 0 };
+  system.processes.forEach((p, i) => {
+    const share = (after[i]! - before[i]!) / seconds;
+    if (share >= longest.share) longest = { process: p.name, share };
+  });
+  return longest;
 }
 
 /** Points of the load's measurement in the system's database. */

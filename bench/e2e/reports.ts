@@ -33,6 +33,7 @@ const QOS = [0, 1] as const;
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const mb = (bytes: number): string => String(Math.round(bytes / 2 ** 20));
 const rate = (f: RunFigures): number => f.inInflux / f.seconds;
+const percent = (share: number): string => `${Math.round(share * 100)}%`;
 const cpuUs = (f: RunFigures): number => (f.cpuSeconds * 1e6) / Math.max(1, f.inInflux);
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -45,7 +46,7 @@ function delivered(got: number | undefined, sent: number): string {
   return got >= sent ? `${fmt(got)} (0 lost)` : `${fmt(got)} (${fmt(sent - got)} LOST)`;
 }
 
-const header = ['system', 'QoS', 'readings/s', 'InfluxDB/all outputs s', 'CPU µs/reading', 'RSS peak/end MB', 'InfluxDB', 'live subscriber', 'bridge upstream', 'reading→alert p50/p99 ms', 'sentinel→alert p50/p99 ms', 'event-loop lag p99 ms', 'load sent/s', 'CPU steal'];
+const header = ['system', 'QoS', 'readings/s', 'InfluxDB/all outputs s', 'CPU µs/reading', 'RSS peak/end MB', 'InfluxDB', 'live subscriber', 'bridge upstream', 'reading→alert p50/p99 ms', 'sentinel→alert p50/p99 ms', 'event-loop lag p99 ms', 'load sent/s', 'box busy/steal', 'waited for a core'];
 
 /** p50/p99 of the alerts that arrived, and how many of how many tripping readings that is. */
 function alertLatency(sorted: readonly number[], trips: number): string {
@@ -54,7 +55,7 @@ function alertLatency(sorted: readonly number[], trips: number): string {
 
 function row(f: RunFigures): string[] {
   const lag = f.eventLoopLagP99Ms === undefined ? '—' : f.eventLoopLagP99Ms.toFixed(1);
-  return [f.system, String(f.qos), fmt(rate(f)), `${f.seconds.toFixed(1)}/${f.allOutputsSeconds.toFixed(1)}`, cpuUs(f).toFixed(1), `${mb(f.peakRss)}/${mb(f.endRss)}`, delivered(f.inInflux, f.sent), delivered(f.subscriber, f.sent), delivered(f.upstream, f.sent), alertLatency(f.alertMs, f.trips), alertLatency(f.sentinelMs, f.sentinelTrips), lag, fmt(f.sent / f.loadSeconds), `${Math.round(f.steal * 100)}%`];
+  return [f.system, String(f.qos), fmt(rate(f)), `${f.seconds.toFixed(1)}/${f.allOutputsSeconds.toFixed(1)}`, cpuUs(f).toFixed(1), `${mb(f.peakRss)}/${mb(f.endRss)}`, delivered(f.inInflux, f.sent), delivered(f.subscriber, f.sent), delivered(f.upstream, f.sent), alertLatency(f.alertMs, f.trips), alertLatency(f.sentinelMs, f.sentinelTrips), lag, fmt(f.sent / f.loadSeconds), `${percent(f.boxBusy)}/${percent(f.steal)}`, `${percent(f.runQueueWait.share)} ${f.runQueueWait.process}`];
 }
 
 function table(rows: string[][]): string {
@@ -123,7 +124,8 @@ function preamble(what: string, ceilings: number[]): string {
     `  reading→alert = the load writing a tripping reading → the firing event at a staff subscriber (alert events only, a connection of its own); with several runs, the latencies of all runs together (a run has a few hundred, so its own p99 is one of its largest few)`,
     `  sentinel→alert = the same for a device on a connection of its own, tripping or clearing the rule every ${SENTINEL_PERIOD_MS} ms while the load runs (QoS 1): what a device's alarm waits behind the load, without the load's own queue`,
     `  event-loop lag = the gateway's own nodejs_eventloop_lag_p99_seconds over the run, less the ${EVENT_LOOP_SAMPLE_MS} ms of the timer it is taken with: what a message arriving, an alarm too, waits before it is read`,
-    `  CPU steal = the share of the box's CPU time its hypervisor gave to other guests during the run (/proc/stat): on a shared host the same work then runs slower and costs more CPU time`,
+    `  box busy/steal = the share of the box's CPU time something ran / its hypervisor gave to other guests, during the run (/proc/stat): on a shared host the same work runs slower and costs more CPU time`,
+    `  waited for a core = the share of the run the system's process named beside it (the one that waited longest) had its main thread runnable but no core free (/proc/PID/schedstat): a reading or an alarm arriving then waits as long, so on a busy box this, not the system's own work, lengthens the tail of reading→alert`,
   ].join('\n');
 }
 
