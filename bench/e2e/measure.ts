@@ -138,9 +138,11 @@ export async function measureRun(system: System, influx: InfluxDb1, plan: LoadPl
 
     // Each system runs at the priority the gateway is deployed with, the peer's processes too: the same care for both.
     const normalPriority = system.processes.filter((p) => !setNice(p.pid, SERVICE_NICE)).map((p) => p.name);
-    // The alert sentinel and the staff subscriber are the instruments of reading → alert, at the systems' priority: on
-    // a real street they run on other machines, so their own wait for one of these two cores is not the system's.
-    for (const instrument of [sentinel, staff]) setNice(instrument.pid, SERVICE_NICE);
+    // The load, the alert sentinel and the staff subscriber stand for the street's devices and emergency staff, at the
+    // systems' priority: on a street they run on other machines, so their own wait for one of these two cores is not
+    // the system's. A load late on its schedule sends what it owes in one burst, which no street of independent devices
+    // does, and a tripping reading at the burst's end waits through it.
+    for (const instrument of [load, sentinel, staff]) setNice(instrument.pid, SERVICE_NICE);
     await warmUp(system, influx, load, [local, upstream], plan, warmup);
     const cpu = (): number => system.processes.reduce((sum, p) => sum + cpuSeconds(p.pid), 0);
     const waits = (): number[] => system.processes.map((p) => runQueueWaitSeconds(p.pid));
