@@ -20,7 +20,17 @@ const STOP_GRACE_MS = 5_000;
 const LOG_REPEAT_MS = 10_000;
 /** Node-RED runs this much nicer than the gateway: an operator's busy flow gets a core only after readings and alerts. */
 const NICER_THAN_GATEWAY = 10;
+/**
+ * ...and never ahead of the box's other services (sshd, InfluxDB: nice 0), though the gateway is deployed at -20: a
+ * runaway flow must not take the box from the operator logging in to stop it.
+ */
+const OTHER_SERVICES_PRIORITY = 0;
 const LOWEST_PRIORITY = 19;
+
+/** The nice value Node-RED runs at beside a gateway running at `gatewayNice`. */
+export function nodeRedNice(gatewayNice: number): number {
+  return Math.min(LOWEST_PRIORITY, Math.max(OTHER_SERVICES_PRIORITY, gatewayNice + NICER_THAN_GATEWAY));
+}
 
 /** Why the child was restarted. */
 export type RestartReason = 'crashed' | 'unresponsive' | 'memory' | 'failed_to_start';
@@ -228,7 +238,7 @@ export class NodeRedHost {
   private lowerPriority(child: ChildProcess): void {
     if (child.pid === undefined) return; // it did not spawn: the error handler says why
     try {
-      setPriority(child.pid, Math.min(LOWEST_PRIORITY, getPriority() + NICER_THAN_GATEWAY));
+      setPriority(child.pid, nodeRedNice(getPriority()));
     } catch (error) {
       this.limiter.warn('priority', "cannot lower Node-RED's CPU priority: its flows compete with readings and alerts for the CPU", { pid: child.pid, error });
     }

@@ -8,6 +8,7 @@ import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../gateway/broker/password.js';
+import { nodeRedNice } from '../../gateway/node-red/host.js';
 import { mosquittoSub } from '../peers/mosquitto-sub.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { alertLatencyProbe, PROBE_RULE, type AlertLatencies } from '../support/alert-latency.js';
@@ -51,7 +52,7 @@ describe('Node-RED misbehaving', () => {
     const base = gw.gateway.httpAddress!.url;
     await nodeRedReady(gw.gateway);
     // Its flows get a core after the gateway's readings and alerts.
-    expect(getPriority(nodeRedHealth(gw.gateway)!.pid)).toBe(Math.min(19, getPriority() + 10));
+    expect(getPriority(nodeRedHealth(gw.gateway)!.pid)).toBe(nodeRedNice(getPriority()));
     const before = await alertLatencyProbe(gw.gateway, { durationMs: 2000, periodMs: 20 });
 
     expect((await deployFlows(base, operator, busyLoopFlow())).status).toBe(204);
