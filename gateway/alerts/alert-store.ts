@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rename, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { exactJson } from '../contract/json.js';
 import { Backoff, type BackoffOptions } from '../util/backoff.js';
@@ -25,11 +25,12 @@ const MAX_PAUSE_MS = 1000;
  * fails (a full disk) the alerts carry on in memory and the save is tried again with a backoff, so the file catches up
  * once there is room.
  *
- * A save is synchronous, as the buffers' appends are: 150 µs here on ext4, 30 for the temp file and 120 for the rename,
- * which flushes the new file's blocks (auto_da_alloc). Through fs/promises the same save was four round trips to the
- * threadpool, each a thread woken and an event-loop wake-up back: under the bench's alert storm (300 alert changes a
- * second at 70,000 readings/s) that took 4% of the main thread. Writing the temp file here and renaming it in the
- * threadpool (one round trip) was slower still in the bench than both system calls here.
+ * The temp file is written here, synchronously, as the buffers' appends are (30 µs on ext4), and renamed in the
+ * threadpool: one round trip per save. The rename flushes the new file's blocks (ext4's auto_da_alloc) and waits for
+ * the disk when InfluxDB and the buffers keep it busy: done here, it held the event loop, readings and alarms with it,
+ * for up to 8 ms, 17–23 times in a paced run at 50,000 readings/s. Through fs/promises a save was four round trips,
+ * 4% of the main thread under the bench's alert storm (300 alert changes a second). The next save waits for the
+ * rename, then for the pause, so the disk sees no more saves than when both ran here.
  */
 export class AlertStore {
   private pending: (() => readonly ActiveAlert[]) | undefined;
@@ -37,6 +38,8 @@ export class AlertStore {
   private cancelScheduled: (() => void) | undefined;
   /** performance.now() before which no save starts (see PAUSE_PER_SAVE). */
   private nextSaveAt = 0;
+  /** A save's temp file is being renamed into place; the changes meanwhile wait for the next save. */
+  private renaming = false;
   private closed = false;
   /** Its failures are the saves failed since the last that succeeded. */
   private readonly retry: Backoff;
@@ -78,7 +81,7 @@ export class AlertStore {
    */
   save(snapshot: () => readonly ActiveAlert[]): void {
     this.pending = snapshot;
-    if (!this.closed && !this.cancelScheduled) this.scheduleSave(this.nextSaveAt - performance.now());
+    if (!this.closed && !this.cancelScheduled && !this.renaming) this.scheduleSave(this.nextSaveAt - performance.now());
   }
 
   /** Writes what is still pending now (on shutdown). */
@@ -88,7 +91,17 @@ export class AlertStore {
     this.cancelScheduled = undefined;
     const snapshot = this.pending;
     this.pending = undefined;
-    const error = snapshot && this.write(snapshot);
+    if (!snapshot) return;
+    let error = this.writeTemp(snapshot);
+    if (!error) {
+      try {
+        renameSync(this.tmp, this.path);
+      } catch (renameError) {
+        // A rename still in flight took this very temp file, written just now, into place: the file holds the latest.
+        const tookIt = this.renaming && (renameError as NodeJS.ErrnoException).code === 'ENOENT';
+        if (!tookIt) error = this.discardTemp(renameError);
+      }
+    }
     if (error) this.log.error('cannot save the active alerts at shutdown; they will be re-evaluated from readings', { file: this.path, error });
   }
 
@@ -114,36 +127,54 @@ export class AlertStore {
     if (this.closed || !snapshot) return;
     this.pending = undefined;
     const started = performance.now();
-    const error = this.write(snapshot);
-    if (!error) {
+    const error = this.writeTemp(snapshot);
+    if (error) {
+      this.failed(snapshot, error);
+      return;
+    }
+    this.renaming = true;
+    rename(this.tmp, this.path, (renameError) => {
+      this.renaming = false;
+      if (this.closed) return; // close() saved the latest itself
+      if (renameError) {
+        this.failed(snapshot, this.discardTemp(renameError));
+        return;
+      }
       if (this.retry.failures > 0) this.log.info('active alerts saved again', { file: this.path, failed_saves: this.retry.failures });
       this.retry.reset();
       const ended = performance.now();
       this.nextSaveAt = ended + Math.min(MAX_PAUSE_MS, PAUSE_PER_SAVE * (ended - started));
-      return;
-    }
-    // Kept for the retry, unless a later change replaces it first.
-    this.pending = snapshot;
+      if (this.pending) this.scheduleSave(this.nextSaveAt - ended);
+    });
+  }
+
+  private failed(snapshot: () => readonly ActiveAlert[], error: Error): void {
+    // Kept for the retry, unless a later change replaced it already.
+    this.pending ??= snapshot;
     const retryInMs = this.retry.next();
     this.errorLog.error('save', 'cannot save the active alerts; they are kept in memory and saved when possible', { file: this.path, error, retry_in_ms: retryInMs, failed_saves: this.retry.failures });
     this.scheduleSave(retryInMs);
   }
 
-  /** Writes the file atomically; what failed, if it could not. */
-  private write(snapshot: () => readonly ActiveAlert[]): Error | undefined {
+  /** Writes the temp file; what failed, if it could not. */
+  private writeTemp(snapshot: () => readonly ActiveAlert[]): Error | undefined {
     try {
       writeFileSync(this.tmp, exactJson(snapshot()));
-      renameSync(this.tmp, this.path);
       return undefined;
     } catch (error) {
-      // A half-written temp file would hold on to the very space the next try needs; if it cannot go, the next save
-      // writes over it.
-      try {
-        rmSync(this.tmp, { force: true });
-      } catch {
-        // The save's own error is the one to report.
-      }
-      return error instanceof Error ? error : new Error(String(error));
+      return this.discardTemp(error);
     }
+  }
+
+  /** Removes a temp file a save left, and returns the save's error. */
+  private discardTemp(error: unknown): Error {
+    // A half-written temp file would hold on to the very space the next try needs; if it cannot go, the next save
+    // writes over it.
+    try {
+      rmSync(this.tmp, { force: true });
+    } catch {
+      // The save's own error is the one to report.
+    }
+    return error instanceof Error ? error : new Error(String(error));
   }
 }
