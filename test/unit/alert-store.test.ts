@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlertStore } from '../../gateway/alerts/alert-store.js';
 import type { ActiveAlert } from '../../gateway/alerts/engine.js';
+import { waitFor } from '../peers/net.js';
 import { createLogger } from '../../gateway/util/log.js';
 
 const log = createLogger({ level: 'warn', sink: { write: () => undefined } });
@@ -29,17 +30,8 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 
 /** Waits for the file to hold `ids`: a save lands once its rename, in the threadpool, is done. */
 async function landed(s: AlertStore, ids: readonly string[]): Promise<void> {
-  const holds = (): boolean => {
-    try {
-      return JSON.stringify(saved(s)) === JSON.stringify(ids);
-    } catch {
-      return false; // not written yet
-    }
-  };
-  for (let waited = 0; !holds(); waited++) {
-    expect(waited, `${ids.length} alerts saved within 2 s`).toBeLessThan(200);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  // A read before the first save lands throws (no file yet): waitFor tries again.
+  await waitFor(() => (JSON.stringify(saved(s)) === JSON.stringify(ids) ? true : undefined), { what: `${ids.length} alerts saved`, timeoutMs: 2000, intervalMs: 10 });
 }
 
 describe('alert store', () => {
