@@ -26,6 +26,9 @@ export interface Interest {
 
 type Command = { type: 'connect'; port: number; interest: Interest } | { type: 'counts' } | { type: 'end' };
 
+/** How often a counter of readings reads its socket: a few ms late for a count, and no wake-up per message. */
+const COUNT_READ_EVERY_MS = 5;
+
 const readingsHead = topics.withSuffix(`${DOMAIN}/`);
 const probeHead = topics.withSuffix(`${PROBE_DOMAIN}/`);
 
@@ -56,9 +59,10 @@ function runCounter(): void {
   serve<Command>(async (command) => {
     switch (command.type) {
       case 'connect': {
-        socket = await mqttConnect(command.port, `bench-counter-${process.pid}`, onPacket);
-        socket.on('error', (error) => console.error(`counter: ${error.message}`));
         const { readings: wantsReadings, alerts: wantsAlerts } = command.interest;
+        // Emergency staff read each alert as it comes (its latency is measured); a counter of readings reads in batches.
+        socket = await mqttConnect(command.port, `bench-counter-${process.pid}`, onPacket, { readEveryMs: wantsAlerts ? undefined : COUNT_READ_EVERY_MS });
+        socket.on('error', (error) => console.error(`counter: ${error.message}`));
         const filters = [...(wantsReadings ? readingsFilters : []), ...(wantsAlerts ? [topics.alertEvents] : [])];
         const done = new Promise<void>((resolve) => (subscribed = resolve));
         socket.write(subscribePacket(1, filters));

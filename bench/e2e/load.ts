@@ -145,7 +145,7 @@ function runGenerator(): void {
     switch (command.type) {
       case 'connect': {
         const { port, username, password } = command.login;
-        socket = await mqttConnect(port, `bench-load-${process.pid}`, onPacket, username !== undefined && password !== undefined ? { username, password } : undefined);
+        socket = await mqttConnect(port, `bench-load-${process.pid}`, onPacket, { login: username !== undefined && password !== undefined ? { username, password } : undefined });
         socket.on('error', (error) => console.error(`load generator: ${error.message}`));
         return null;
       }

@@ -113,12 +113,32 @@ export function publishTopic(packet: Packet): { topic: string; payloadAt: number
   return { topic: packet.body.toString('utf8', 2, 2 + topicLength), payloadAt: 2 + topicLength + (qos > 0 ? 2 : 0) };
 }
 
+export interface ConnectOptions {
+  readonly login?: { username: string; password: string };
+  /**
+   * Reads the socket only every this many ms, taking all that arrived at once. A subscriber that only counts need not
+   * wake for every message: Mosquitto writes each message on its own, and read one by one they cost the counting
+   * process a third of a core at 50,000 messages/s, taken from the systems under test on the same two cores.
+   */
+  readonly readEveryMs?: number;
+}
+
 /** Opens a TCP connection, sends CONNECT and resolves once the broker accepted it (CONNACK 0). */
-export async function mqttConnect(port: number, clientId: string, onPacket: (packet: Packet, socket: Socket) => void, login?: { username: string; password: string }): Promise<Socket> {
-  const socket = connect({ host: '127.0.0.1', port, noDelay: true });
+export async function mqttConnect(port: number, clientId: string, onPacket: (packet: Packet, socket: Socket) => void, options: ConnectOptions = {}): Promise<Socket> {
+  let reader: PacketReader | undefined;
+  // Read into one buffer of the connection's own (no chunk per read), and so that pause() stops reading the socket.
+  const inbox = Buffer.allocUnsafe(64 * 1024);
+  const onread = {
+    buffer: inbox,
+    callback: (bytes: number): boolean => {
+      reader?.push(inbox.subarray(0, bytes));
+      return true;
+    },
+  };
+  const socket = connect({ host: '127.0.0.1', port, noDelay: true, onread });
   return new Promise<Socket>((resolve, reject) => {
     let accepted = false;
-    const reader = new PacketReader((packet) => {
+    reader = new PacketReader((packet) => {
       if (accepted) return onPacket(packet, socket);
       const code = packet.body[1];
       if (packet.type !== PacketType.Connack || code !== 0) {
@@ -127,11 +147,21 @@ export async function mqttConnect(port: number, clientId: string, onPacket: (pac
         return;
       }
       accepted = true;
+      if (options.readEveryMs !== undefined) readNowAndThen(socket, options.readEveryMs);
       resolve(socket);
     });
-    socket.on('data', (chunk: Buffer) => reader.push(chunk));
     socket.once('error', reject);
     socket.once('close', () => reject(new Error(`${clientId}: connection closed before CONNACK`)));
-    socket.once('connect', () => socket.write(connectPacket(clientId, login)));
+    socket.once('connect', () => socket.write(connectPacket(clientId, options.login)));
   });
+}
+
+/** Lets the socket be read for one turn every `everyMs`: everything the kernel holds for it then, up to its buffer. */
+function readNowAndThen(socket: Socket, everyMs: number): void {
+  socket.pause();
+  const timer = setInterval(() => {
+    socket.resume();
+    setImmediate(() => socket.pause());
+  }, everyMs);
+  socket.once('close', () => clearInterval(timer));
 }
