@@ -19,5 +19,13 @@ export const NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=30
  *   90% busy), the main thread runnable but without a core 17–19% of the run at -10, 11–14% at -20; reading → alert
  *   p50 1.6–2.5 ms at -10, 1.3–2.1 ms at -20, and the p99s fell with it (most runs 10–17 ms against 16–34 ms).
  * The benches run the systems they compare at this priority when allowed to.
+ *
+ * What the event loop still waits at -20 is the scheduler's (`perf sched` and `perf record` beside a paced run at
+ * 50,000/s): woken while a nice-0 task runs (mostly the local Mosquitto, whose acknowledgements wake it), it waits
+ * until the next tick, up to 4 ms at HZ=250. The running task returns to user space throughout, so the kernel's
+ * preemption model is not the cause: EEVDF declines to preempt at the wake-up and does so at the tick. Real-time
+ * priority for the event loop's thread alone (SCHED_RR 1) took the wait to 0% and reading → alert p99 to 7–12 ms,
+ * but the thread then woke 2–3× as often, for smaller turns, and used 35% more CPU; and a thread a flood keeps busy
+ * is frozen 50 ms a second by the kernel's real-time throttling. So it is not deployed.
  */
 export const SERVICE_NICE = -20;
